@@ -1,0 +1,562 @@
+"""HTTP client for Polar's checkout API: the seven checkout calls plus products.
+
+``client.py`` knows HTTP and Polar and nothing of Django models or browsers. Each call
+returns Polar's decoded JSON (a dict, typed with the ``TypedDict``s in :mod:`.types`).
+
+Retries follow one policy, expressed as a urllib3 :class:`~urllib3.util.Retry` on the
+session's adapter: GET and PATCH retry on connection errors, read errors, 429 and
+502/503/504 with exponential backoff and jitter; POST (``create``, ``client_confirm``)
+retries only when the connection was never established, because Polar has no
+idempotency keys and a blind retry makes a second checkout or a second charge attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar, cast
+from urllib.parse import quote, urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.util.retry import Retry
+
+from . import __version__
+from .exceptions import (
+    AuthenticationError,
+    InvalidResponseError,
+    PolarConnectionError,
+    PolarError,
+    PolarTimeoutError,
+    error_from_response,
+)
+from .masking import mask_secrets_in
+from .types import (
+    Checkout,
+    CheckoutConfirm,
+    CheckoutCreate,
+    CheckoutPublic,
+    CheckoutPublicConfirmed,
+    CheckoutUpdate,
+    CheckoutUpdatePublic,
+    Product,
+)
+
+logger = logging.getLogger("polar_checkouts")
+
+#: Named servers. Any other value of ``server`` is taken as a base URL.
+SERVERS = {
+    "production": "https://api.polar.sh",
+    "sandbox": "https://sandbox-api.polar.sh",
+}
+#: Base URL of the in-process fake Polar (``server="fake"``); never resolved on a network.
+FAKE_BASE_URL = "http://fake-polar.invalid"
+DEFAULT_CHECKOUT_PATH = "/v1/checkouts/"
+PRODUCTS_PATH = "/v1/products/"
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+IdFilter = str | Sequence[str] | None
+Timeout = float | tuple[float, float]
+
+
+class PolarRetry(Retry):
+    """urllib3's Retry, but a long ``Retry-After`` ends the retries instead of blocking.
+
+    Waiting minutes inside a web request helps nobody: past ``retry_after_cap`` seconds
+    the 429 is handed back to the caller as a :class:`~.exceptions.RateLimitError`.
+    """
+
+    retry_after_cap: float = 30.0
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        response = kwargs.get("response")
+        if response is not None:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.retry_after_cap:
+                raise MaxRetryError(
+                    kwargs.get("_pool"),  # type: ignore[arg-type]
+                    kwargs.get("url") or "",
+                    ResponseError(f"Retry-After {wait:g} s exceeds the cap"),
+                )
+        return super().increment(*args, **kwargs)
+
+
+def build_retry(max_retries: int) -> PolarRetry:
+    """The retry policy described in the module docstring, allowing ``max_retries`` retries."""
+    return PolarRetry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET", "PATCH"}),
+        status_forcelist=frozenset({429, 502, 503, 504}),
+        backoff_factor=0.25,
+        backoff_jitter=0.25,
+        backoff_max=8.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def resolve_server(server: str) -> str:
+    """Turn ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL into a base URL."""
+    if server in SERVERS:
+        return SERVERS[server]
+    if server == "fake":
+        return FAKE_BASE_URL
+    if server.startswith(("http://", "https://")) and "?" not in server and "#" not in server:
+        return server.rstrip("/")
+    raise ValueError(
+        f"Unknown Polar server {server!r}: use 'production', 'sandbox', 'fake' "
+        "or a base URL such as 'http://127.0.0.1:8765'."
+    )
+
+
+def _normalize_timeout(timeout: Timeout | Sequence[float]) -> Timeout:
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    connect, read = timeout
+    return (float(connect), float(read))
+
+
+def _segment(value: str, what: str) -> str:
+    # Ids and secrets become one path segment; anything that could escape it is refused
+    # before a request is made (a secret taken from a URL must not reach another route).
+    if not isinstance(value, str) or not value or value in (".", ".."):
+        raise ValueError(f"Invalid {what}: {value!r}")
+    return quote(value, safe="")
+
+
+def _ids(value: IdFilter) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+class Page(Generic[T]):
+    """One page of a list call. Iterate it for its items; ``next()`` fetches the next page."""
+
+    __slots__ = ("_fetch", "items", "limit", "max_page", "page", "total_count")
+
+    def __init__(
+        self,
+        items: list[T],
+        *,
+        page: int,
+        limit: int,
+        total_count: int,
+        max_page: int,
+        fetch: Callable[[int], Page[T]],
+    ) -> None:
+        self.items = items
+        self.page = page
+        self.limit = limit
+        self.total_count = total_count
+        self.max_page = max_page
+        self._fetch = fetch
+
+    def has_next(self) -> bool:
+        """True when Polar has more pages after this one."""
+        return bool(self.items) and len(self.items) >= self.limit and self.page < self.max_page
+
+    def next(self) -> Page[T] | None:
+        """The next page, or ``None`` on the last one."""
+        return self._fetch(self.page + 1) if self.has_next() else None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Page {self.page}/{self.max_page} items={len(self.items)} "
+            f"total_count={self.total_count}>"
+        )
+
+
+class PolarClient:
+    """A client for Polar's checkout and product API.
+
+    One client holds one keep-alive :class:`requests.Session` and may be shared between
+    threads. ``server`` is ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL.
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        server: str = "sandbox",
+        checkout_path: str = DEFAULT_CHECKOUT_PATH,
+        timeout: Timeout | Sequence[float] = (5, 30),
+        max_retries: int = 3,
+    ) -> None:
+        if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
+            raise ValueError(
+                f"checkout_path must start and end with '/', like '/v1/checkouts/': "
+                f"{checkout_path!r}"
+            )
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self.server = server
+        self.base_url = resolve_server(server)
+        self.checkout_path = checkout_path
+        self.timeout = _normalize_timeout(timeout)
+        self.max_retries = max_retries
+        self.retry = build_retry(max_retries)
+        self._access_token = access_token or None
+
+        self.session = requests.Session()
+        adapter = self._make_adapter()
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+        common = {
+            "User-Agent": f"django-polar-checkouts/{__version__}",
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            "Connection": "keep-alive",
+        }
+        self._public_headers: dict[str, str] = dict(common)
+        self._auth_headers: dict[str, str] = dict(common)
+        if self._access_token:
+            self._auth_headers["Authorization"] = f"Bearer {self._access_token}"
+
+        # requests re-reads proxy and CA settings from the environment on every call when
+        # trust_env is on; resolving them once here keeps proxies working and calls fast.
+        self._send_kwargs: dict[str, Any] = {
+            "stream": False,
+            "timeout": self.timeout,
+            "verify": os.environ.get("REQUESTS_CA_BUNDLE")
+            or os.environ.get("CURL_CA_BUNDLE")
+            or True,
+            "cert": None,
+            "proxies": requests.utils.get_environ_proxies(self.base_url),
+        }
+
+    def _make_adapter(self) -> HTTPAdapter:
+        """The transport adapter; the fake Polar's test fixture replaces it."""
+        if self.base_url == FAKE_BASE_URL:
+            from .testing import fake_adapter
+
+            return fake_adapter(max_retries=self.retry)
+        return HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=16)
+
+    def __repr__(self) -> str:
+        return f"<PolarClient {self.base_url}{self.checkout_path}>"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> PolarClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, Any]] | None = None,
+        body: Mapping[str, Any] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params)
+        headers = CaseInsensitiveDict(self._auth_headers if auth else self._public_headers)
+        request = PreparedRequest()
+        request.method = method
+        request.url = url
+        request.hooks = {"response": []}
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(data))
+            request.body = data
+        elif method in ("POST", "PATCH"):
+            headers["Content-Length"] = "0"
+        request.headers = headers
+
+        start = time.perf_counter()
+        try:
+            response = self.session.get_adapter(url).send(request, **self._send_kwargs)
+            content = response.content
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, method, path) from None
+        status = response.status_code
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %s in %.1f ms",
+                method,
+                mask_secrets_in(path),
+                status,
+                (time.perf_counter() - start) * 1000,
+            )
+
+        if 200 <= status < 300:
+            try:
+                return json.loads(content)
+            except ValueError:
+                raise InvalidResponseError(
+                    f"Polar answered {status} to {method} {mask_secrets_in(path)} "
+                    "with a body that is not JSON",
+                    status_code=status,
+                    body=_text(content),
+                ) from None
+        error = error_from_response(
+            status,
+            _text(content),
+            response.headers,
+            method=method,
+            path=mask_secrets_in(path),
+        )
+        if isinstance(error, AuthenticationError) and auth and not self._access_token:
+            error.args = (error.args[0] + " (no access token is configured: POLAR_ACCESS_TOKEN)",)
+        raise error
+
+    def _transport_error(self, exc: requests.RequestException, method: str, path: str) -> PolarError:
+        where = f"{method} {self.base_url}{mask_secrets_in(path)}"
+        reason: BaseException | None = exc
+        # Exhausted retries arrive wrapped: ConnectionError(MaxRetryError(reason=...)).
+        if exc.args and isinstance(exc.args[0], MaxRetryError):
+            reason = exc.args[0].reason
+        if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
+            return PolarTimeoutError(f"Polar did not answer in time: {where}")
+        detail = mask_secrets_in(str(reason or exc))
+        return PolarConnectionError(f"Could not reach Polar: {where}: {detail}")
+
+    # -- response checks -------------------------------------------------------------
+
+    @staticmethod
+    def _object(data: Any, method: str, path: str, required: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(data, dict) or any(key not in data for key in required):
+            missing = [k for k in required if not isinstance(data, dict) or k not in data]
+            raise InvalidResponseError(
+                f"Polar's answer to {method} {mask_secrets_in(path)} is not the object "
+                f"expected (missing: {', '.join(missing)})",
+                body=_text(json.dumps(data)[:2000].encode()),
+            )
+        return data
+
+    def _page(
+        self,
+        path: str,
+        params: list[tuple[str, Any]],
+        page: int,
+        limit: int,
+        required: tuple[str, ...],
+    ) -> Page[Any]:
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
+        if page < 1:
+            raise ValueError(f"page must be 1 or more, not {page}")
+        data = self._request("GET", path, params=[*params, ("page", page), ("limit", limit)])
+        listing = self._object(data, "GET", path, ("items", "pagination"))
+        items, pagination = listing["items"], listing["pagination"]
+        if not isinstance(items, list) or not isinstance(pagination, dict):
+            raise InvalidResponseError(f"Polar's answer to GET {path} is not a list page")
+        for item in items:
+            self._object(item, "GET", path, required)
+        try:
+            total_count = int(pagination["total_count"])
+            max_page = int(pagination["max_page"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidResponseError(
+                f"Polar's answer to GET {path} has no usable pagination"
+            ) from None
+        return Page(
+            items,
+            page=page,
+            limit=limit,
+            total_count=total_count,
+            max_page=max_page,
+            fetch=lambda p: self._page(path, params, p, limit, required),
+        )
+
+    # -- server-side checkout operations (bearer token) --------------------------------
+
+    def list(
+        self,
+        *,
+        organization_id: IdFilter = None,
+        product_id: IdFilter = None,
+        page: int = 1,
+        limit: int = 10,
+        sorting: str | Sequence[str] | None = None,
+        status: str | Sequence[str] | None = None,
+        customer_id: IdFilter = None,
+        query: str | None = None,
+    ) -> Page[Checkout]:
+        """One page of checkout sessions, newest first unless ``sorting`` says otherwise.
+
+        Filters take one value or a list (sent as repeated query keys). ``status``,
+        ``customer_id`` and ``query`` are understood by current Polar only.
+        """
+        params: list[tuple[str, Any]] = []
+        params += [("organization_id", v) for v in _ids(organization_id)]
+        params += [("product_id", v) for v in _ids(product_id)]
+        params += [("customer_id", v) for v in _ids(customer_id)]
+        params += [("status", v) for v in _ids(status)]
+        params += [("sorting", v) for v in _ids(sorting)]
+        if query:
+            params.append(("query", query))
+        return cast(
+            "Page[Checkout]",
+            self._page(self.checkout_path, params, page, limit, ("id", "status")),
+        )
+
+    def iter_checkouts(self, **filters: Any) -> Iterator[Checkout]:
+        """Yield every checkout matching ``filters`` (as for :meth:`list`), page by page."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        current: Page[Checkout] | None = self.list(**filters)
+        while current is not None:
+            yield from current.items
+            current = current.next()
+
+    def create(self, data: CheckoutCreate | Mapping[str, Any]) -> Checkout:
+        """Create a checkout session (POST, 201). Never retried once it may have been sent."""
+        path = self.checkout_path
+        body = dict(data)
+        body.setdefault("payment_processor", "stripe")
+        result = self._request("POST", path, body=body)
+        return cast("Checkout", self._object(result, "POST", path, _CHECKOUT_KEYS))
+
+    def get(self, id: str) -> Checkout:
+        """Fetch one checkout session by id."""
+        path = self.checkout_path + _segment(id, "checkout id")
+        result = self._request("GET", path)
+        return cast("Checkout", self._object(result, "GET", path, _CHECKOUT_KEYS))
+
+    def update(self, id: str, data: CheckoutUpdate | Mapping[str, Any]) -> Checkout:
+        """Update an open checkout session (PATCH); only the keys given are changed."""
+        path = self.checkout_path + _segment(id, "checkout id")
+        result = self._request("PATCH", path, body=dict(data))
+        return cast("Checkout", self._object(result, "PATCH", path, _CHECKOUT_KEYS))
+
+    # -- client-secret operations (no Authorization header) ----------------------------
+
+    def _client_path(self, client_secret: str) -> str:
+        return self.checkout_path + "client/" + _segment(client_secret, "client secret")
+
+    def client_get(self, client_secret: str) -> CheckoutPublic:
+        """Fetch a checkout session by its client secret, as the buyer's browser would."""
+        path = self._client_path(client_secret)
+        result = self._request("GET", path, auth=False)
+        return cast("CheckoutPublic", self._object(result, "GET", path, _CHECKOUT_KEYS))
+
+    def client_update(
+        self, client_secret: str, data: CheckoutUpdatePublic | Mapping[str, Any]
+    ) -> CheckoutPublic:
+        """Update the buyer's fields (email, name, address, discount code, amount)."""
+        path = self._client_path(client_secret)
+        result = self._request("PATCH", path, body=dict(data), auth=False)
+        return cast("CheckoutPublic", self._object(result, "PATCH", path, _CHECKOUT_KEYS))
+
+    def client_confirm(
+        self, client_secret: str, data: CheckoutConfirm | Mapping[str, Any]
+    ) -> CheckoutPublicConfirmed:
+        """Confirm the checkout, charging through Stripe with ``confirmation_token_id``."""
+        path = self._client_path(client_secret) + "/confirm"
+        result = self._request("POST", path, body=dict(data), auth=False)
+        return cast(
+            "CheckoutPublicConfirmed", self._object(result, "POST", path, _CHECKOUT_KEYS)
+        )
+
+    # -- products ------------------------------------------------------------------------
+
+    def list_products(
+        self,
+        *,
+        organization_id: IdFilter = None,
+        is_archived: bool | None = None,
+        is_recurring: bool | None = None,
+        query: str | None = None,
+        page: int = 1,
+        limit: int = 10,
+        sorting: str | Sequence[str] | None = None,
+    ) -> Page[Product]:
+        """One page of the catalogue."""
+        params: list[tuple[str, Any]] = [("organization_id", v) for v in _ids(organization_id)]
+        if is_archived is not None:
+            params.append(("is_archived", "true" if is_archived else "false"))
+        if is_recurring is not None:
+            params.append(("is_recurring", "true" if is_recurring else "false"))
+        if query:
+            params.append(("query", query))
+        params += [("sorting", v) for v in _ids(sorting)]
+        return cast("Page[Product]", self._page(PRODUCTS_PATH, params, page, limit, ("id",)))
+
+    def iter_products(self, **filters: Any) -> Iterator[Product]:
+        """Yield every product matching ``filters`` (as for :meth:`list_products`)."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        current: Page[Product] | None = self.list_products(**filters)
+        while current is not None:
+            yield from current.items
+            current = current.next()
+
+    def get_product(self, id: str) -> Product:
+        """Fetch one product with its prices."""
+        path = PRODUCTS_PATH + _segment(id, "product id")
+        return cast("Product", self._object(self._request("GET", path), "GET", path, ("id",)))
+
+
+_CHECKOUT_KEYS = ("id", "status", "client_secret")
+
+
+def _text(content: bytes) -> str:
+    return content[:20_000].decode("utf-8", errors="replace")
+
+
+_client_lock = threading.Lock()
+_client_cache: tuple[tuple[Any, ...], PolarClient] | None = None
+
+
+def get_client() -> PolarClient:
+    """The client built from Django settings; rebuilt whenever those settings change."""
+    global _client_cache
+    from .conf import polar_settings as s
+
+    timeout = s.TIMEOUT
+    key = (
+        s.ACCESS_TOKEN,
+        s.SERVER,
+        s.CHECKOUT_PATH,
+        tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        s.MAX_RETRIES,
+    )
+    cached = _client_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with _client_lock:
+        if _client_cache is None or _client_cache[0] != key:
+            _client_cache = (
+                key,
+                PolarClient(
+                    key[0],
+                    server=key[1],
+                    checkout_path=key[2],
+                    timeout=key[3],
+                    max_retries=key[4],
+                ),
+            )
+        return _client_cache[1]

@@ -1,0 +1,1 @@
+"""Fake Polar for tests, demos and offline development (being built: issue 3)."""

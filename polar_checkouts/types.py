@@ -1,0 +1,186 @@
+"""Shapes of Polar's JSON objects, for editors and type checkers.
+
+They are ``TypedDict``s with ``total=False``: Polar adds keys over time and made several
+of them nullable, so code must treat every key as optional and ignore unknown ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+CheckoutStatus = Literal["open", "expired", "confirmed", "succeeded", "failed"]
+
+
+class Address(TypedDict, total=False):
+    country: str
+    line1: str | None
+    line2: str | None
+    postal_code: str | None
+    city: str | None
+    state: str | None
+
+
+class ProductPrice(TypedDict, total=False):
+    id: str
+    created_at: str
+    modified_at: str | None
+    is_archived: bool
+    product_id: str
+    type: Literal["one_time", "recurring"]
+    amount_type: Literal["fixed", "custom", "free"]
+    price_currency: str
+    price_amount: int
+    minimum_amount: int | None
+    maximum_amount: int | None
+    preset_amount: int | None
+    recurring_interval: Literal["month", "year"] | None
+
+
+class Product(TypedDict, total=False):
+    id: str
+    created_at: str
+    modified_at: str | None
+    name: str
+    description: str | None
+    is_recurring: bool
+    is_archived: bool
+    organization_id: str
+    prices: list[ProductPrice]
+    benefits: list[dict[str, Any]]
+    medias: list[dict[str, Any]]
+
+
+class Discount(TypedDict, total=False):
+    id: str
+    name: str
+    code: str | None
+    type: Literal["fixed", "percentage"]
+    duration: Literal["once", "forever", "repeating"]
+    amount: int
+    currency: str
+    basis_points: int
+    duration_in_months: int
+
+
+class _CheckoutBase(TypedDict, total=False):
+    id: str
+    created_at: str
+    modified_at: str | None
+    payment_processor: str
+    status: CheckoutStatus
+    client_secret: str
+    url: str
+    expires_at: str
+    success_url: str
+    embed_origin: str | None
+    amount: int | None
+    tax_amount: int | None
+    currency: str | None
+    subtotal_amount: int | None
+    discount_amount: int | None
+    net_amount: int | None
+    total_amount: int | None
+    product_id: str | None
+    product_price_id: str | None
+    discount_id: str | None
+    allow_discount_codes: bool
+    is_discount_applicable: bool
+    is_free_product_price: bool
+    is_payment_required: bool
+    is_payment_setup_required: bool
+    is_payment_form_required: bool
+    customer_id: str | None
+    customer_name: str | None
+    customer_email: str | None
+    customer_ip_address: str | None
+    customer_billing_address: Address | None
+    customer_tax_id: str | None
+    payment_processor_metadata: dict[str, Any]
+    product: Product | None
+    product_price: ProductPrice | None
+    discount: Discount | None
+    attached_custom_fields: list[dict[str, Any]] | None
+    custom_field_data: dict[str, Any]
+
+
+class Checkout(_CheckoutBase, total=False):
+    """A checkout session as the server-side routes and webhooks return it."""
+
+    metadata: dict[str, str | int | bool]
+    subscription_id: str | None
+
+
+class CheckoutPublic(_CheckoutBase, total=False):
+    """A checkout session as the client-secret routes return it (no metadata)."""
+
+    organization: dict[str, Any]
+
+
+class CheckoutPublicConfirmed(CheckoutPublic, total=False):
+    """What ``client_confirm`` returns: status ``confirmed`` and a customer session token."""
+
+    customer_session_token: str
+
+
+class Pagination(TypedDict):
+    total_count: int
+    max_page: int
+
+
+class CheckoutCreate(TypedDict, total=False):
+    """Body of ``create``: exactly one of ``product_id`` / ``product_price_id``."""
+
+    product_id: str
+    product_price_id: str
+    payment_processor: Literal["stripe"]
+    metadata: dict[str, str | int | bool]
+    custom_field_data: dict[str, Any]
+    discount_id: str | None
+    allow_discount_codes: bool
+    amount: int | None
+    customer_id: str | None
+    customer_name: str | None
+    customer_email: str | None
+    customer_ip_address: str | None
+    customer_billing_address: Address | None
+    customer_tax_id: str | None
+    subscription_id: str | None
+    success_url: str | None
+    embed_origin: str | None
+
+
+class CheckoutUpdate(TypedDict, total=False):
+    """Body of ``update`` (server side); only the keys sent are applied."""
+
+    custom_field_data: dict[str, Any] | None
+    product_price_id: str | None
+    amount: int | None
+    customer_name: str | None
+    customer_email: str | None
+    customer_billing_address: Address | None
+    customer_tax_id: str | None
+    metadata: dict[str, str | int | bool] | None
+    discount_id: str | None
+    allow_discount_codes: bool | None
+    customer_ip_address: str | None
+    success_url: str | None
+    embed_origin: str | None
+
+
+class CheckoutUpdatePublic(TypedDict, total=False):
+    """Body of ``client_update``: what a buyer may change."""
+
+    custom_field_data: dict[str, Any] | None
+    product_price_id: str | None
+    amount: int | None
+    customer_name: str | None
+    customer_email: str | None
+    customer_billing_address: Address | None
+    customer_tax_id: str | None
+    discount_code: str | None
+
+
+class CheckoutConfirm(CheckoutUpdatePublic, total=False):
+    """Body of ``client_confirm``: the public update fields plus the Stripe token."""
+
+    confirmation_token_id: str | None
