@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode
 
@@ -25,7 +26,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -76,17 +79,24 @@ class PolarRetry(Retry):
 
     retry_after_cap: float = 30.0
 
-    def increment(self, *args: Any, **kwargs: Any) -> Retry:
-        response = kwargs.get("response")
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> PolarRetry:
         if response is not None:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.retry_after_cap:
                 raise MaxRetryError(
-                    kwargs.get("_pool"),  # type: ignore[arg-type]
-                    kwargs.get("url") or "",
+                    _pool,  # type: ignore[arg-type]
+                    url or "",
                     ResponseError(f"Retry-After {wait:g} s exceeds the cap"),
                 )
-        return super().increment(*args, **kwargs)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def build_retry(max_retries: int) -> PolarRetry:
@@ -251,7 +261,7 @@ class PolarClient:
     def _make_adapter(self) -> HTTPAdapter:
         """The transport adapter; the fake Polar's test fixture replaces it."""
         if self.base_url == FAKE_BASE_URL:
-            from .testing import fake_adapter
+            from .testing import fake_adapter  # type: ignore[attr-defined,unused-ignore]
 
             return fake_adapter(max_retries=self.retry)
         return HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=16)
@@ -298,11 +308,26 @@ class PolarClient:
         request.headers = headers
 
         start = time.perf_counter()
-        try:
-            response = self.session.get_adapter(url).send(request, **self._send_kwargs)
-            content = response.content
-        except requests.RequestException as exc:
-            raise self._transport_error(exc, method, path) from None
+        adapter = self.session.get_adapter(url)
+        retry: Retry = self.retry
+        while True:
+            try:
+                response = adapter.send(request, **self._send_kwargs)
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, method, path) from None
+            try:
+                content = response.content
+                break
+            except requests.RequestException as exc:
+                # requests reads the body after urllib3's retry loop has returned, so a
+                # connection that breaks mid-body is retried here, on the same budget
+                # and rules (GET and PATCH only: a POST may have been processed).
+                failure = exc
+            try:
+                retry = retry.increment(method, url, error=_read_error(failure))
+            except (MaxRetryError, ProtocolError, ReadTimeoutError):
+                raise self._transport_error(failure, method, path) from None
+            retry.sleep()
         status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -334,7 +359,9 @@ class PolarClient:
             error.args = (error.args[0] + " (no access token is configured: POLAR_ACCESS_TOKEN)",)
         raise error
 
-    def _transport_error(self, exc: requests.RequestException, method: str, path: str) -> PolarError:
+    def _transport_error(
+        self, exc: requests.RequestException, method: str, path: str
+    ) -> PolarError:
         where = f"{method} {self.base_url}{mask_secrets_in(path)}"
         reason: BaseException | None = exc
         # Exhausted retries arrive wrapped: ConnectionError(MaxRetryError(reason=...)).
@@ -478,9 +505,7 @@ class PolarClient:
         """Confirm the checkout, charging through Stripe with ``confirmation_token_id``."""
         path = self._client_path(client_secret) + "/confirm"
         result = self._request("POST", path, body=dict(data), auth=False)
-        return cast(
-            "CheckoutPublicConfirmed", self._object(result, "POST", path, _CHECKOUT_KEYS)
-        )
+        return cast("CheckoutPublicConfirmed", self._object(result, "POST", path, _CHECKOUT_KEYS))
 
     # -- products ------------------------------------------------------------------------
 
@@ -521,6 +546,13 @@ class PolarClient:
 
 
 _CHECKOUT_KEYS = ("id", "status", "client_secret")
+
+
+def _read_error(exc: requests.RequestException) -> Exception:
+    """The urllib3 read error behind a failure to read a response body."""
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
+        return ReadTimeoutError(None, "", str(exc))  # type: ignore[arg-type]
+    return ProtocolError(str(exc))
 
 
 def _text(content: bytes) -> str:
