@@ -1,0 +1,604 @@
+"""The local cache of Polar checkout sessions.
+
+Polar is the source of truth; :class:`CheckoutSession` keeps the last payload it sent plus
+promoted, indexed columns for what a shop filters and sorts on. Every payload, whatever
+its source (API response, list page, webhook), enters through one upsert path whose
+"newer data wins" rule lives in :func:`incoming_wins`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class CheckoutStatus(models.TextChoices):
+    """Polar's checkout statuses (API.md §5)."""
+
+    OPEN = "open", _("Open")
+    CONFIRMED = "confirmed", _("Confirmed")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+#: Statuses a checkout never leaves in Polar.
+TERMINAL_STATUSES: Final = frozenset(
+    {CheckoutStatus.SUCCEEDED, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED}
+)
+
+# How far along the lifecycle a status is. When two payloads cannot be ordered by time,
+# the one further along wins, so a stale "open" never replaces "succeeded" and a late
+# "failed" never replaces a payment that went through.
+_STATUS_RANK: Final[dict[str, int]] = {
+    "open": 0,
+    "confirmed": 1,
+    "expired": 2,
+    "failed": 2,
+    "succeeded": 3,
+}
+_UNKNOWN_STATUS_RANK: Final = 1
+
+# Keys only the server-side ``Checkout`` shape has; a ``CheckoutPublic`` payload lacks them.
+PRIVATE_KEYS: Final = ("metadata", "subscription_id")
+# Credentials Polar hands back that must never be stored (a customer-portal bearer token).
+_UNSTORED_KEYS: Final = ("customer_session_token",)
+
+#: ISO-4217 currencies with no minor unit (amounts are in whole units).
+ZERO_DECIMAL_CURRENCIES: Final = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "isk",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
+#: ISO-4217 currencies with three decimal places.
+THREE_DECIMAL_CURRENCIES: Final = frozenset({"bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"})
+
+
+def currency_exponent(currency: str) -> int:
+    """Number of decimal places of ``currency`` (2 unless listed as 0 or 3)."""
+    code = currency.lower()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def format_amount(amount: int | None, currency: str | None) -> str:
+    """``1900, "usd"`` → ``"19.00 USD"``; ``500, "jpy"`` → ``"500 JPY"``; ``""`` for no amount."""
+    if amount is None:
+        return ""
+    if not currency:
+        return str(amount)
+    exponent = currency_exponent(currency)
+    value = Decimal(amount).scaleb(-exponent)
+    return f"{value:.{exponent}f} {currency.upper()}"
+
+
+def parse_polar_datetime(value: Any) -> dt.datetime | None:
+    """An aware datetime from Polar's ISO-8601 text, or ``None`` when absent or unreadable."""
+    if isinstance(value, dt.datetime):
+        parsed: dt.datetime | None = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is not None and timezone.is_naive(parsed):
+        # Polar always sends UTC; a naive value can only mean UTC.
+        parsed = timezone.make_aware(parsed, dt.timezone.utc)
+    return parsed
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any, max_length: int) -> str:
+    return value[:max_length] if isinstance(value, str) else ""
+
+
+class InvalidPayloadError(ValueError):
+    """A payload without a usable checkout ``id``; nothing is stored."""
+
+
+def checkout_id_of(payload: Mapping[str, Any]) -> uuid.UUID:
+    """The checkout UUID of ``payload``, or :class:`InvalidPayloadError`."""
+    checkout_id = _uuid_or_none(payload.get("id")) if isinstance(payload, Mapping) else None
+    if checkout_id is None:
+        raise InvalidPayloadError("A Polar checkout payload needs a UUID 'id'.")
+    return checkout_id
+
+
+def is_public_payload(payload: Mapping[str, Any]) -> bool:
+    """True for a ``CheckoutPublic`` payload (client-secret routes): it has no ``metadata``."""
+    return "metadata" not in payload
+
+
+def merge_payload(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload to store: ``incoming`` over ``stored``, so keys a payload lacks are kept.
+
+    A public payload carries no ``metadata``/``subscription_id``; keeping the stored keys
+    means a client-side read never wipes what a server-side read learnt.
+    """
+    merged = dict(stored or {})
+    merged.update(incoming)
+    for key in _UNSTORED_KEYS:
+        merged.pop(key, None)
+    return merged
+
+
+def fields_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The promoted column values of a (merged) payload; unknown keys are ignored."""
+    product = payload.get("product")
+    product_name = product.get("name") if isinstance(product, Mapping) else None
+    metadata = payload.get("metadata")
+    currency = payload.get("currency")
+    created_at = parse_polar_datetime(payload.get("created_at"))
+    return {
+        "status": _text(payload.get("status"), 20),
+        "client_secret": _text(payload.get("client_secret"), 255) or None,
+        "product_id": _uuid_or_none(payload.get("product_id"))
+        or _uuid_or_none(product.get("id") if isinstance(product, Mapping) else None),
+        "product_price_id": _uuid_or_none(payload.get("product_price_id")),
+        "product_name": _text(product_name, 255),
+        "customer_id": _uuid_or_none(payload.get("customer_id")),
+        "customer_email": _text(payload.get("customer_email"), 320),
+        "customer_name": _text(payload.get("customer_name"), 255),
+        "amount": _int_or_none(payload.get("amount")),
+        "tax_amount": _int_or_none(payload.get("tax_amount")),
+        "total_amount": _int_or_none(payload.get("total_amount")),
+        "currency": currency.lower()[:3] if isinstance(currency, str) else "",
+        "expires_at": parse_polar_datetime(payload.get("expires_at")),
+        # Polar always sends created_at; a payload without one is dated when first seen.
+        "created_at": created_at or timezone.now(),
+        "modified_at": parse_polar_datetime(payload.get("modified_at")),
+        "metadata": dict(metadata) if isinstance(metadata, Mapping) else {},
+        "payload": dict(payload),
+    }
+
+
+#: Columns an upsert writes (everything that comes from Polar).
+POLAR_FIELDS: Final = (
+    "status",
+    "client_secret",
+    "product_id",
+    "product_price_id",
+    "product_name",
+    "customer_id",
+    "customer_email",
+    "customer_name",
+    "amount",
+    "tax_amount",
+    "total_amount",
+    "currency",
+    "expires_at",
+    "created_at",
+    "modified_at",
+    "metadata",
+    "payload",
+)
+
+
+def _rank(status: str) -> int:
+    return _STATUS_RANK.get(status, _UNKNOWN_STATUS_RANK)
+
+
+def incoming_wins(
+    *,
+    stored_status: str,
+    stored_modified_at: dt.datetime | None,
+    stored_created_at: dt.datetime | None,
+    incoming_status: str,
+    incoming_modified_at: dt.datetime | None,
+    incoming_created_at: dt.datetime | None,
+) -> bool:
+    """THE "newer data wins" rule: may an incoming payload overwrite the stored row?
+
+    Each side is dated by ``modified_at``, or ``created_at`` when Polar never modified the
+    checkout (``modified_at`` null). Strictly newer data always wins; strictly older never
+    does. When the two cannot be told apart (same date, or a date missing) the incoming
+    data wins only if it does not move the status backwards: a terminal status is never
+    rolled back to ``open``/``confirmed``, and ``succeeded`` is never replaced by ``failed``
+    or ``expired``.
+    """
+    stored_when = stored_modified_at or stored_created_at
+    incoming_when = incoming_modified_at or incoming_created_at
+    if stored_when is not None and incoming_when is not None:
+        if incoming_when > stored_when:
+            return True
+        if incoming_when < stored_when:
+            return False
+    if incoming_status == stored_status:
+        return True
+    return _rank(incoming_status) > _rank(stored_status)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one upsert did. ``changed`` is False when the payload was stale or identical."""
+
+    checkout: CheckoutSession
+    created: bool
+    changed: bool
+    previous_status: str | None
+
+
+@dataclass
+class UpsertCounts:
+    """What a bulk upsert did; ``results`` lists the rows created or changed, in order."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    results: list[UpsertResult] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Payloads processed."""
+        return self.created + self.updated + self.unchanged
+
+
+def _apply(checkout: CheckoutSession, payload: Mapping[str, Any], *, now: dt.datetime) -> bool:
+    """Apply ``payload`` to ``checkout`` in memory when it wins; True when anything changed."""
+    merged = merge_payload(checkout.payload, payload)
+    values = fields_from_payload(merged)
+    if not values["client_secret"]:
+        values["client_secret"] = checkout.client_secret
+    if not incoming_wins(
+        stored_status=checkout.status,
+        stored_modified_at=checkout.modified_at,
+        stored_created_at=checkout.created_at,
+        incoming_status=values["status"],
+        incoming_modified_at=values["modified_at"],
+        incoming_created_at=values["created_at"],
+    ):
+        return False
+    # Polar never changes a checkout's creation date; keep ours if the payload lacked one.
+    if "created_at" not in merged or parse_polar_datetime(merged.get("created_at")) is None:
+        values["created_at"] = checkout.created_at
+    changed = [name for name in POLAR_FIELDS if getattr(checkout, name) != values[name]]
+    if not changed:
+        return False
+    for name in POLAR_FIELDS:
+        setattr(checkout, name, values[name])
+    checkout.synced_at = now
+    return True
+
+
+class CheckoutSessionQuerySet(models.QuerySet["CheckoutSession"]):
+    """Common filters; "now" is evaluated when the method is called."""
+
+    def open(self) -> CheckoutSessionQuerySet:
+        """Open in Polar and not yet past ``expires_at``: a buyer can still pay."""
+        return self.filter(status=CheckoutStatus.OPEN).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
+    def confirmed(self) -> CheckoutSessionQuerySet:
+        """Payment submitted, waiting for the processor."""
+        return self.filter(status=CheckoutStatus.CONFIRMED)
+
+    def succeeded(self) -> CheckoutSessionQuerySet:
+        """Paid (or free and completed)."""
+        return self.filter(status=CheckoutStatus.SUCCEEDED)
+
+    def failed(self) -> CheckoutSessionQuerySet:
+        """Payment failed after confirmation."""
+        return self.filter(status=CheckoutStatus.FAILED)
+
+    def expired(self) -> CheckoutSessionQuerySet:
+        """Expired in Polar, or still ``open`` there although ``expires_at`` has passed."""
+        return self.filter(_expired_q())
+
+    def not_expired(self) -> CheckoutSessionQuerySet:
+        """Everything :meth:`expired` excludes."""
+        return self.exclude(_expired_q())
+
+    def for_user(self, user: AbstractBaseUser | AnonymousUser | None) -> CheckoutSessionQuerySet:
+        """The checkouts started by ``user``; none for an anonymous user."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def for_email(self, email: str) -> CheckoutSessionQuerySet:
+        """The checkouts of a customer email (case-insensitive)."""
+        return self.filter(customer_email__iexact=email)
+
+    def for_product(self, product_id: str | uuid.UUID) -> CheckoutSessionQuerySet:
+        """The checkouts of one Polar product."""
+        return self.filter(product_id=product_id)
+
+
+class _UpsertManager(models.Manager["CheckoutSession"]):
+    """The one upsert path for Polar payloads (the manager half of ``objects``)."""
+
+    def upsert_from_polar(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        user: Any = None,
+        ip_address: str | None = None,
+    ) -> UpsertResult:
+        """Store ``payload`` unless the cache holds newer data (see :func:`incoming_wins`).
+
+        Atomic: the row is locked (``SELECT … FOR UPDATE``) while compared and written, and
+        a concurrent first insert falls back to the locked update. ``user`` and
+        ``ip_address`` are local facts recorded only when the row has none yet.
+        """
+        checkout_id = checkout_id_of(payload)
+        if user is not None and not getattr(user, "is_authenticated", False):
+            user = None
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            existing = self.select_for_update().filter(pk=checkout_id).first()
+            if existing is None:
+                values = fields_from_payload(merge_payload(None, payload))
+                checkout = self.model(
+                    id=checkout_id, synced_at=now, user=user, ip_address=ip_address, **values
+                )
+                try:
+                    with transaction.atomic(using=self.db):
+                        checkout.save(force_insert=True, using=self.db)
+                except IntegrityError:
+                    # Someone else inserted it between our read and our write.
+                    existing = self.select_for_update().filter(pk=checkout_id).first()
+                    if existing is None:
+                        raise
+                else:
+                    return UpsertResult(checkout, created=True, changed=True, previous_status=None)
+            previous_status = existing.status
+            changed = _apply(existing, payload, now=now)
+            local = _claim_local_facts(existing, user=user, ip_address=ip_address)
+            if changed or local:
+                fields = [*POLAR_FIELDS, "synced_at"] if changed else []
+                existing.save(update_fields=[*fields, *local], using=self.db)
+            return UpsertResult(
+                existing, created=False, changed=changed, previous_status=previous_status
+            )
+
+    def upsert_many(self, payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+        """Bulk :meth:`upsert_from_polar` for one page of a list: a constant number of queries.
+
+        One ``SELECT … FOR UPDATE`` for the rows that exist, one ``bulk_create`` for the new
+        ones and one ``bulk_update`` for those the incoming data wins on, in one transaction.
+        """
+        counts = UpsertCounts()
+        by_id: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
+        for payload in payloads:
+            by_id.setdefault(checkout_id_of(payload), []).append(payload)
+        if not by_id:
+            return counts
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            existing = {row.pk: row for row in self.select_for_update().filter(pk__in=list(by_id))}
+            new: list[CheckoutSession] = []
+            updated: list[tuple[CheckoutSession, str]] = []
+            for checkout_id, versions in by_id.items():
+                row = existing.get(checkout_id)
+                if row is None:
+                    first, *rest = versions
+                    row = self.model(
+                        id=checkout_id,
+                        synced_at=now,
+                        **fields_from_payload(merge_payload(None, first)),
+                    )
+                    # The same checkout twice on one page: the rule picks the winner.
+                    for later in rest:
+                        _apply(row, later, now=now)
+                    new.append(row)
+                    counts.unchanged += len(rest)
+                    continue
+                previous_status = row.status
+                applied = [_apply(row, version, now=now) for version in versions]
+                if any(applied):
+                    updated.append((row, previous_status))
+                counts.unchanged += len(versions) - (1 if any(applied) else 0)
+            if new:
+                try:
+                    with transaction.atomic(using=self.db):
+                        self.bulk_create(new)
+                except IntegrityError:
+                    # A concurrent writer inserted some of them first: take the careful
+                    # path for this page's new rows (rare, so per row is fine).
+                    for row in new:
+                        result = self.upsert_from_polar(row.payload)
+                        _count(counts, result)
+                    new = []
+            if updated:
+                self.bulk_update([row for row, _ in updated], [*POLAR_FIELDS, "synced_at"])
+        for row in new:
+            _count(counts, UpsertResult(row, created=True, changed=True, previous_status=None))
+        for row, previous_status in updated:
+            _count(
+                counts,
+                UpsertResult(row, created=False, changed=True, previous_status=previous_status),
+            )
+        return counts
+
+
+def _count(counts: UpsertCounts, result: UpsertResult) -> None:
+    if result.created:
+        counts.created += 1
+    elif result.changed:
+        counts.updated += 1
+    else:
+        counts.unchanged += 1
+        return
+    counts.results.append(result)
+
+
+def _claim_local_facts(
+    checkout: CheckoutSession, *, user: Any, ip_address: str | None
+) -> list[str]:
+    """Record the shop user and request IP when the row has none; return fields set."""
+    fields = []
+    if user is not None and checkout.user_id is None:
+        checkout.user = user
+        fields.append("user")
+    if ip_address and not checkout.ip_address:
+        checkout.ip_address = ip_address
+        fields.append("ip_address")
+    return fields
+
+
+def _expired_q() -> Q:
+    return Q(status=CheckoutStatus.EXPIRED) | Q(
+        status=CheckoutStatus.OPEN, expires_at__lte=timezone.now()
+    )
+
+
+#: ``CheckoutSession.objects``: the queryset filters plus the upsert path.
+CheckoutSessionManager = _UpsertManager.from_queryset(CheckoutSessionQuerySet)
+
+
+class CheckoutSession(models.Model):
+    """A Polar checkout session as last seen from Polar, plus who started it here."""
+
+    id = models.UUIDField(_("Polar checkout id"), primary_key=True, editable=False)
+    status = models.CharField(_("status"), max_length=20, choices=CheckoutStatus.choices)
+    # Null (not "") when Polar sent none, so the unique constraint ignores it.
+    client_secret = models.CharField(
+        _("client secret"), max_length=255, unique=True, null=True, blank=True
+    )
+    product_id = models.UUIDField(_("product id"), null=True, blank=True)
+    product_price_id = models.UUIDField(_("product price id"), null=True, blank=True)
+    product_name = models.CharField(_("product"), max_length=255, blank=True)
+    customer_id = models.UUIDField(_("Polar customer id"), null=True, blank=True, db_index=True)
+    customer_email = models.CharField(_("customer email"), max_length=320, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=255, blank=True)
+    amount = models.BigIntegerField(_("amount"), null=True, blank=True)
+    tax_amount = models.BigIntegerField(_("tax amount"), null=True, blank=True)
+    total_amount = models.BigIntegerField(_("total amount"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at (Polar)"))
+    modified_at = models.DateTimeField(_("modified at (Polar)"), null=True, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    payload = models.JSONField(_("last Polar payload"), default=dict, blank=True)
+    synced_at = models.DateTimeField(_("changed from Polar at"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shop user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="polar_checkout_sessions",
+    )
+    ip_address = models.GenericIPAddressField(_("request IP address"), null=True, blank=True)
+
+    objects = CheckoutSessionManager()
+
+    class Meta:
+        verbose_name = _("checkout session")
+        verbose_name_plural = _("checkout sessions")
+        ordering = ("-created_at",)
+        get_latest_by = "created_at"
+        # Read-only in the admin: only viewing, plus refreshing/syncing from Polar.
+        default_permissions = ("view",)
+        permissions = [("sync_checkoutsession", _("Can refresh and sync checkouts from Polar"))]
+        indexes = [
+            models.Index(fields=["-created_at"], name="polar_cs_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="polar_cs_status_created_idx"),
+            models.Index(fields=["customer_email"], name="polar_cs_email_idx"),
+            models.Index(fields=["product_id"], name="polar_cs_product_idx"),
+            models.Index(fields=["product_name"], name="polar_cs_product_name_idx"),
+            models.Index(fields=["expires_at"], name="polar_cs_expires_idx"),
+            models.Index(fields=["currency"], name="polar_cs_currency_idx"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.product_name or str(self.id)
+        return f"{label} ({self.get_status_display()})"
+
+    @property
+    def is_expired(self) -> bool:
+        """Expired in Polar, or still ``open`` there with ``expires_at`` in the past."""
+        if self.status == CheckoutStatus.EXPIRED:
+            return True
+        return (
+            self.status == CheckoutStatus.OPEN
+            and self.expires_at is not None
+            and self.expires_at <= timezone.now()
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """A buyer can still pay: open in Polar and not past ``expires_at``."""
+        return self.status == CheckoutStatus.OPEN and not self.is_expired
+
+    @property
+    def is_paid(self) -> bool:
+        """The checkout succeeded."""
+        return self.status == CheckoutStatus.SUCCEEDED
+
+    @property
+    def is_terminal(self) -> bool:
+        """Polar will not change this checkout's status any more."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def effective_status(self) -> str:
+        """The status, with an open checkout past ``expires_at`` reported as expired."""
+        return CheckoutStatus.EXPIRED if self.is_expired else self.status
+
+    @property
+    def formatted_amount(self) -> str:
+        """The price amount, e.g. ``19.00 USD`` (empty for a free price)."""
+        return format_amount(self.amount, self.currency)
+
+    @property
+    def formatted_tax(self) -> str:
+        """The tax amount, e.g. ``1.90 USD`` (empty until Polar computes it)."""
+        return format_amount(self.tax_amount, self.currency)
+
+    @property
+    def formatted_total(self) -> str:
+        """The total to pay, e.g. ``20.90 USD`` (empty for a free price)."""
+        return format_amount(self.total_amount, self.currency)

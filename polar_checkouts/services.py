@@ -1,0 +1,241 @@
+"""The service layer: what views, the admin, commands and webhooks call.
+
+Each function wraps one or more client calls and keeps the local cache in step through
+:func:`store_checkout`, the single way a Polar payload reaches ``CheckoutSession``.
+Nothing else in the package combines the client with the models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from .client import MAX_PAGE_SIZE, Page, get_client
+from .conf import polar_settings
+from .models import (
+    CheckoutSession,
+    InvalidPayloadError,
+    UpsertCounts,
+    UpsertResult,
+    checkout_id_of,
+    parse_polar_datetime,
+)
+from .types import Checkout
+
+logger = logging.getLogger("polar_checkouts")
+
+#: Seconds the product catalogue is cached by :func:`list_products`.
+PRODUCTS_CACHE_SECONDS = 60
+
+
+@dataclass
+class SyncResult:
+    """Totals of :func:`sync_checkouts` (so far, when handed to a progress callback)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pages: int = 0
+
+    @property
+    def rows(self) -> int:
+        """Checkouts stored or found unchanged."""
+        return self.created + self.updated + self.unchanged
+
+    def __str__(self) -> str:
+        return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
+
+
+# -- the one path into the cache ----------------------------------------------------------
+
+
+def store_checkout(
+    payload: Mapping[str, Any], *, user: Any = None, ip_address: str | None = None
+) -> UpsertResult:
+    """Upsert one Polar payload into the cache; every single-checkout service ends here."""
+    return CheckoutSession.objects.upsert_from_polar(payload, user=user, ip_address=ip_address)
+
+
+def store_checkouts(payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+    """Upsert one page of payloads in bulk (same rule as :func:`store_checkout`)."""
+    return CheckoutSession.objects.upsert_many(payloads)
+
+
+# -- server-side operations ----------------------------------------------------------------
+
+
+def create_checkout(
+    *,
+    product_id: str | None = None,
+    product_price_id: str | None = None,
+    amount: int | None = None,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+    success_url: str | None = None,
+    metadata: Mapping[str, str | int | bool] | None = None,
+    user: Any = None,
+    ip_address: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> CheckoutSession:
+    """Create a checkout session in Polar and cache it, tied to ``user`` and the request IP.
+
+    Give exactly one of ``product_id`` / ``product_price_id``. ``ip_address`` is also sent
+    to Polar as ``customer_ip_address`` (it geolocates the billing country). ``extra``
+    adds any other ``CheckoutCreate`` keys.
+    """
+    if bool(product_id) == bool(product_price_id):
+        raise ValueError("Give exactly one of product_id and product_price_id.")
+    body: dict[str, Any] = dict(extra or {})
+    optional = {
+        "product_id": product_id,
+        "product_price_id": product_price_id,
+        "amount": amount,
+        "customer_email": customer_email,
+        "customer_name": customer_name,
+        "success_url": success_url,
+        "customer_ip_address": ip_address,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    if metadata:
+        body["metadata"] = dict(metadata)
+    payload = get_client().create(body)
+    return store_checkout(payload, user=user, ip_address=ip_address).checkout
+
+
+def refresh_checkout(checkout_id: str | uuid.UUID) -> CheckoutSession:
+    """Fetch one checkout from Polar and update the cache."""
+    payload = get_client().get(str(checkout_id))
+    return store_checkout(payload).checkout
+
+
+def update_checkout(checkout_id: str | uuid.UUID, data: Mapping[str, Any]) -> CheckoutSession:
+    """Update an open checkout in Polar (PATCH semantics) and cache the answer."""
+    payload = get_client().update(str(checkout_id), data)
+    return store_checkout(payload).checkout
+
+
+# -- client-secret operations (what the buyer's browser may do) -------------------------
+
+
+def client_get(client_secret: str) -> dict[str, Any]:
+    """Polar's public view of a checkout; the cache is updated with what it carries."""
+    payload = dict(get_client().client_get(client_secret))
+    store_checkout(payload)
+    return payload
+
+
+def client_update(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Update the buyer's fields in Polar; returns Polar's public payload and caches it."""
+    payload = dict(get_client().client_update(client_secret, data))
+    store_checkout(payload)
+    return payload
+
+
+def client_confirm(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Confirm (pay) the checkout; returns Polar's answer (with ``customer_session_token``).
+
+    The token is handed back to the caller but never stored in the cache.
+    """
+    payload = dict(get_client().client_confirm(client_secret, data))
+    store_checkout(payload)
+    return payload
+
+
+# -- sync ----------------------------------------------------------------------------------
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def sync_checkouts(
+    *,
+    progress: Callable[[SyncResult], None] | None = None,
+    since: dt.datetime | None = None,
+    status: str | Sequence[str] | None = None,
+    product_id: str | Sequence[str] | None = None,
+    organization_id: str | Sequence[str] | None = None,
+    sorting: str | None = None,
+    **filters: Any,
+) -> SyncResult:
+    """Copy every checkout matching the filters from Polar into the cache, page by page.
+
+    Pages of 100 are stored in bulk, each in its own transaction, so a Polar error part
+    way keeps the pages already stored and is then raised. ``since`` keeps checkouts
+    created at or after it (paging stops once Polar's newest-first list goes past it).
+    ``status`` is sent to Polar (current servers filter on it) and applied here too,
+    since seed-era servers ignore it. ``progress`` is called after every page.
+    """
+    statuses = set(_as_list(status))
+    query: dict[str, Any] = dict(filters)
+    if statuses:
+        query["status"] = sorted(statuses)
+    if product_id:
+        query["product_id"] = product_id
+    if organization_id:
+        query["organization_id"] = organization_id
+    if sorting:
+        query["sorting"] = sorting
+    newest_first = sorting in (None, "-created_at")
+
+    result = SyncResult()
+    page: Page[Checkout] | None = get_client().list(page=1, limit=MAX_PAGE_SIZE, **query)
+    while page is not None:
+        items = list(page.items)
+        keep = []
+        reached_since = False
+        for item in items:
+            try:
+                checkout_id_of(item)
+            except InvalidPayloadError:
+                # One malformed row must not stop the sync of every other checkout.
+                logger.warning("Skipping a Polar checkout without a valid id: %r", item.get("id"))
+                continue
+            created = parse_polar_datetime(item.get("created_at"))
+            if since is not None and created is not None and created < since:
+                reached_since = True
+                continue
+            if statuses and item.get("status") not in statuses:
+                continue
+            keep.append(item)
+        counts = store_checkouts(keep)
+        result.created += counts.created
+        result.updated += counts.updated
+        result.unchanged += counts.unchanged
+        result.pages += 1
+        if progress is not None:
+            progress(result)
+        if reached_since and newest_first:
+            break
+        page = page.next()
+    logger.info("Polar checkout sync: %s in %d page(s)", result, result.pages)
+    return result
+
+
+# -- catalogue -----------------------------------------------------------------------------
+
+
+def list_products() -> list[dict[str, Any]]:
+    """The organization's products that are not archived, cached for a minute."""
+    organization_id = polar_settings.ORGANIZATION_ID
+    key = f"polar_checkouts:products:{polar_settings.SERVER}:{organization_id or '-'}"
+    products = cache.get(key)
+    if products is None:
+        products = [
+            dict(product)
+            for product in get_client().iter_products(
+                organization_id=organization_id, is_archived=False
+            )
+        ]
+        cache.set(key, products, PRODUCTS_CACHE_SECONDS)
+    return list(products)
