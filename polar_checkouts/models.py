@@ -335,11 +335,11 @@ class CheckoutSessionQuerySet(models.QuerySet["CheckoutSession"]):
 
     def expired(self) -> CheckoutSessionQuerySet:
         """Expired in Polar, or still ``open`` there although ``expires_at`` has passed."""
-        return self.filter(_expired_q())
+        return self.filter(expired_condition())
 
     def not_expired(self) -> CheckoutSessionQuerySet:
         """Everything :meth:`expired` excludes."""
-        return self.exclude(_expired_q())
+        return self.exclude(expired_condition())
 
     def for_user(self, user: AbstractBaseUser | AnonymousUser | None) -> CheckoutSessionQuerySet:
         """The checkouts started by ``user``; none for an anonymous user."""
@@ -488,7 +488,8 @@ def _claim_local_facts(
     return fields
 
 
-def _expired_q() -> Q:
+def expired_condition() -> Q:
+    """Expired in Polar, or ``open`` there with ``expires_at`` already past (as of now)."""
     return Q(status=CheckoutStatus.EXPIRED) | Q(
         status=CheckoutStatus.OPEN, expires_at__lte=timezone.now()
     )

@@ -1,0 +1,438 @@
+"""Read-only Django admin for the checkout cache, with refresh, sync and an overview page.
+
+The data comes from Polar, so nothing here edits it: staff with the ``view`` permission
+browse; staff with ``polar_checkouts.sync_checkoutsession`` may also refresh rows and
+run a sync. Every Polar call goes through :mod:`.services`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .admin_views import OTHER_COLOUR, STATUS_COLOURS, build_overview, overview_context
+from .conf import polar_settings
+from .exceptions import PolarError
+from .masking import mask_secret, mask_secrets_in
+from .models import CheckoutSession, CheckoutStatus, expired_condition
+
+#: Most rows the "Refresh from Polar" action fetches in one request (one call each).
+MAX_REFRESH = 100
+
+#: Polar's dashboard, per server; other servers (fake, a base URL) have none.
+DASHBOARD_URLS = {"production": "https://polar.sh", "sandbox": "https://sandbox.polar.sh"}
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts exactly, except an unfiltered list of a large PostgreSQL table.
+
+    ``COUNT(*)`` over millions of rows is a sequential scan on every changelist page; for
+    the unfiltered list PostgreSQL's planner estimate (``pg_class.reltuples``) is close
+    enough to size the pagination. Filtered lists and small tables get exact counts.
+    """
+
+    #: Below this estimate an exact count is cheap enough.
+    estimate_threshold = 50_000
+
+    @cached_property
+    def count(self) -> int:
+        """The number of rows, estimated for a large unfiltered PostgreSQL table."""
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.where:
+            estimate = _postgres_estimate(queryset)
+            if estimate is not None and estimate >= self.estimate_threshold:
+                return estimate
+        return super().count
+
+
+def _postgres_estimate(queryset: QuerySet[Any]) -> int | None:
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    table = queryset.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+            [connection.ops.quote_name(table)],
+        )
+        row = cursor.fetchone()
+    # reltuples is -1 (PostgreSQL 14+) or 0 when the table was never analysed.
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
+
+
+class ExpiredListFilter(admin.SimpleListFilter):
+    """Expired in Polar, or still open there although ``expires_at`` has passed."""
+
+    title = _("expired")
+    parameter_name = "expired"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> Any:
+        """Yes / No."""
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[CheckoutSession]
+    ) -> QuerySet[CheckoutSession] | None:
+        """Apply the choice with the model's own definition of expired."""
+        if self.value() == "yes":
+            return queryset.filter(expired_condition())
+        if self.value() == "no":
+            return queryset.exclude(expired_condition())
+        return queryset
+
+
+def masked_payload(value: Any, key: str = "") -> Any:
+    """A copy of a payload safe to show: secrets and tokens masked, even inside URLs."""
+    if isinstance(value, dict):
+        return {k: masked_payload(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_payload(item, key) for item in value]
+    if isinstance(value, str):
+        lowered = key.lower()
+        if "secret" in lowered or "token" in lowered:
+            return mask_secret(value)
+        return mask_secrets_in(value)
+    return value
+
+
+def dashboard_url(checkout: CheckoutSession) -> str | None:
+    """The checkout's page in Polar's dashboard, when the server and slug are known."""
+    base = DASHBOARD_URLS.get(str(polar_settings.SERVER))
+    organization = checkout.payload.get("organization")
+    slug = polar_settings.ORGANIZATION_SLUG or (
+        organization.get("slug") if isinstance(organization, dict) else None
+    )
+    if not base or not slug:
+        return None
+    return f"{base}/dashboard/{slug}/sales/checkouts/{checkout.pk}"
+
+
+def status_badge(checkout: CheckoutSession) -> str:
+    """The status as a coloured pill; an open checkout past its expiry reads "Expired"."""
+    status = checkout.effective_status
+    label = dict(CheckoutStatus.choices).get(status, status)
+    if status != checkout.status:
+        label = _("Expired (open in Polar)")
+    return format_html(
+        '<span class="polar-status polar-status-{}" style="display:inline-block;'
+        "padding:1px 8px;border-radius:9px;color:#fff;background:{};font-weight:600;"
+        'white-space:nowrap">{}</span>',
+        status,
+        STATUS_COLOURS.get(status, OTHER_COLOUR),
+        label,
+    )
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(admin.ModelAdmin):
+    """Browse cached checkout sessions; refresh or sync them from Polar."""
+
+    list_display = (
+        "short_id",
+        "status_display",
+        "product_name",
+        "customer",
+        "total_display",
+        "created_at",
+        "expires_at",
+        "user",
+    )
+    list_display_links = ("short_id",)
+    list_filter = (
+        "status",
+        ExpiredListFilter,
+        "currency",
+        "product_name",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("customer_email", "customer_name", "product_name")
+    search_help_text = _("Customer email or name, product name, or an exact checkout id.")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    list_select_related = ("user",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = ("refresh_from_polar",)
+    change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "status_display",
+                    "polar_link",
+                    "created_at",
+                    "modified_at",
+                    "expires_at",
+                    "synced_at",
+                )
+            },
+        ),
+        (
+            _("Product and amounts"),
+            {
+                "fields": (
+                    "product_name",
+                    "product_id",
+                    "product_price_id",
+                    "amount_display",
+                    "tax_display",
+                    "total_display",
+                )
+            },
+        ),
+        (
+            _("Customer"),
+            {"fields": ("customer_email", "customer_name", "customer_id", "user", "ip_address")},
+        ),
+        (
+            _("Polar data"),
+            {"fields": ("masked_client_secret", "metadata_display", "payload_display")},
+        ),
+    )
+    readonly_fields = (
+        "id",
+        "status_display",
+        "polar_link",
+        "created_at",
+        "modified_at",
+        "expires_at",
+        "synced_at",
+        "product_name",
+        "product_id",
+        "product_price_id",
+        "amount_display",
+        "tax_display",
+        "total_display",
+        "customer_email",
+        "customer_name",
+        "customer_id",
+        "user",
+        "ip_address",
+        "masked_client_secret",
+        "metadata_display",
+        "payload_display",
+    )
+
+    # -- permissions: read-only, plus the custom sync permission -------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Checkouts are created in Polar, never here."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Read-only: the data belongs to Polar."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Rows are a cache of Polar; deleting one would only hide a real checkout."""
+        return False
+
+    def has_sync_permission(self, request: HttpRequest) -> bool:
+        """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.sync_{opts.model_name}")
+
+    # -- columns -------------------------------------------------------------------------
+
+    @admin.display(description=_("checkout"), ordering="pk")
+    def short_id(self, obj: CheckoutSession) -> str:
+        """The first block of the UUID: enough to tell rows apart."""
+        return str(obj.pk).split("-")[0] + "…"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: CheckoutSession) -> str:
+        """A coloured badge."""
+        return status_badge(obj)
+
+    @admin.display(description=_("customer"), ordering="customer_email")
+    def customer(self, obj: CheckoutSession) -> str:
+        """Email, with the name under it when known."""
+        if obj.customer_name:
+            return format_html("{}<br><small>{}</small>", obj.customer_email, obj.customer_name)
+        return obj.customer_email or "—"
+
+    @admin.display(description=_("total"), ordering="total_amount")
+    def total_display(self, obj: CheckoutSession) -> str:
+        """``19.00 USD``; "Free" when Polar has no amount."""
+        return obj.formatted_total or str(_("Free"))
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj: CheckoutSession) -> str:
+        """The price amount before tax."""
+        return obj.formatted_amount or "—"
+
+    @admin.display(description=_("tax"))
+    def tax_display(self, obj: CheckoutSession) -> str:
+        """Tax, once Polar has computed it."""
+        return obj.formatted_tax or "—"
+
+    @admin.display(description=_("client secret"))
+    def masked_client_secret(self, obj: CheckoutSession) -> str:
+        """Only the prefix: the secret lets anyone act as the buyer."""
+        return mask_secret(obj.client_secret) or "—"
+
+    @admin.display(description=_("on Polar"))
+    def polar_link(self, obj: CheckoutSession) -> str:
+        """A link to the checkout in Polar's dashboard."""
+        url = dashboard_url(obj)
+        if url is None:
+            return str(_("Set POLAR_ORGANIZATION_SLUG to link to Polar's dashboard."))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            url,
+            _("Open in Polar's dashboard"),
+        )
+
+    @admin.display(description=_("metadata"))
+    def metadata_display(self, obj: CheckoutSession) -> str:
+        """Metadata as indented JSON."""
+        return _pre(obj.metadata)
+
+    @admin.display(description=_("last Polar payload"))
+    def payload_display(self, obj: CheckoutSession) -> str:
+        """The whole payload as indented JSON, secrets masked, HTML escaped."""
+        return _pre(masked_payload(obj.payload))
+
+    # -- search: an exact id as well as the text columns ----------------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[CheckoutSession], search_term: str
+    ) -> tuple[QuerySet[CheckoutSession], bool]:
+        """Text search, plus an exact match on the checkout id when the term is a UUID."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            checkout_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(pk=checkout_id), may_have_duplicates
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @admin.action(description=_("Refresh from Polar"), permissions=["sync"])
+    def refresh_from_polar(self, request: HttpRequest, queryset: QuerySet[CheckoutSession]) -> None:
+        """Fetch each selected checkout again; Polar errors become messages, not a 500."""
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_REFRESH + 1])
+        if len(ids) > MAX_REFRESH:
+            ids = ids[:MAX_REFRESH]
+            self.message_user(
+                request,
+                _("Only the first %(n)d selected checkout sessions were refreshed.")
+                % {"n": MAX_REFRESH},
+                messages.WARNING,
+            )
+        refreshed = 0
+        for checkout_id in ids:
+            try:
+                services.refresh_checkout(checkout_id)
+            except PolarError as exc:
+                self.message_user(
+                    request,
+                    _("Could not refresh %(id)s from Polar: %(error)s")
+                    % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
+                    messages.ERROR,
+                )
+            else:
+                refreshed += 1
+        if refreshed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Refreshed %(n)d checkout session from Polar.",
+                    "Refreshed %(n)d checkout sessions from Polar.",
+                    refreshed,
+                )
+                % {"n": refreshed},
+                messages.SUCCESS,
+            )
+
+    # -- extra pages -------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        """The sync endpoint and the overview page, before the default routes."""
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "sync/",
+                self.admin_site.admin_view(self.sync_view),
+                name="{}_{}_sync".format(*info),
+            ),
+            path(
+                "overview/",
+                self.admin_site.admin_view(self.overview_view),
+                name="{}_{}_overview".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The list, with the sync button for staff allowed to use it."""
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def sync_view(self, request: HttpRequest) -> HttpResponse:
+        """POST only: copy every checkout from Polar, then back to the list with a summary."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        try:
+            result = services.sync_checkouts(organization_id=polar_settings.ORGANIZATION_ID)
+        except PolarError as exc:
+            self.message_user(
+                request,
+                _(
+                    "Sync from Polar stopped: %(error)s. Checkout sessions stored before "
+                    "the error were kept; try again shortly."
+                )
+                % {"error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                _("Synced from Polar: %(summary)s.") % {"summary": result},
+                messages.SUCCESS,
+            )
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:{}_{}_changelist".format(*info)))
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """Counts by status per day over 30 days, conversion and revenue by currency."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Checkout sessions overview"),
+            **overview_context(build_overview()),
+        }
+        return TemplateResponse(
+            request, "admin/polar_checkouts/checkoutsession/overview.html", context
+        )
+
+
+def _pre(value: Any) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)

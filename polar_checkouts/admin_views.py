@@ -1,0 +1,277 @@
+"""Numbers and chart geometry for the admin's checkout overview page.
+
+Two aggregate queries whatever the size of the table: counts per day and status over
+the window, and revenue per currency. The chart is computed here as plain numbers and
+drawn by the template as inline SVG, so the page needs no JavaScript or external assets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import CheckoutSession, CheckoutStatus, format_amount
+
+#: Badge and chart colours, one per status (readable on white, distinct for most
+#: colour-vision deficiencies thanks to the differing lightness).
+STATUS_COLOURS: dict[str, str] = {
+    CheckoutStatus.SUCCEEDED: "#15803d",
+    CheckoutStatus.CONFIRMED: "#b45309",
+    CheckoutStatus.OPEN: "#1d4ed8",
+    CheckoutStatus.FAILED: "#b91c1c",
+    CheckoutStatus.EXPIRED: "#6b7280",
+}
+#: Stacking order, bottom to top.
+CHART_STATUSES: tuple[str, ...] = (
+    CheckoutStatus.SUCCEEDED,
+    CheckoutStatus.CONFIRMED,
+    CheckoutStatus.OPEN,
+    CheckoutStatus.FAILED,
+    CheckoutStatus.EXPIRED,
+)
+OTHER_COLOUR = "#7c3aed"
+
+# Chart geometry, in SVG user units.
+WIDTH, HEIGHT = 760, 300
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 70
+
+
+@dataclass
+class Bar:
+    """One stacked segment of the chart."""
+
+    x: str
+    y: str
+    width: str
+    height: str
+    colour: str
+    title: str
+
+
+@dataclass
+class Tick:
+    """An axis label at a position."""
+
+    position: str
+    label: str
+
+
+@dataclass
+class LegendItem:
+    """A status swatch under the chart."""
+
+    x: int
+    colour: str
+    label: str
+
+
+@dataclass
+class Chart:
+    """Everything the template needs to draw the stacked bar chart."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: int = LEFT
+    plot_bottom: int = HEIGHT - BOTTOM
+    plot_right: int = WIDTH - RIGHT
+    bars: list[Bar] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    legend: list[LegendItem] = field(default_factory=list)
+    legend_y: int = HEIGHT - 22
+    title: str = ""
+    description: str = ""
+
+
+@dataclass
+class DayRow:
+    """Counts for one day, for the table under the chart."""
+
+    day: dt.date
+    counts: list[int]
+    total: int
+
+
+@dataclass
+class Revenue:
+    """Succeeded totals in one currency."""
+
+    currency: str
+    amount: str
+    checkouts: int
+
+
+@dataclass
+class Overview:
+    """The overview page's numbers."""
+
+    start: dt.date
+    end: dt.date
+    statuses: list[tuple[str, str, str]]  # (value, label, colour)
+    days: list[DayRow]
+    totals: dict[str, int]
+    created: int
+    succeeded: int
+    conversion: float | None
+    revenue: list[Revenue]
+    chart: Chart
+
+
+def _effective_status() -> Case:
+    """The status with open-but-past-``expires_at`` counted as expired (as staff expect)."""
+    return Case(
+        When(
+            Q(status=CheckoutStatus.OPEN, expires_at__lte=timezone.now()),
+            then=Value(CheckoutStatus.EXPIRED.value),
+        ),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 5 × 10ⁿ at or above ``value`` (for a tidy y axis)."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * step >= value:
+                return factor * step
+        step *= 10
+
+
+def build_overview(
+    queryset: QuerySet[CheckoutSession] | None = None,
+    *,
+    days: int = 30,
+    today: dt.date | None = None,
+) -> Overview:
+    """Counts by status per day for the last ``days`` days, conversion and revenue."""
+    if queryset is None:
+        queryset = CheckoutSession.objects.all()
+    today = today or timezone.localdate()
+    start = today - dt.timedelta(days=days - 1)
+    start_at = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    window = queryset.filter(created_at__gte=start_at)
+
+    per_day: dict[dt.date, dict[str, int]] = {}
+    rows = (
+        window.annotate(day=TruncDate("created_at"), shown=_effective_status())
+        .values("day", "shown")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    extra_statuses: list[str] = []
+    for row in rows:
+        day = row["day"]
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        per_day.setdefault(day, {})[row["shown"]] = row["n"]
+        if row["shown"] not in CHART_STATUSES and row["shown"] not in extra_statuses:
+            extra_statuses.append(row["shown"])
+
+    revenue_rows = (
+        window.filter(status=CheckoutStatus.SUCCEEDED)
+        .values("currency")
+        .annotate(total=Sum("total_amount"), n=Count("pk"))
+        .order_by("currency")
+    )
+    revenue = [
+        Revenue(
+            currency=(row["currency"] or "").upper() or _("none (free)"),
+            amount=format_amount(row["total"] or 0, row["currency"] or None),
+            checkouts=row["n"],
+        )
+        for row in revenue_rows
+    ]
+
+    labels = dict(CheckoutStatus.choices)
+    statuses = [
+        (status, str(labels.get(status, status)), STATUS_COLOURS.get(status, OTHER_COLOUR))
+        for status in (*CHART_STATUSES, *sorted(extra_statuses))
+    ]
+    day_list = [start + dt.timedelta(days=i) for i in range(days)]
+    day_rows = []
+    totals = {status: 0 for status, _label, _colour in statuses}
+    for day in day_list:
+        counts = [per_day.get(day, {}).get(status, 0) for status, _label, _colour in statuses]
+        for (status, _label, _colour), n in zip(statuses, counts, strict=True):
+            totals[status] += n
+        day_rows.append(DayRow(day=day, counts=counts, total=sum(counts)))
+    created = sum(totals.values())
+    succeeded = totals[CheckoutStatus.SUCCEEDED]
+    return Overview(
+        start=start,
+        end=today,
+        statuses=statuses,
+        days=day_rows,
+        totals=totals,
+        created=created,
+        succeeded=succeeded,
+        conversion=(succeeded / created) if created else None,
+        revenue=revenue,
+        chart=_chart(day_rows, statuses),
+    )
+
+
+def _chart(days: list[DayRow], statuses: list[tuple[str, str, str]]) -> Chart:
+    chart = Chart()
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    peak = max((row.total for row in days), default=0)
+    top = _nice_ceiling(max(peak, 1))
+    slot = plot_width / max(len(days), 1)
+    bar_width = slot * 0.7
+    base = HEIGHT - BOTTOM
+
+    for i, row in enumerate(days):
+        x = LEFT + i * slot + (slot - bar_width) / 2
+        y = float(base)
+        for (_status, label, colour), n in zip(statuses, row.counts, strict=True):
+            if not n:
+                continue
+            height = plot_height * n / top
+            y -= height
+            chart.bars.append(
+                Bar(
+                    x=f"{x:.1f}",
+                    y=f"{y:.1f}",
+                    width=f"{bar_width:.1f}",
+                    height=f"{height:.1f}",
+                    colour=colour,
+                    title=f"{row.day.isoformat()}: {n} {label.lower()}",
+                )
+            )
+        # Label every fifth day and the last one; thirty labels would overlap.
+        if i % 5 == 0 or i == len(days) - 1:
+            chart.x_ticks.append(
+                Tick(position=f"{LEFT + i * slot + slot / 2:.1f}", label=row.day.strftime("%b %d"))
+            )
+
+    for value in sorted({0, top // 2, top}):
+        position = base - plot_height * value / top
+        chart.y_ticks.append(Tick(position=f"{position:.1f}", label=str(value)))
+
+    x = LEFT
+    for _status, label, colour in statuses:
+        chart.legend.append(LegendItem(x=x, colour=colour, label=label))
+        x += 22 + 8 * len(label) + 18
+
+    first, last = days[0].day, days[-1].day
+    chart.title = _("Checkout sessions per day by status, %(start)s to %(end)s") % {
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+    }
+    chart.description = _("Stacked bars; busiest day: %(peak)d checkout sessions.") % {"peak": peak}
+    return chart
+
+
+def overview_context(overview: Overview) -> dict[str, Any]:
+    """Template variables for ``overview.html``."""
+    conversion = f"{overview.conversion * 100:.1f} %" if overview.conversion is not None else "—"
+    return {"overview": overview, "conversion": conversion, "chart": overview.chart}

@@ -1,0 +1,517 @@
+"""The checkout cache: promoted columns, the "newer data wins" upsert rule, helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from polar_checkouts.models import (
+    CheckoutSession,
+    CheckoutStatus,
+    InvalidPayloadError,
+    format_amount,
+    incoming_wins,
+)
+from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
+
+T0 = BASE_TIME
+T1 = BASE_TIME + dt.timedelta(minutes=1)
+T2 = BASE_TIME + dt.timedelta(minutes=2)
+
+pytestmark = pytest.mark.django_db
+
+
+def upsert(payload, **kwargs):
+    return CheckoutSession.objects.upsert_from_polar(payload, **kwargs)
+
+
+# -- promoted columns ------------------------------------------------------------------------
+
+
+def test_create_promotes_columns_and_keeps_payload():
+    payload = checkout_payload(modified_at=T1, customer_id=str(uuid.uuid4()), tax_amount=190)
+    result = upsert(payload)
+
+    assert result.created
+    assert result.changed
+    assert result.previous_status is None
+    row = CheckoutSession.objects.get(pk=payload["id"])
+    assert str(row.id) == payload["id"]
+    assert row.status == CheckoutStatus.OPEN
+    assert row.client_secret == payload["client_secret"]
+    assert str(row.product_id) == PRODUCT_ID
+    assert row.product_name == "Pro licence"
+    assert row.customer_email == "ada@example.com"
+    assert row.customer_name == "Ada Lovelace"
+    assert str(row.customer_id) == payload["customer_id"]
+    assert (row.amount, row.tax_amount, row.total_amount) == (1900, 190, 1900)
+    assert row.currency == "usd"
+    assert row.created_at == T0
+    assert row.modified_at == T1
+    assert row.expires_at == T0 + dt.timedelta(minutes=30)
+    assert row.metadata == {"order_ref": "A-1"}
+    assert row.payload == payload
+    assert row.synced_at is not None
+
+
+def test_unknown_keys_and_null_product_are_tolerated():
+    payload = checkout_payload(
+        product=None,
+        product_price=None,
+        product_id=None,
+        product_price_id=None,
+        amount=None,
+        total_amount=None,
+        currency=None,
+        brand_new_key={"nested": [1, 2]},
+        seats=3,
+    )
+    row = upsert(payload).checkout
+    row.refresh_from_db()
+    assert row.product_id is None
+    assert row.product_price_id is None
+    assert row.product_name == ""
+    assert row.total_amount is None
+    assert row.currency == ""
+    assert row.payload["brand_new_key"] == {"nested": [1, 2]}
+    assert row.formatted_total == ""
+
+
+def test_product_id_falls_back_to_the_nested_product():
+    row = upsert(checkout_payload(product_id=None)).checkout
+    assert str(row.product_id) == PRODUCT_ID
+
+
+@pytest.mark.parametrize("bad", [{}, {"id": None}, {"id": "not-a-uuid"}, {"id": 42}])
+def test_payload_without_a_uuid_is_refused(bad):
+    with pytest.raises(InvalidPayloadError):
+        upsert({**bad, "status": "open"})
+    assert CheckoutSession.objects.count() == 0
+
+
+def test_customer_session_token_is_never_stored():
+    payload = checkout_payload(status="confirmed", customer_session_token="polar_cst_abc")
+    row = upsert(payload).checkout
+    row.refresh_from_db()
+    assert "customer_session_token" not in row.payload
+
+
+# -- the "newer data wins" rule ----------------------------------------------------------
+
+
+def test_newer_payload_overwrites_and_reports_previous_status():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, modified_at=T1))
+    result = upsert(checkout_payload(checkout_id, status="succeeded", modified_at=T2))
+
+    assert not result.created
+    assert result.changed
+    assert result.previous_status == "open"
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+
+
+def test_older_payload_is_ignored():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status="succeeded", modified_at=T2))
+    before = CheckoutSession.objects.get(pk=checkout_id)
+
+    result = upsert(
+        checkout_payload(checkout_id, status="open", modified_at=T1, customer_email="x@y.z")
+    )
+
+    assert not result.changed
+    assert result.previous_status == "succeeded"
+    after = CheckoutSession.objects.get(pk=checkout_id)
+    assert after.status == "succeeded"
+    assert after.customer_email == "ada@example.com"
+    assert after.synced_at == before.synced_at
+
+
+def test_equal_modified_at_applies_changes_of_the_same_status():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, modified_at=T1))
+    result = upsert(checkout_payload(checkout_id, modified_at=T1, customer_email="new@x.com"))
+    assert result.changed
+    assert CheckoutSession.objects.get(pk=checkout_id).customer_email == "new@x.com"
+
+
+def test_equal_modified_at_moves_forward_but_never_back():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, modified_at=T1))
+    assert upsert(checkout_payload(checkout_id, status="confirmed", modified_at=T1)).changed
+    assert not upsert(checkout_payload(checkout_id, status="open", modified_at=T1)).changed
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "confirmed"
+
+
+def test_identical_payload_changes_nothing():
+    payload = checkout_payload(modified_at=T1)
+    first = upsert(payload).checkout
+    with CaptureQueriesContext(connection) as queries:
+        result = upsert(dict(payload))
+    assert not result.changed
+    assert not result.created
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert CheckoutSession.objects.get(pk=first.pk).synced_at == first.synced_at
+
+
+def test_null_modified_at_is_dated_by_created_at_and_loses_to_a_modified_row():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status="confirmed", modified_at=T1))
+    # A never-modified snapshot is as old as the checkout itself.
+    result = upsert(checkout_payload(checkout_id, status="open", modified_at=None))
+    assert not result.changed
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "confirmed"
+
+
+def test_null_modified_at_on_both_sides_compares_statuses():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id))
+    assert upsert(checkout_payload(checkout_id, customer_name="Grace")).changed
+    assert CheckoutSession.objects.get(pk=checkout_id).customer_name == "Grace"
+
+
+def test_modified_payload_beats_a_never_modified_row():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id))
+    assert upsert(checkout_payload(checkout_id, status="expired", modified_at=T1)).changed
+
+
+@pytest.mark.parametrize("terminal", ["succeeded", "failed", "expired"])
+@pytest.mark.parametrize("stale", ["open", "confirmed"])
+def test_terminal_status_is_not_rolled_back_by_unprovable_data(terminal, stale):
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status=terminal))  # modified_at null
+    result = upsert(checkout_payload(checkout_id, status=stale))  # same date: unprovable
+    assert not result.changed
+    assert CheckoutSession.objects.get(pk=checkout_id).status == terminal
+
+
+def test_succeeded_is_not_replaced_by_a_failed_of_the_same_date():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status="succeeded", modified_at=T1))
+    assert not upsert(checkout_payload(checkout_id, status="failed", modified_at=T1)).changed
+    assert not upsert(checkout_payload(checkout_id, status="failed", modified_at=T0)).changed
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+
+
+def test_a_provably_newer_failure_does_replace_succeeded():
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status="succeeded", modified_at=T1))
+    assert upsert(checkout_payload(checkout_id, status="failed", modified_at=T2)).changed
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "expected"),
+    [
+        (("open", T1, T0), ("open", T2, T0), True),
+        (("open", T2, T0), ("succeeded", T1, T0), False),
+        (("open", T1, T0), ("open", T1, T0), True),
+        (("succeeded", T1, T0), ("open", T1, T0), False),
+        (("confirmed", None, T0), ("open", None, T0), False),
+        (("open", None, T0), ("confirmed", None, T0), True),
+        (("confirmed", T1, T0), ("open", None, T0), False),
+        (("open", None, T0), ("open", T1, T0), True),
+        (("failed", None, None), ("succeeded", None, None), True),
+        (("succeeded", None, None), ("failed", None, None), False),
+        (("expired", T1, T0), ("failed", T1, T0), False),
+    ],
+)
+def test_incoming_wins_table(stored, incoming, expected):
+    assert (
+        incoming_wins(
+            stored_status=stored[0],
+            stored_modified_at=stored[1],
+            stored_created_at=stored[2],
+            incoming_status=incoming[0],
+            incoming_modified_at=incoming[1],
+            incoming_created_at=incoming[2],
+        )
+        is expected
+    )
+
+
+def test_public_payload_keeps_what_it_lacks():
+    checkout_id = str(uuid.uuid4())
+    sub = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, modified_at=T1, subscription_id=sub))
+    public = checkout_payload(
+        checkout_id, public=True, status="confirmed", modified_at=T2, customer_name="Grace"
+    )
+    assert "metadata" not in public
+    result = upsert(public)
+
+    assert result.changed
+    row = CheckoutSession.objects.get(pk=checkout_id)
+    assert row.status == "confirmed"
+    assert row.customer_name == "Grace"
+    assert row.metadata == {"order_ref": "A-1"}
+    assert row.payload["metadata"] == {"order_ref": "A-1"}
+    assert row.payload["subscription_id"] == sub
+    assert row.payload["organization"]["slug"] == "acme"
+
+
+def test_public_payload_creates_a_row_without_metadata():
+    row = upsert(checkout_payload(public=True)).checkout
+    assert row.metadata == {}
+
+
+def test_user_and_ip_are_recorded_once(django_user_model):
+    alice = django_user_model.objects.create_user("alice")
+    bob = django_user_model.objects.create_user("bob")
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id), user=alice, ip_address="203.0.113.5")
+    upsert(checkout_payload(checkout_id, modified_at=T1), user=bob, ip_address="198.51.100.1")
+    row = CheckoutSession.objects.get(pk=checkout_id)
+    assert row.user == alice
+    assert row.ip_address == "203.0.113.5"
+
+
+def test_anonymous_user_is_not_recorded():
+    from django.contrib.auth.models import AnonymousUser
+
+    row = upsert(checkout_payload(), user=AnonymousUser()).checkout
+    assert row.user is None
+
+
+# -- bulk upsert -----------------------------------------------------------------------------
+
+
+def test_upsert_many_counts_and_follows_the_same_rule():
+    known = checkout_payload(modified_at=T1)
+    stale = checkout_payload(status="succeeded", modified_at=T2)
+    upsert(known)
+    upsert(stale)
+    newer = {**known, "status": "succeeded", "modified_at": "2026-11-01T12:05:00Z"}
+    older = {**stale, "status": "open", "modified_at": "2026-11-01T12:00:30Z"}
+    fresh = checkout_payload()
+
+    counts = CheckoutSession.objects.upsert_many([newer, older, fresh])
+
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 1)
+    assert CheckoutSession.objects.get(pk=known["id"]).status == "succeeded"
+    assert CheckoutSession.objects.get(pk=stale["id"]).status == "succeeded"
+    assert [(str(r.checkout.pk), r.created, r.previous_status) for r in counts.results] == [
+        (fresh["id"], True, None),
+        (known["id"], False, "open"),
+    ]
+
+
+def test_upsert_many_picks_the_newest_of_duplicates_on_a_page():
+    checkout_id = str(uuid.uuid4())
+    late = checkout_payload(checkout_id, status="succeeded", modified_at=T2)
+    early = checkout_payload(checkout_id, status="open", modified_at=T1)
+    counts = CheckoutSession.objects.upsert_many([late, early])
+    assert counts.created == 1
+    assert counts.rows == 2
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+
+
+def test_upsert_many_of_nothing_makes_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        counts = CheckoutSession.objects.upsert_many([])
+    assert counts.rows == 0
+
+
+def _bulk_queries(payloads):
+    with CaptureQueriesContext(connection) as queries:
+        CheckoutSession.objects.upsert_many(payloads)
+    return len(queries.captured_queries)
+
+
+def test_upsert_many_uses_a_constant_number_of_queries():
+    # 40 rows fit one INSERT and one UPDATE even under SQLite's 999-parameter limit.
+    small = [checkout_payload() for _ in range(2)]
+    large = [checkout_payload() for _ in range(40)]
+    assert _bulk_queries(small) == _bulk_queries(large)
+
+    # Updating: one read, one bulk update, whatever the number of rows.
+    small_update = [{**p, "modified_at": "2026-11-02T00:00:00Z"} for p in small]
+    large_update = [{**p, "modified_at": "2026-11-02T00:00:00Z"} for p in large]
+    assert _bulk_queries(small_update) == _bulk_queries(large_update)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1900, "usd", "19.00 USD"),
+        (5, "eur", "0.05 EUR"),
+        (123456, "usd", "1234.56 USD"),
+        (500, "jpy", "500 JPY"),
+        (15000, "KRW", "15000 KRW"),
+        (1500, "kwd", "1.500 KWD"),
+        (0, "usd", "0.00 USD"),
+        (None, "usd", ""),
+        (700, None, "700"),
+    ],
+)
+def test_format_amount(amount, currency, text):
+    assert format_amount(amount, currency) == text
+
+
+def test_formatted_properties():
+    row = upsert(checkout_payload(amount=1000, tax_amount=200, total_amount=1200)).checkout
+    assert (row.formatted_amount, row.formatted_tax, row.formatted_total) == (
+        "10.00 USD",
+        "2.00 USD",
+        "12.00 USD",
+    )
+
+
+def _row(status, expires_in_minutes, **kwargs):
+    now = timezone.now()
+    payload = checkout_payload(
+        status=status,
+        created_at=now - dt.timedelta(hours=1),
+        expires_at=now + dt.timedelta(minutes=expires_in_minutes),
+        **kwargs,
+    )
+    return upsert(payload).checkout
+
+
+def test_is_expired_trusts_expires_at_over_an_open_status():
+    assert _row("open", -1).is_expired
+    assert _row("expired", 30).is_expired
+    assert not _row("open", 30).is_expired
+    assert not _row("confirmed", -1).is_expired
+    assert _row("open", -1).effective_status == "expired"
+    assert _row("open", 30).is_open
+    assert not _row("open", -1).is_open
+
+
+def test_querysets(django_user_model):
+    alice = django_user_model.objects.create_user("alice")
+    live = _row("open", 30)
+    stale_open = _row("open", -5)
+    expired = _row("expired", -5)
+    paid = _row("succeeded", -5)
+    failed = _row("failed", 10)
+    confirmed = _row("confirmed", 10)
+    CheckoutSession.objects.filter(pk=paid.pk).update(user=alice, customer_email="A@X.com")
+
+    qs = CheckoutSession.objects
+    assert set(qs.open()) == {live}
+    assert set(qs.expired()) == {stale_open, expired}
+    assert set(qs.not_expired()) == {live, paid, failed, confirmed}
+    assert set(qs.succeeded()) == {paid}
+    assert set(qs.failed()) == {failed}
+    assert set(qs.confirmed()) == {confirmed}
+    assert set(qs.for_user(alice)) == {paid}
+    assert set(qs.for_user(None)) == set()
+    assert set(qs.for_email("a@x.COM")) == {paid}
+    assert qs.for_product(PRODUCT_ID).count() == 6
+    # The filters chain like any queryset's.
+    assert set(qs.filter(currency="usd").expired()) == {stale_open, expired}
+
+
+def test_str_and_flags():
+    row = _row("succeeded", 10)
+    assert str(row) == "Pro licence (Succeeded)"
+    assert row.is_paid
+    assert row.is_terminal
+
+
+# -- concurrency (PostgreSQL row locks) -----------------------------------------------------
+
+
+def _race(payloads):
+    """Upsert each payload from its own thread and connection, all released at once."""
+    barrier = threading.Barrier(len(payloads))
+    errors = []
+
+    def run(payload):
+        try:
+            barrier.wait()
+            CheckoutSession.objects.upsert_from_polar(payload)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_upserts_of_an_existing_row_end_with_the_newest():
+    for attempt in range(10):
+        checkout_id = str(uuid.uuid4())
+        upsert(checkout_payload(checkout_id, modified_at=T0))
+        versions = [
+            checkout_payload(checkout_id, status="confirmed", modified_at=T1),
+            checkout_payload(checkout_id, status="succeeded", modified_at=T2),
+            checkout_payload(checkout_id, status="open", modified_at=T0 + dt.timedelta(seconds=1)),
+        ]
+        if attempt % 2:
+            versions.reverse()
+        _race(versions)
+        row = CheckoutSession.objects.get(pk=checkout_id)
+        assert (row.status, row.modified_at) == ("succeeded", T2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_inserts_create_one_row_with_the_newest():
+    for attempt in range(10):
+        checkout_id = str(uuid.uuid4())
+        versions = [
+            checkout_payload(checkout_id, status="open", modified_at=T1),
+            checkout_payload(checkout_id, status="succeeded", modified_at=T2),
+        ]
+        if attempt % 2:
+            versions.reverse()
+        _race(versions)
+        assert CheckoutSession.objects.filter(pk=checkout_id).count() == 1
+        assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bulk_and_single_upserts_keep_the_newest():
+    for _attempt in range(5):
+        ids = [str(uuid.uuid4()) for _ in range(20)]
+        page = [checkout_payload(i, status="open", modified_at=T1) for i in ids]
+        newer = checkout_payload(ids[7], status="succeeded", modified_at=T2)
+        barrier = threading.Barrier(2)
+        errors: list[Exception] = []
+
+        def bulk(page=page, barrier=barrier, errors=errors):
+            try:
+                barrier.wait()
+                CheckoutSession.objects.upsert_many(page)
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        def single(newer=newer, barrier=barrier, errors=errors):
+            try:
+                barrier.wait()
+                CheckoutSession.objects.upsert_from_polar(newer)
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=bulk), threading.Thread(target=single)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert CheckoutSession.objects.filter(pk__in=ids).count() == 20
+        assert CheckoutSession.objects.get(pk=ids[7]).status == "succeeded"
