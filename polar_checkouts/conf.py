@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT": (5, 30),
     "MAX_RETRIES": 3,
     "ORGANIZATION_ID": None,
+    # The organization's slug in Polar's dashboard URLs; the admin links checkouts there.
+    "ORGANIZATION_SLUG": None,
     # Secret of the webhook endpoint configured in Polar's dashboard.
     "WEBHOOK_SECRET": None,
     # Product ids the storefront may sell; None allows every product.
