@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     # "browser": the checkout page calls Polar's client routes directly; "server": through
     # this app's own endpoints.
     "CLIENT_CALLS": "browser",
+    # Storefront hook: a callable (or its dotted path) taking (request, form data) and
+    # returning the metadata dict of a new checkout (cart or order id…), or None.
+    "CHECKOUT_METADATA": None,
+    # Seconds between two Polar reads for one checkout by the status and success pages.
+    "STATUS_REFRESH_INTERVAL": 2,
 }
 
 VALID_SERVERS = ("production", "sandbox", "fake")

@@ -1,0 +1,155 @@
+"""Template tags for shops: ``{% load polar_checkouts %}``.
+
+``{% polar_checkout_button product_id %}`` renders a plain POST form (works without
+JavaScript) that starts a checkout; ``polar_money`` and ``polar_price`` format amounts.
+Nothing here calls Polar: rendering a button never costs a network round trip.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+#: How the button hands the customer over: this app's page, or Polar's hosted page.
+BUTTON_MODES = ("embedded", "hosted")
+
+# Symbols for the currencies Polar sells in most; anything else shows its ISO code.
+_CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
+
+
+def _as_uuid(value: Any, what: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except (TypeError, ValueError, AttributeError):
+        raise template.TemplateSyntaxError(
+            f"polar_checkout_button: {what} must be a UUID, not {value!r}"
+        ) from None
+
+
+@register.simple_tag(takes_context=True)
+def polar_checkout_button(
+    context: template.Context,
+    product_id: Any = None,
+    *,
+    price_id: Any = None,
+    label: str | None = None,
+    amount: Any = None,
+    mode: str = "embedded",
+    css_class: str = "",
+    next: str | None = None,
+    template_name: str = "polar_checkouts/button.html",
+) -> SafeString:
+    """Render the "Buy" form for a product (or one price of it) as a POST to ``create``.
+
+    ``amount`` (cents) pre-sets a pay-what-you-want amount; ``mode="hosted"`` sends the
+    customer to Polar's own page. The form carries the CSRF token of ``context["request"]``.
+    """
+    if (product_id is None) == (price_id is None):
+        raise template.TemplateSyntaxError(
+            "polar_checkout_button needs exactly one of a product id or price_id="
+        )
+    if mode not in BUTTON_MODES:
+        raise template.TemplateSyntaxError(
+            f"polar_checkout_button: mode must be one of {', '.join(BUTTON_MODES)}, not {mode!r}"
+        )
+    if amount not in (None, ""):
+        try:
+            amount = int(amount)
+        except (TypeError, ValueError):
+            raise template.TemplateSyntaxError(
+                f"polar_checkout_button: amount must be a whole number of cents, not {amount!r}"
+            ) from None
+    else:
+        amount = None
+    request = context.get("request")
+    if next is None and request is not None:
+        next = request.get_full_path()
+    button_context = {
+        "action": reverse("polar_checkouts:create"),
+        "product_id": _as_uuid(product_id, "the product id") if product_id is not None else "",
+        "price_id": _as_uuid(price_id, "price_id") if price_id is not None else "",
+        "label": label if label is not None else _("Buy now"),
+        "amount": amount,
+        "mode": mode,
+        "css_class": css_class,
+        "next": next or "",
+    }
+    return render_to_string(template_name, button_context, request=request)
+
+
+def format_money(amount: int | None, currency: str | None) -> str:
+    """Format an amount in cents, e.g. ``1900, "usd"`` → ``"$19.00"``."""
+    if amount is None:
+        return ""
+    code = (currency or "usd").lower()
+    value = number_format(Decimal(int(amount)) / 100, decimal_pos=2)
+    symbol = _CURRENCY_SYMBOLS.get(code)
+    sign = "-" if int(amount) < 0 else ""
+    value = value.lstrip("-")
+    return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {code.upper()}"
+
+
+@register.filter
+def polar_money(amount: Any, currency: str | None = "usd") -> str:
+    """``{{ cents|polar_money:currency }}``: an amount in cents, formatted for display."""
+    if amount in (None, ""):
+        return ""
+    try:
+        return format_money(int(amount), currency)
+    except (TypeError, ValueError):
+        return ""
+
+
+def describe_price(price: Mapping[str, Any] | None) -> str:
+    """A short human description of a Polar price: "$19.00", "$9.00 / month", "Free"…"""
+    if not price:
+        return ""
+    amount_type = price.get("amount_type")
+    currency = price.get("price_currency")
+    if amount_type == "free":
+        text = _("Free")
+    elif amount_type == "custom":
+        minimum = price.get("minimum_amount")
+        if minimum:
+            text = _("Pay what you want (from %(amount)s)") % {
+                "amount": format_money(minimum, currency)
+            }
+        else:
+            text = _("Pay what you want")
+    else:
+        text = format_money(price.get("price_amount"), currency)
+    interval = price.get("recurring_interval")
+    if price.get("type") == "recurring" or interval:
+        if interval == "year":
+            text = _("%(price)s / year") % {"price": text}
+        elif interval == "month":
+            text = _("%(price)s / month") % {"price": text}
+    return text
+
+
+@register.filter
+def polar_price(price: Any) -> str:
+    """``{{ price|polar_price }}``: describe a price dict (fixed, pay what you want, free)."""
+    return describe_price(price if isinstance(price, Mapping) else None)
+
+
+@register.filter
+def polar_first_price(product: Any) -> Mapping[str, Any] | None:
+    """``{{ product|polar_first_price }}``: the first price Polar would sell for a product."""
+    if not isinstance(product, Mapping):
+        return None
+    for price in product.get("prices") or []:
+        if isinstance(price, Mapping) and not price.get("is_archived"):
+            return price
+    return None
