@@ -316,7 +316,7 @@ class PolarClient:
             except requests.RequestException as exc:
                 raise self._transport_error(exc, method, path) from None
             try:
-                content = response.content
+                content = _read_body(response)
                 break
             except requests.RequestException as exc:
                 # requests reads the body after urllib3's retry loop has returned, so a
@@ -553,6 +553,21 @@ def _read_error(exc: requests.RequestException) -> Exception:
     if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
         return ReadTimeoutError(None, "", str(exc))  # type: ignore[arg-type]
     return ProtocolError(str(exc))
+
+
+def _read_body(response: requests.Response) -> bytes:
+    """The whole body of ``response``, read from the socket in one call.
+
+    ``Response.content`` reads in 10 KB chunks, which costs about a fifth of the CPU of
+    decoding a 100-item list page (see BENCHMARKS.md); ``iter_content(None)`` reads it
+    at once, with the same error wrapping. A body already read (by a test double, for
+    instance) is taken as it is.
+    """
+    if response._content is False and response.raw is not None:
+        body = b"".join(response.iter_content(None))
+        response._content = body  # keep ``.content`` usable for anyone reading it later
+        return body
+    return response.content or b""
 
 
 def _text(content: bytes) -> str:
