@@ -1,0 +1,158 @@
+"""A ``requests`` transport adapter that answers from a :class:`FakePolar`, with no network.
+
+It runs the retry policy the client configured (``self.max_retries``, a urllib3
+:class:`~urllib3.util.Retry`) the way urllib3's connection pool does: statuses go
+through ``is_retry``/``increment``, transport faults are raised as the exceptions urllib3
+and requests raise for real ones. It never sleeps: each wait the policy asks for
+(``Retry-After`` or backoff) is appended to ``fake.sleeps`` instead.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
+from urllib3.exceptions import (
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    ResponseError,
+)
+from urllib3.response import HTTPResponse
+from urllib3.util.retry import Retry
+
+from .fake import FakePolar, FakeResponse
+
+
+class FakePolarAdapter(HTTPAdapter):
+    """Routes every request to ``fake`` (or, when ``None``, to :func:`get_default_fake`)."""
+
+    def __init__(self, fake: FakePolar | None = None, max_retries: Retry | int = 0) -> None:
+        super().__init__(max_retries=max_retries)
+        self._fake = fake
+
+    @property
+    def fake(self) -> FakePolar:
+        """The fake this adapter answers from."""
+        if self._fake is not None:
+            return self._fake
+        from . import get_default_fake
+
+        return get_default_fake()
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Answer ``request`` from the fake, retrying as the configured policy says."""
+        try:
+            raw = self._urlopen(request)
+        except MaxRetryError as exc:
+            # requests' own mapping of exhausted retries.
+            if isinstance(exc.reason, ResponseError):
+                raise requests.exceptions.RetryError(exc, request=request) from None
+            raise requests.ConnectionError(exc, request=request) from None
+        except ReadTimeoutError as exc:
+            raise requests.ReadTimeout(exc, request=request) from None
+        except ProtocolError as exc:
+            raise requests.ConnectionError(exc, request=request) from None
+        return self.build_response(request, raw)
+
+    def _urlopen(self, request: PreparedRequest) -> HTTPResponse:
+        fake = self.fake
+        retries: Retry = self.max_retries
+        method = (request.method or "GET").upper()
+        url = request.url or "/"
+        parts = urlsplit(url)
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        headers = dict(request.headers.items())
+        while True:
+            answer = fake.handle(method, parts.path, parts.query, headers, bytes(body))
+            error = _transport_error(answer, url)
+            if error is not None:
+                if answer.fault == "reset":
+                    # The status line and headers arrived, then the body broke: requests
+                    # surfaces that while reading content, after any retry decision.
+                    raise requests.exceptions.ChunkedEncodingError(error)
+                # increment() re-raises the error when the policy does not retry it.
+                retries = retries.increment(method, url, error=error, _pool=None)
+                fake.sleeps.append(retries.get_backoff_time())
+                continue
+            response = _urllib3_response(answer, method, url)
+            has_retry_after = bool(response.headers.get("Retry-After"))
+            if retries.is_retry(method, response.status, has_retry_after):
+                try:
+                    retries = retries.increment(method, url, response=response, _pool=None)
+                except MaxRetryError:
+                    if retries.raise_on_status:
+                        raise
+                    return response
+                fake.sleeps.append(_planned_sleep(retries, response))
+                continue
+            return response
+
+
+def _transport_error(answer: FakeResponse, url: str) -> Exception | None:
+    fault = answer.transport_fault
+    if fault == "refused":
+        return NewConnectionError(
+            None,  # type: ignore[arg-type]
+            "Failed to establish a new connection: [Errno 111] Connection refused",
+        )
+    if fault == "timeout":
+        return ReadTimeoutError(None, url, "Read timed out.")  # type: ignore[arg-type]
+    if fault in ("disconnect", "reset"):
+        return ProtocolError(
+            "Connection aborted.",
+            ConnectionResetError(104, "Connection reset by peer"),
+        )
+    return None
+
+
+def _urllib3_response(answer: FakeResponse, method: str, url: str) -> HTTPResponse:
+    return HTTPResponse(
+        body=io.BytesIO(answer.body),
+        headers=dict(answer.headers),
+        status=answer.status,
+        reason=_reason(answer.status),
+        preload_content=False,
+        decode_content=False,
+        request_method=method,
+        request_url=url,
+    )
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _planned_sleep(retries: Retry, response: Any) -> float:
+    # Mirrors Retry.sleep(response): Retry-After when honoured and present, else backoff.
+    if retries.respect_retry_after_header:
+        retry_after = retries.get_retry_after(response)
+        if retry_after:
+            return retry_after
+    return retries.get_backoff_time()
+
+
+def fake_adapter(max_retries: Retry | int = 0, fake: FakePolar | None = None) -> FakePolarAdapter:
+    """The adapter ``PolarClient(server="fake")`` mounts: answers from the default fake."""
+    return FakePolarAdapter(fake, max_retries=max_retries)

@@ -1,0 +1,79 @@
+"""Rebuild the trimmed Polar OpenAPI files in this folder from the full specs.
+
+Usage: python tests/data/trim_polar_specs.py [/path/to/shared/polar]
+
+Keeps the checkout and product paths, the seed-era webhooks, and every component
+schema they reference (transitively), so each ``$ref`` still resolves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REF = re.compile(r'"#/components/schemas/([^"]+)"')
+
+PATHS = (
+    "/v1/checkouts/custom/",
+    "/v1/checkouts/custom/{id}",
+    "/v1/checkouts/custom/client/{client_secret}",
+    "/v1/checkouts/custom/client/{client_secret}/confirm",
+    "/v1/products/",
+    "/v1/products/{id}",
+)
+WEBHOOKS = ("checkout.created", "checkout.updated", "order.created")
+EXTRA = ("Unauthorized", "Order", "Checkout", "CheckoutPublic", "CheckoutPublicConfirmed")
+ERRORS_ONLY = ("NotOpenCheckout", "ExpiredCheckoutError", "PaymentError", "Unauthorized")
+
+SOURCES = {
+    "polar-openapi-2024-12-seed-era.json": ("openapi-2024-12-seed-era.json", True),
+    "polar-openapi-2025-02-last-custom.json": ("openapi.json", True),
+    "polar-openapi-2026-04-errors.json": ("openapi-2026-04-successor.json", False),
+}
+
+
+def closure(schemas: dict, roots: list[str]) -> dict:
+    keep: dict = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in schemas:
+            continue
+        keep[name] = schemas[name]
+        todo.extend(REF.findall(json.dumps(schemas[name])))
+    return dict(sorted(keep.items()))
+
+
+def trim(spec: dict, full: bool) -> dict:
+    schemas = spec["components"]["schemas"]
+    if not full:
+        return {
+            "openapi": spec["openapi"],
+            "info": spec["info"],
+            "paths": {},
+            "components": {"schemas": closure(schemas, list(ERRORS_ONLY))},
+        }
+    paths = {p: spec["paths"][p] for p in PATHS if p in spec["paths"]}
+    webhooks = {w: spec["webhooks"][w] for w in WEBHOOKS if w in spec.get("webhooks", {})}
+    roots = REF.findall(json.dumps(paths)) + REF.findall(json.dumps(webhooks)) + list(EXTRA)
+    out = {"openapi": spec["openapi"], "info": spec["info"], "paths": paths}
+    if webhooks:
+        out["webhooks"] = webhooks
+    out["components"] = {"schemas": closure(schemas, roots)}
+    return out
+
+
+def main(source_dir: str) -> None:
+    for target, (source, full) in SOURCES.items():
+        spec = json.loads((Path(source_dir) / source).read_text())
+        text = json.dumps(trim(spec, full), indent=1, sort_keys=False) + "\n"
+        (HERE / target).write_text(text)
+        print(target, len(text))
+
+
+if __name__ == "__main__":
+    # shared/polar sits beside the repository checkout.
+    main(sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[2] / "shared" / "polar"))
