@@ -73,3 +73,53 @@ def checkout_payload(
         payload["organization"] = {"id": str(uuid.uuid4()), "slug": "acme", "name": "Acme"}
     payload.update(overrides)
     return payload
+
+
+API = "https://sandbox-api.polar.sh"
+CHECKOUTS_URL = API + "/v1/checkouts/"
+
+
+class PolarListStub:
+    """Serves ``GET /v1/checkouts/`` from ``checkouts`` through ``responses``.
+
+    Like Polar: newest first, ``page``/``limit`` paging and ``pagination.max_page``. It
+    ignores ``status`` like a seed-era server unless ``honour_status`` is set, records
+    every request's query, and answers ``fail_status`` from page ``fail_on_page`` on.
+    """
+
+    def __init__(self, checkouts: list[dict[str, Any]] | None = None) -> None:
+        self.checkouts: list[dict[str, Any]] = list(checkouts or [])
+        self.queries: list[dict[str, list[str]]] = []
+        self.fail_on_page: int | None = None
+        self.fail_status = 500
+        self.honour_status = False
+
+    def register(self, rsps: Any) -> PolarListStub:
+        """Route the list endpoint of a ``responses.RequestsMock`` to this stub."""
+        import re
+
+        rsps.add_callback("GET", re.compile(re.escape(CHECKOUTS_URL) + r"(\?.*)?$"), self)
+        return self
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        import json
+        import math
+        from urllib.parse import parse_qs, urlsplit
+
+        query = parse_qs(urlsplit(request.url).query)
+        self.queries.append(query)
+        page = int(query.get("page", ["1"])[0])
+        limit = min(int(query.get("limit", ["10"])[0]), 100)
+        if self.fail_on_page is not None and page >= self.fail_on_page:
+            body = {"error": "InternalServerError", "detail": "Boom"}
+            return self.fail_status, {}, json.dumps(body)
+        items = sorted(self.checkouts, key=lambda c: c["created_at"], reverse=True)
+        if self.honour_status and "status" in query:
+            items = [c for c in items if c["status"] in query["status"]]
+        window = items[(page - 1) * limit : page * limit]
+        pagination = {"total_count": len(items), "max_page": max(math.ceil(len(items) / limit), 1)}
+        return 200, {}, json.dumps({"items": window, "pagination": pagination})
+
+    def pages_requested(self) -> list[int]:
+        """The ``page`` of every request so far."""
+        return [int(q.get("page", ["1"])[0]) for q in self.queries]

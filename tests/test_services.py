@@ -1,0 +1,214 @@
+"""The service layer: each operation calls Polar once and keeps the cache in step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+import responses
+from django.core.cache import cache
+
+from polar_checkouts import services
+from polar_checkouts.exceptions import NotFoundError, NotOpenCheckoutError
+from polar_checkouts.models import CheckoutSession
+from tests.polar_payloads import API, BASE_TIME, CHECKOUTS_URL, PRODUCT_ID, checkout_payload
+
+pytestmark = pytest.mark.django_db
+
+T1 = BASE_TIME + dt.timedelta(minutes=1)
+T2 = BASE_TIME + dt.timedelta(minutes=2)
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def _body(call) -> dict:
+    return json.loads(call.request.body)
+
+
+def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_model):
+    alice = django_user_model.objects.create_user("alice")
+    payload = checkout_payload(customer_email="ada@example.com")
+    rsps.post(CHECKOUTS_URL, json=payload, status=201)
+
+    checkout = services.create_checkout(
+        product_id=PRODUCT_ID,
+        customer_email="ada@example.com",
+        success_url="https://shop.example.com/thanks?checkout_id={CHECKOUT_ID}",
+        metadata={"cart": 42},
+        user=alice,
+        ip_address="203.0.113.7",
+        extra={"allow_discount_codes": False},
+    )
+
+    assert isinstance(checkout, CheckoutSession)
+    assert str(checkout.pk) == payload["id"]
+    assert checkout.user == alice
+    assert checkout.ip_address == "203.0.113.7"
+    assert CheckoutSession.objects.filter(pk=payload["id"]).exists()
+    assert _body(rsps.calls[0]) == {
+        "product_id": PRODUCT_ID,
+        "customer_email": "ada@example.com",
+        "success_url": "https://shop.example.com/thanks?checkout_id={CHECKOUT_ID}",
+        "metadata": {"cart": 42},
+        "customer_ip_address": "203.0.113.7",
+        "allow_discount_codes": False,
+        "payment_processor": "stripe",
+    }
+
+
+def test_create_checkout_by_price_with_amount(rsps):
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(amount=2500), status=201)
+    services.create_checkout(product_price_id="p-1", amount=2500)
+    body = _body(rsps.calls[0])
+    assert body["product_price_id"] == "p-1"
+    assert body["amount"] == 2500
+    assert "product_id" not in body
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"product_id": "a", "product_price_id": "b"}])
+def test_create_checkout_needs_exactly_one_product_key(kwargs):
+    with pytest.raises(ValueError, match="exactly one"):
+        services.create_checkout(**kwargs)
+
+
+def test_refresh_checkout_updates_the_cache(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    rsps.get(
+        CHECKOUTS_URL + payload["id"],
+        json={**payload, "status": "succeeded", "modified_at": "2026-11-01T12:02:00Z"},
+    )
+
+    checkout = services.refresh_checkout(uuid.UUID(payload["id"]))
+
+    assert checkout.status == "succeeded"
+    assert CheckoutSession.objects.get(pk=payload["id"]).status == "succeeded"
+
+
+def test_refresh_checkout_never_rolls_back(rsps):
+    payload = checkout_payload(status="succeeded", modified_at=T2)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    stale = {**payload, "status": "open", "modified_at": "2026-11-01T12:01:00Z"}
+    rsps.get(CHECKOUTS_URL + payload["id"], json=stale)
+
+    assert services.refresh_checkout(payload["id"]).status == "succeeded"
+
+
+def test_refresh_checkout_raises_polar_errors_and_keeps_the_row(rsps):
+    payload = checkout_payload()
+    CheckoutSession.objects.upsert_from_polar(payload)
+    rsps.get(
+        CHECKOUTS_URL + payload["id"],
+        json={"error": "ResourceNotFound", "detail": "Not found"},
+        status=404,
+    )
+    with pytest.raises(NotFoundError):
+        services.refresh_checkout(payload["id"])
+    assert CheckoutSession.objects.filter(pk=payload["id"]).exists()
+
+
+def test_update_checkout(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    rsps.patch(
+        CHECKOUTS_URL + payload["id"],
+        json={**payload, "metadata": {"cart": 7}, "modified_at": "2026-11-01T12:02:00Z"},
+    )
+    checkout = services.update_checkout(payload["id"], {"metadata": {"cart": 7}})
+    assert checkout.metadata == {"cart": 7}
+    assert _body(rsps.calls[0]) == {"metadata": {"cart": 7}}
+
+
+def test_client_get_returns_the_payload_and_keeps_metadata(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    public = checkout_payload(
+        payload["id"], public=True, modified_at=T2, customer_email="grace@example.com"
+    )
+    rsps.get(CHECKOUTS_URL + "client/" + payload["client_secret"], json=public)
+
+    answer = services.client_get(payload["client_secret"])
+
+    assert answer == public
+    row = CheckoutSession.objects.get(pk=payload["id"])
+    assert row.customer_email == "grace@example.com"
+    assert row.metadata == {"order_ref": "A-1"}
+    assert "Authorization" not in rsps.calls[0].request.headers
+
+
+def test_client_update_caches_the_answer(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    public = checkout_payload(payload["id"], public=True, modified_at=T2, customer_name="Grace")
+    rsps.patch(CHECKOUTS_URL + "client/" + payload["client_secret"], json=public)
+
+    answer = services.client_update(payload["client_secret"], {"customer_name": "Grace"})
+
+    assert answer["customer_name"] == "Grace"
+    assert CheckoutSession.objects.get(pk=payload["id"]).customer_name == "Grace"
+
+
+def test_client_confirm_returns_the_token_but_never_stores_it(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    confirmed = checkout_payload(
+        payload["id"],
+        public=True,
+        status="confirmed",
+        modified_at=T2,
+        customer_session_token="polar_cst_secret",
+    )
+    rsps.post(CHECKOUTS_URL + "client/" + payload["client_secret"] + "/confirm", json=confirmed)
+
+    answer = services.client_confirm(
+        payload["client_secret"], {"confirmation_token_id": "ctoken_1"}
+    )
+
+    assert answer["customer_session_token"] == "polar_cst_secret"
+    row = CheckoutSession.objects.get(pk=payload["id"])
+    assert row.status == "confirmed"
+    assert "customer_session_token" not in row.payload
+    assert "polar_cst_secret" not in json.dumps(row.payload)
+
+
+def test_client_confirm_error_leaves_the_cache_alone(rsps):
+    payload = checkout_payload(modified_at=T1)
+    CheckoutSession.objects.upsert_from_polar(payload)
+    rsps.post(
+        CHECKOUTS_URL + "client/" + payload["client_secret"] + "/confirm",
+        json={"error": "NotOpenCheckout", "detail": "Checkout is not open: confirmed"},
+        status=403,
+    )
+    with pytest.raises(NotOpenCheckoutError):
+        services.client_confirm(payload["client_secret"], {})
+    assert CheckoutSession.objects.get(pk=payload["id"]).status == "open"
+
+
+def test_store_checkout_is_the_upsert_path():
+    result = services.store_checkout(checkout_payload())
+    assert result.created
+
+
+def test_list_products_is_cached_briefly(rsps, settings):
+    settings.POLAR_ORGANIZATION_ID = "org-1"
+    cache.clear()
+    product = {"id": PRODUCT_ID, "name": "Pro licence", "prices": []}
+    rsps.get(
+        API + "/v1/products/",
+        json={"items": [product], "pagination": {"total_count": 1, "max_page": 1}},
+    )
+
+    assert services.list_products() == [product]
+    assert services.list_products() == [product]
+
+    assert len(rsps.calls) == 1
+    query = rsps.calls[0].request.url
+    assert "organization_id=org-1" in query
+    assert "is_archived=false" in query
+    cache.clear()
