@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("checkout/", include("polar_checkouts.urls")),
+    path("polar-fake/", include("polar_checkouts.testing.urls")),
 ]

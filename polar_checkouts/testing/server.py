@@ -1,0 +1,226 @@
+"""The fake Polar as a standalone HTTP server (standard library only).
+
+    python -m polar_checkouts.testing.server --host 127.0.0.1 --port 8765 \\
+        [--webhook-url URL --webhook-secret SECRET]
+
+It serves the same API as the in-process fake at its base URL, with CORS, and acts out
+transport faults on real sockets: ``timeout`` hangs without answering, ``disconnect``
+closes the connection unanswered, ``refused`` resets it unanswered (a listening socket
+cannot refuse one connection), and ``reset`` sends half the body, then resets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .fake import FakePolar, FakeResponse
+from .views import CORS_HEADERS, DEFAULT_ALLOWED_HEADERS
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "FakePolar/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_OPTIONS(self) -> None:
+        self.send_response(204)
+        requested = self.headers.get("Access-Control-Request-Headers")
+        self.send_header("Access-Control-Allow-Headers", requested or DEFAULT_ALLOWED_HEADERS)
+        self._cors()
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _cors(self) -> None:
+        for name, value in CORS_HEADERS.items():
+            self.send_header(name, value)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        path, _, query = self.path.partition("?")
+        answer = self.server.fake.handle(self.command, path, query, dict(self.headers), body)
+        fault = answer.transport_fault
+        if fault == "timeout":
+            # Hang past the client's read timeout, then drop the connection unanswered.
+            self.server.hang(answer.hang)
+            self._abort(reset=False)
+        elif fault == "disconnect":
+            self._abort(reset=False)
+        elif fault == "refused":
+            self._abort(reset=True)
+        else:
+            self._send(answer, cut=fault == "reset")
+
+    def _send(self, answer: FakeResponse, *, cut: bool) -> None:
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self._cors()
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        if cut:
+            self.wfile.write(answer.body[: len(answer.body) // 2])
+            self.wfile.flush()
+            self._abort(reset=True)
+            return
+        self.wfile.write(answer.body)
+
+    def _abort(self, *, reset: bool) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            if reset:
+                # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakePolar
+    verbose: bool
+    stopping: threading.Event
+
+    def hang(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+
+class FakePolarServer:
+    """A running standalone fake. ``port=0`` picks a free port; see :attr:`base_url`."""
+
+    def __init__(
+        self,
+        fake: FakePolar | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.fake = fake or FakePolar()
+        self.httpd = _Server((host, port), _Handler)
+        self.httpd.fake = self.fake
+        self.httpd.verbose = verbose
+        self.httpd.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self.fake.frontend_url.startswith("http://fake-polar.invalid"):
+            self.fake.frontend_url = self.base_url
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the listening socket (the actual port after ``port=0``)."""
+        host, port = self.httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+    def start(self) -> FakePolarServer:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="fake-polar-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`stop` (or Ctrl-C)."""
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving, wake hanging handlers, close the socket and the webhook worker."""
+        self.httpd.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.fake.close()
+
+    def __enter__(self) -> FakePolarServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: serve a seeded fake until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m polar_checkouts.testing.server",
+        description="Serve a fake Polar checkout API for tests and offline development.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument("--webhook-url", help="deliver webhook events to this URL")
+    parser.add_argument("--webhook-secret", help="secret to sign webhook events with")
+    parser.add_argument(
+        "--success-delay",
+        type=float,
+        default=0.0,
+        help="seconds a confirmed payment takes to succeed (default 0)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    if bool(args.webhook_url) != bool(args.webhook_secret):
+        parser.error("--webhook-url and --webhook-secret go together")
+
+    fake = FakePolar(success_delay=args.success_delay)
+    if args.webhook_url:
+        fake.configure_webhooks(args.webhook_url, args.webhook_secret, delivery="background")
+    server = FakePolarServer(fake, host=args.host, port=args.port, verbose=args.verbose)
+    out = sys.stdout
+    out.write(f"Fake Polar listening on {server.base_url}\n")
+    out.write(f"  POLAR_SERVER = {server.base_url!r}  (any access token works)\n")
+    for product in fake.products.values():
+        out.write(f"  product {product['id']}  {product['name']}\n")
+    if args.webhook_url:
+        out.write(f"  webhooks -> {args.webhook_url}\n")
+    out.flush()
+    # Stop cleanly on SIGTERM too (process managers, test harnesses).
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
