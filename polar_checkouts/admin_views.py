@@ -176,15 +176,17 @@ def build_overview(
             extra_statuses.append(row["shown"])
 
     revenue_rows = (
-        window.filter(status=CheckoutStatus.SUCCEEDED)
+        # Free checkouts have no amount or currency: they count as conversions, not revenue.
+        window.filter(status=CheckoutStatus.SUCCEEDED, total_amount__isnull=False)
+        .exclude(currency="")
         .values("currency")
         .annotate(total=Sum("total_amount"), n=Count("pk"))
         .order_by("currency")
     )
     revenue = [
         Revenue(
-            currency=(row["currency"] or "").upper() or _("none (free)"),
-            amount=format_amount(row["total"] or 0, row["currency"] or None),
+            currency=row["currency"].upper(),
+            amount=format_amount(row["total"] or 0, row["currency"]),
             checkouts=row["n"],
         )
         for row in revenue_rows
