@@ -102,7 +102,7 @@ def fill_checkouts(alias: str, count: int) -> None:
         )
     if count > seed:
         table = CheckoutSession._meta.db_table
-        columns = [f.column for f in CheckoutSession._meta.concrete_fields]
+        columns = [str(f.column) for f in CheckoutSession._meta.concrete_fields]
         replace = {
             "id": "gen_random_uuid()",
             "client_secret": "'polar_c_' || md5(random()::text || g::text)",
@@ -120,3 +120,24 @@ def fill_checkouts(alias: str, count: int) -> None:
             )
     with connections[alias].cursor() as cursor:
         cursor.execute(f'VACUUM ANALYZE "{CheckoutSession._meta.db_table}"')
+
+
+@contextlib.contextmanager
+def count_queries(alias: str = "default") -> Iterator[list[dict[str, Any]]]:
+    """Capture the queries run on ``alias`` in the block, requests included.
+
+    Django empties the query log when a request starts; like ``assertNumQueries``, this
+    holds that off so queries made by test-client requests are kept.
+    """
+    from django.core.signals import request_started
+    from django.db import connections, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    captured: list[dict[str, Any]] = []
+    request_started.disconnect(reset_queries)
+    try:
+        with CaptureQueriesContext(connections[alias]) as context:
+            yield captured
+        captured.extend(context.captured_queries)
+    finally:
+        request_started.connect(reset_queries)

@@ -24,3 +24,4 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+POLAR_WEBHOOK_SECRET = "polar_whs_bench_secret"

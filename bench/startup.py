@@ -61,8 +61,13 @@ def _subprocess_round(commands: dict[str, list[str]], runs: int) -> dict[str, fl
     return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
 
 
-def run(*, rounds: int = 5, runs: int = 10, use_hyperfine: bool | None = None) -> list[Figure]:
-    """Measure figure (b): ``rounds`` rounds of ``runs`` processes per contender."""
+def run(
+    *, rounds: int = 5, runs: int = 10, use_hyperfine: bool | None = None, warm: bool = True
+) -> list[Figure]:
+    """Measure figure (b): ``rounds`` rounds of ``runs`` processes per contender.
+
+    ``warm`` first runs each command once (bytecode caches written, each checked to work).
+    """
     if use_hyperfine is None:
         use_hyperfine = shutil.which("hyperfine") is not None
     times: dict[str, list[float]] = {}
@@ -71,7 +76,7 @@ def run(*, rounds: int = 5, runs: int = 10, use_hyperfine: bool | None = None) -
             name: [sys.executable, "-c", source]
             for name, source in scripts(server.base_url).items()
         }
-        for cmd in commands.values():  # compile bytecode caches, check each works
+        for cmd in commands.values() if warm else ():
             subprocess.run(cmd, check=True)
         for _ in range(rounds):
             medians = (_hyperfine_round if use_hyperfine else _subprocess_round)(commands, runs)
