@@ -24,8 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "ORGANIZATION_ID": None,
     # The organization's slug in Polar's dashboard URLs; the admin links checkouts there.
     "ORGANIZATION_SLUG": None,
-    # Secret of the webhook endpoint configured in Polar's dashboard.
+    # Secret of the webhook endpoint configured in Polar's dashboard (a list while rotating).
     "WEBHOOK_SECRET": None,
+    # Largest webhook body accepted, in bytes; bigger deliveries get 413.
+    "WEBHOOK_MAX_BODY": 1024 * 1024,
     # Product ids the storefront may sell; None allows every product.
     "ALLOWED_PRODUCTS": None,
     # "browser": the checkout page calls Polar's client routes directly; "server": through

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 
 from .client import MAX_PAGE_SIZE, Page, get_client
 from .conf import polar_settings
@@ -26,6 +27,7 @@ from .models import (
     checkout_id_of,
     parse_polar_datetime,
 )
+from .signals import send_checkout_signals
 from .types import Checkout
 
 logger = logging.getLogger("polar_checkouts")
@@ -58,13 +60,25 @@ class SyncResult:
 def store_checkout(
     payload: Mapping[str, Any], *, user: Any = None, ip_address: str | None = None
 ) -> UpsertResult:
-    """Upsert one Polar payload into the cache; every single-checkout service ends here."""
-    return CheckoutSession.objects.upsert_from_polar(payload, user=user, ip_address=ip_address)
+    """Upsert one Polar payload into the cache; every single-checkout service ends here.
+
+    The checkout signals are sent in the same transaction (see :mod:`.signals`).
+    """
+    with transaction.atomic():
+        result = CheckoutSession.objects.upsert_from_polar(
+            payload, user=user, ip_address=ip_address
+        )
+        send_checkout_signals(result)
+    return result
 
 
 def store_checkouts(payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
-    """Upsert one page of payloads in bulk (same rule as :func:`store_checkout`)."""
-    return CheckoutSession.objects.upsert_many(payloads)
+    """Upsert one page of payloads in bulk (same rule and signals as :func:`store_checkout`)."""
+    with transaction.atomic():
+        counts = CheckoutSession.objects.upsert_many(payloads)
+        for result in counts.results:
+            send_checkout_signals(result)
+    return counts
 
 
 # -- server-side operations ----------------------------------------------------------------

@@ -6,11 +6,12 @@ page's script only swaps its base URL between ``POLAR_CLIENT_CALLS`` modes.
 
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "polar_checkouts"
 
 urlpatterns = [
+    path("webhook/", webhooks.webhook_view, name="webhook"),
     path("create/", views.create, name="create"),
     path("success/", views.success, name="success"),
     path("client/<str:client_secret>", views.client, name="client"),
