@@ -436,3 +436,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
 def _pre(value: Any) -> str:
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+# The webhook event log's admin lives in its own module; importing it registers it.
+from . import admin_webhooks  # noqa: E402, F401

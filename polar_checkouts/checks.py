@@ -46,3 +46,38 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return messages
+
+
+@register("polar_checkouts")
+def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when webhooks cannot be verified; reject unusable webhook settings."""
+    messages: list[CheckMessage] = []
+    secret = polar_settings.WEBHOOK_SECRET
+    entries = secret if isinstance(secret, (list, tuple)) else [secret]
+    if secret is not None and not all(isinstance(entry, str) for entry in entries):
+        messages.append(
+            Error(
+                "POLAR_WEBHOOK_SECRET must be a string (or a list of strings while rotating).",
+                id="polar_checkouts.E003",
+            )
+        )
+    elif not any(entries):
+        messages.append(
+            Warning(
+                "POLAR_WEBHOOK_SECRET is not set: the webhook endpoint answers 503 and "
+                "Polar's events (payments, expiries) never reach this site.",
+                hint="Add a webhook endpoint in Polar's dashboard (Settings → Webhooks) "
+                "pointing at the 'polar_checkouts:webhook' URL and set its secret as "
+                "POLAR_WEBHOOK_SECRET.",
+                id="polar_checkouts.W002",
+            )
+        )
+    max_body = polar_settings.WEBHOOK_MAX_BODY
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
+        messages.append(
+            Error(
+                f"POLAR_WEBHOOK_MAX_BODY must be a positive number of bytes: {max_body!r}",
+                id="polar_checkouts.E004",
+            )
+        )
+    return messages

@@ -1,0 +1,193 @@
+"""Read-only admin for the webhook event log, with a "Process again" action.
+
+Registered from :mod:`.admin`. Staff with the ``view`` permission browse deliveries;
+staff with ``polar_checkouts.change_webhookevent`` may also re-run processing of events
+that failed or never finished.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .admin import masked_payload
+from .models import CheckoutSession, WebhookEvent, WebhookOutcome
+from .webhooks import process_event
+
+#: Most events the "Process again" action runs in one request.
+MAX_REPROCESS = 100
+
+OUTCOME_COLOURS: dict[str, str] = {
+    WebhookOutcome.PENDING: "#6b7280",
+    WebhookOutcome.PROCESSED: "#15803d",
+    WebhookOutcome.FAILED: "#b91c1c",
+    WebhookOutcome.IGNORED: "#92400e",
+}
+
+
+def _pre(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True)
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Every verified Polar delivery: what came, when, and how processing went."""
+
+    list_display = (
+        "webhook_id",
+        "type",
+        "outcome_display",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "checkout_id",
+    )
+    list_filter = ("outcome", "type", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=webhook_id", "=object_id")
+    search_help_text = _("An exact webhook id, Polar object id or checkout id.")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at",)
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ("process_again",)
+    fields = (
+        "webhook_id",
+        "type",
+        "outcome_display",
+        "attempts",
+        "received_at",
+        "last_attempt_at",
+        "processed_at",
+        "checkout_link",
+        "object_id",
+        "error_display",
+        "headers_display",
+        "payload_display",
+    )
+    readonly_fields = fields
+
+    # -- permissions: read-only, plus "process again" for staff who may change events ----
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Events come from Polar only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Read-only: a delivery is a record of what Polar sent."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """The log is the proof of what was received and processed."""
+        return False
+
+    def has_process_permission(self, request: HttpRequest) -> bool:
+        """May re-run processing (``polar_checkouts.change_webhookevent``)."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    # -- columns -----------------------------------------------------------------------
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_display(self, obj: WebhookEvent) -> str:
+        """A coloured badge."""
+        return format_html(
+            '<span style="display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;'
+            'background:{};font-weight:600;white-space:nowrap">{}</span>',
+            OUTCOME_COLOURS.get(str(obj.outcome), "#6b7280"),
+            obj.get_outcome_display(),
+        )
+
+    @admin.display(description=_("checkout"))
+    def checkout_link(self, obj: WebhookEvent) -> str:
+        """The cached checkout session, linked when it is in the cache."""
+        if obj.checkout_id is None:
+            return "—"
+        if CheckoutSession.objects.filter(pk=obj.checkout_id).exists():
+            url = reverse("admin:polar_checkouts_checkoutsession_change", args=[obj.checkout_id])
+            return format_html('<a href="{}">{}</a>', url, obj.checkout_id)
+        return format_html("{} <small>({})</small>", obj.checkout_id, _("not cached"))
+
+    @admin.display(description=_("last error"))
+    def error_display(self, obj: WebhookEvent) -> str:
+        """The traceback of the last failed attempt."""
+        return _pre(obj.error) if obj.error else "—"
+
+    @admin.display(description=_("webhook headers"))
+    def headers_display(self, obj: WebhookEvent) -> str:
+        """The Standard Webhooks headers the delivery came with."""
+        return _pre(obj.headers)
+
+    @admin.display(description=_("payload"))
+    def payload_display(self, obj: WebhookEvent) -> str:
+        """The event as indented JSON, secrets masked, HTML escaped."""
+        return _pre(masked_payload(obj.payload))
+
+    # -- search: a checkout id as well --------------------------------------------------
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent], search_term: str
+    ) -> tuple[QuerySet[WebhookEvent], bool]:
+        """Exact webhook or object id, plus the checkout id when the term is a UUID."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            checkout_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(checkout_id=checkout_id), may_have_duplicates
+
+    # -- actions --------------------------------------------------------------------------
+
+    @admin.action(description=_("Process again"), permissions=["process"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        """Re-run processing of the selected failed or pending events (done ones are skipped)."""
+        pending = queryset.filter(outcome__in=[WebhookOutcome.FAILED, WebhookOutcome.PENDING])
+        ids = list(pending.order_by("received_at").values_list("pk", flat=True)[:MAX_REPROCESS])
+        skipped = queryset.count() - len(ids)
+        processed = failed = 0
+        for pk in ids:
+            event = process_event(pk)
+            if event.outcome == WebhookOutcome.FAILED:
+                failed += 1
+            elif event.is_done:
+                processed += 1
+        if processed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Processed %(n)d webhook event.", "Processed %(n)d webhook events.", processed
+                )
+                % {"n": processed},
+                messages.SUCCESS,
+            )
+        if failed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d webhook event failed again; see its error.",
+                    "%(n)d webhook events failed again; see their errors.",
+                    failed,
+                )
+                % {"n": failed},
+                messages.ERROR,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d event was skipped: only failed or pending events are processed again.",
+                    "%(n)d events were skipped: only failed or pending events are processed again.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
+            )
