@@ -70,6 +70,7 @@ GENERIC_ERROR = {
 }
 
 FORMATS = FormatChecker()
+_VALIDATORS: dict[tuple[str, str], Any] = {}
 
 
 @FORMATS.checks("uuid4", raises=ValueError)
@@ -112,9 +113,12 @@ class SpecChecker:
 
     def errors(self, spec: str, schema: dict[str, Any], instance: Any) -> list[str]:
         """Schema problems of ``instance``; ``schema`` may ``$ref`` into ``spec``."""
-        wrapped = {"$id": f"urn:polar:check:{spec}", **schema}
-        wrapped = _rebase(wrapped, f"urn:polar:{spec}")
-        validator = OAS31Validator(wrapped, registry=self._registry, format_checker=FORMATS)
+        key = (spec, json.dumps(schema, sort_keys=True))
+        validator = _VALIDATORS.get(key)
+        if validator is None:
+            wrapped = _rebase({"$id": f"urn:polar:check:{spec}", **schema}, f"urn:polar:{spec}")
+            validator = OAS31Validator(wrapped, registry=self._registry, format_checker=FORMATS)
+            _VALIDATORS[key] = validator
         return [
             f"{spec}: {'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
             for e in validator.iter_errors(instance)

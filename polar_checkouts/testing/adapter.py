@@ -83,10 +83,6 @@ class FakePolarAdapter(HTTPAdapter):
             answer = fake.handle(method, parts.path, parts.query, headers, bytes(body))
             error = _transport_error(answer, url)
             if error is not None:
-                if answer.fault == "reset":
-                    # The status line and headers arrived, then the body broke: requests
-                    # surfaces that while reading content, after any retry decision.
-                    raise requests.exceptions.ChunkedEncodingError(error)
                 # increment() re-raises the error when the policy does not retry it.
                 retries = retries.increment(method, url, error=error, _pool=None)
                 fake.sleeps.append(retries.get_backoff_time())
@@ -114,7 +110,7 @@ def _transport_error(answer: FakeResponse, url: str) -> Exception | None:
         )
     if fault == "timeout":
         return ReadTimeoutError(None, url, "Read timed out.")  # type: ignore[arg-type]
-    if fault in ("disconnect", "reset"):
+    if fault == "disconnect":
         return ProtocolError(
             "Connection aborted.",
             ConnectionResetError(104, "Connection reset by peer"),
@@ -122,10 +118,33 @@ def _transport_error(answer: FakeResponse, url: str) -> Exception | None:
     return None
 
 
+class _BodyStream(io.BytesIO):
+    """The body as a socket would deliver it; ``break_at`` resets the "connection" there."""
+
+    def __init__(self, data: bytes, break_at: int | None = None) -> None:
+        super().__init__(data[:break_at] if break_at is not None else data)
+        self._size = len(data) if break_at is None else break_at
+        self._broken = break_at is not None
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk and self._broken:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return chunk
+
+    def isclosed(self) -> bool:
+        # urllib3 stops streaming when its file object says it is closed.
+        return not self._broken and self.tell() >= self._size
+
+
 def _urllib3_response(answer: FakeResponse, method: str, url: str) -> HTTPResponse:
+    # A "reset" answer's status and headers arrive, then the body breaks half-way: the
+    # client sees it while reading the content, as with a real socket.
+    break_at = len(answer.body) // 2 if answer.fault == "reset" else None
+    headers = {**answer.headers, "content-length": str(len(answer.body))}
     return HTTPResponse(
-        body=io.BytesIO(answer.body),
-        headers=dict(answer.headers),
+        body=_BodyStream(answer.body, break_at),
+        headers=headers,
         status=answer.status,
         reason=_reason(answer.status),
         preload_content=False,
