@@ -570,7 +570,8 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
     in between, the cached row answers.
     """
     cached = CheckoutSession.objects.filter(client_secret=client_secret).first()
-    if cached is None or _throttle_open("status:" + client_secret):
+    refresh_due = _throttle_open("status:" + client_secret)
+    if cached is None or refresh_due:
         try:
             data = services.client_get(client_secret)
         except NotFoundError:
@@ -625,7 +626,10 @@ def success(request: HttpRequest) -> HttpResponse:
         return render(request, "polar_checkouts/success.html", {"state": "unknown"}, status=404)
 
     checkout: CheckoutSession | None = CheckoutSession.objects.filter(pk=checkout_id).first()
-    if checkout is None or (not checkout.is_terminal and _throttle_open(f"success:{checkout_id}")):
+    # A terminal status is final; anything else is re-read from Polar, at a bounded rate.
+    final = checkout is not None and checkout.is_terminal
+    refresh_due = not final and _throttle_open(f"success:{checkout_id}")
+    if checkout is None or refresh_due:
         try:
             checkout = services.refresh_checkout(checkout_id)
         except NotFoundError:

@@ -233,7 +233,8 @@
     this.dirty = {};
     var body = this.body(groups);
     if (!Object.keys(body).length) return Promise.resolve();
-    return this.update(body, Object.keys(groups));
+    // update() has shown any error next to its field already.
+    return this.update(body, Object.keys(groups)).catch(function () {});
   };
 
   CheckoutPage.prototype.update = function (body, groups) {
@@ -369,7 +370,9 @@
       customer_billing_address: "customer_billing_address",
     };
     var slot = this.errorSlot(aliases[key] || key);
-    if (!slot || (slot.closest("[hidden]") && slot.getAttribute("data-polar-error") !== "__all__")) {
+    // A slot inside a hidden part of the form (billing for a free product) is not seen.
+    var container = slot && slot.parentElement;
+    if (!slot || (container && container.closest("[hidden]"))) {
       slot = this.errorSlot("__all__");
     }
     slot.textContent = slot.textContent ? slot.textContent + " " + message : message;

@@ -1,0 +1,149 @@
+"""The ``polar_checkouts`` template library: the checkout button and money filters."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.template import Context, Template, TemplateSyntaxError
+from django.test import RequestFactory, override_settings
+
+from polar_checkouts.templatetags.polar_checkouts import describe_price, format_money
+
+PRODUCT_ID = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f01"
+PRICE_ID = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f02"
+
+
+def render(source: str, **context) -> str:
+    request = context.pop("request", None) or RequestFactory().get("/shop/page/?x=1")
+    return Template("{% load polar_checkouts %}" + source).render(
+        Context({"request": request, **context})
+    )
+
+
+def hidden_inputs(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def test_button_is_a_plain_post_form_with_csrf_token():
+    html = render("{% polar_checkout_button pid %}", pid=PRODUCT_ID)
+    assert '<form method="post" action="/checkout/create/"' in html
+    inputs = hidden_inputs(html)
+    assert inputs["csrfmiddlewaretoken"]
+    assert inputs["product_id"] == PRODUCT_ID
+    assert inputs["mode"] == "embedded"
+    assert inputs["next"] == "/shop/page/?x=1"
+    assert "amount" not in inputs
+    assert "price_id" not in inputs
+    assert '<button type="submit" class="polar-checkout-button">Buy now</button>' in html
+    assert "<script" not in html
+
+
+def test_button_options():
+    html = render(
+        '{% polar_checkout_button price_id=pid label="Get it" amount=750 mode="hosted" '
+        'css_class="big red" next="/back/" %}',
+        pid=PRICE_ID.upper(),
+    )
+    inputs = hidden_inputs(html)
+    assert inputs["price_id"] == PRICE_ID
+    assert "product_id" not in inputs
+    assert inputs["amount"] == "750"
+    assert inputs["mode"] == "hosted"
+    assert inputs["next"] == "/back/"
+    assert 'class="polar-checkout-button big red">Get it</button>' in html
+
+
+def test_button_escapes_its_label():
+    html = render("{% polar_checkout_button pid label=label %}", pid=PRODUCT_ID, label="<b>x</b>")
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<b>x</b>" not in html
+
+
+def test_button_template_is_overridable(tmp_path):
+    custom = tmp_path / "polar_checkouts"
+    custom.mkdir()
+    (custom / "button.html").write_text("CUSTOM {{ product_id }} {{ label }}")
+    templates = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(tmp_path)],
+            "APP_DIRS": True,
+        }
+    ]
+    with override_settings(TEMPLATES=templates):
+        html = render("{% polar_checkout_button pid %}", pid=PRODUCT_ID)
+    assert html == f"CUSTOM {PRODUCT_ID} Buy now"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% polar_checkout_button %}",
+        "{% polar_checkout_button pid price_id=pid %}",
+        '{% polar_checkout_button "not-a-uuid" %}',
+        '{% polar_checkout_button pid mode="popup" %}',
+        '{% polar_checkout_button pid amount="ten" %}',
+    ],
+)
+def test_button_developer_errors_are_loud(source):
+    with pytest.raises(TemplateSyntaxError):
+        render(source, pid=PRODUCT_ID)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (1900, "usd", "$19.00"),
+        (5, "usd", "$0.05"),
+        (0, "usd", "$0.00"),
+        (-190, "usd", "-$1.90"),
+        (1000, "EUR", "€10.00"),
+        (1234, "sek", "12.34 SEK"),
+        (None, "usd", ""),
+    ],
+)
+def test_format_money(amount, currency, expected):
+    assert format_money(amount, currency) == expected
+
+
+def test_money_filter_tolerates_garbage():
+    assert render("{{ a|polar_money:'usd' }}|{{ b|polar_money }}", a=1900, b="x") == "$19.00|"
+
+
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        ({"amount_type": "fixed", "price_amount": 1900, "price_currency": "usd"}, "$19.00"),
+        (
+            {
+                "amount_type": "fixed",
+                "price_amount": 900,
+                "price_currency": "usd",
+                "type": "recurring",
+                "recurring_interval": "month",
+            },
+            "$9.00 / month",
+        ),
+        (
+            {"amount_type": "custom", "minimum_amount": 500, "price_currency": "usd"},
+            "Pay what you want (from $5.00)",
+        ),
+        ({"amount_type": "custom", "minimum_amount": None}, "Pay what you want"),
+        ({"amount_type": "free"}, "Free"),
+        (None, ""),
+    ],
+)
+def test_describe_price(price, expected):
+    assert describe_price(price) == expected
+
+
+def test_first_price_filter_skips_archived_prices():
+    product = {
+        "prices": [
+            {"id": "a", "is_archived": True, "amount_type": "free"},
+            {"id": "b", "amount_type": "fixed", "price_amount": 100, "price_currency": "usd"},
+        ]
+    }
+    assert render("{{ p|polar_first_price|polar_price }}", p=product) == "$1.00"
+    assert render("{{ p|polar_first_price|polar_price }}", p="nope") == ""
