@@ -1,0 +1,225 @@
+"""Webhook events of the fake: which ones, signed as Polar signs, retried with a stable id."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from polar_checkouts.client import PolarClient
+from polar_checkouts.exceptions import PaymentError
+from polar_checkouts.testing import (
+    PRODUCT_FREE_ID,
+    PRODUCT_ONE_TIME_ID,
+    TOKEN_DECLINED,
+    TOKEN_FAILED,
+    TOKEN_SUCCEEDED,
+    polar_webhook,
+)
+from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
+
+SECRET = "polar_whs_test_secret"
+URL = "https://shop.example.com/polar/webhook/"
+BUYER = {
+    "customer_email": "ada@example.com",
+    "customer_name": "Ada",
+    "customer_billing_address": {"country": "SE"},
+}
+
+
+class Receiver:
+    """An injectable sender: records deliveries and answers the statuses it is given."""
+
+    def __init__(self, *statuses):
+        self.statuses = list(statuses)
+        self.deliveries = []
+
+    def __call__(self, url, body, headers, timeout):
+        self.deliveries.append((url, body, headers))
+        status = self.statuses.pop(0) if self.statuses else 204
+        if isinstance(status, Exception):
+            raise status
+        return status
+
+    def types(self):
+        return [polar_webhook(SECRET).verify(b, h)["type"] for _, b, h in self.deliveries]
+
+
+@pytest.fixture
+def receiver(polar_fake, spec_checked):
+    receiver = Receiver()
+    polar_fake.configure_webhooks(URL, SECRET, sender=receiver)
+    yield receiver
+    for event in polar_fake.events:
+        spec_checked.check_event(event)
+
+
+@pytest.fixture
+def client(polar_fake):
+    return PolarClient("t", max_retries=0)
+
+
+def _buy(client, token=TOKEN_SUCCEEDED):
+    checkout = client.create({"product_id": PRODUCT_ONE_TIME_ID})
+    client.client_update(checkout["client_secret"], {"customer_name": "Ada"})
+    confirmed = client.client_confirm(
+        checkout["client_secret"], {**BUYER, "confirmation_token_id": token}
+    )
+    client.get(checkout["id"])
+    return checkout, confirmed
+
+
+def test_a_paid_checkout_sends_every_event_in_order(client, polar_fake, receiver):
+    checkout, _ = _buy(client)
+    assert receiver.types() == [
+        "checkout.created",
+        "checkout.updated",
+        "checkout.updated",
+        "checkout.updated",
+        "order.created",
+        "order.paid",
+    ]
+    statuses = [
+        polar_webhook(SECRET).verify(b, h)["data"].get("status") for _, b, h in receiver.deliveries
+    ]
+    assert statuses[:4] == ["open", "open", "confirmed", "succeeded"]
+    order = polar_webhook(SECRET).verify(*receiver.deliveries[-1][1:])["data"]
+    assert order["checkout_id"] == checkout["id"]
+    assert order["amount"] == 1900
+    assert order["tax_amount"] == 475  # Swedish VAT, 25 %
+    assert order["currency"] == "usd"
+    assert {url for url, _, _ in receiver.deliveries} == {URL}
+
+
+def test_failed_payment_sends_an_update_and_no_order(client, receiver):
+    _buy(client, TOKEN_FAILED)
+    assert receiver.types()[-1] == "checkout.updated"
+    assert "order.paid" not in receiver.types()
+
+
+def test_declined_confirm_changes_nothing_and_sends_nothing(client, receiver):
+    checkout = client.create({"product_id": PRODUCT_ONE_TIME_ID})
+    with pytest.raises(PaymentError):
+        client.client_confirm(
+            checkout["client_secret"], {**BUYER, "confirmation_token_id": TOKEN_DECLINED}
+        )
+    assert receiver.types() == ["checkout.created"]
+
+
+def test_expiry_sends_updated_and_expired(client, polar_fake, receiver):
+    checkout = client.create({"product_id": PRODUCT_FREE_ID})
+    polar_fake.advance_time(3601)
+    assert receiver.types() == ["checkout.created", "checkout.updated", "checkout.expired"]
+    expired = polar_webhook(SECRET).verify(*receiver.deliveries[-1][1:])
+    assert expired["data"]["id"] == checkout["id"]
+    assert expired["data"]["status"] == "expired"
+
+
+def test_headers_and_payload_are_polars(client, receiver):
+    client.create({"product_id": PRODUCT_FREE_ID})
+    ((_, body, headers),) = receiver.deliveries
+    assert set(headers) == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "content-type",
+        "user-agent",
+    }
+    assert headers["user-agent"] == "polar.sh webhooks"
+    assert headers["webhook-signature"].startswith("v1,")
+    payload = Webhook(base64.b64encode(SECRET.encode()).decode()).verify(body, headers)
+    assert set(payload) == {"type", "timestamp", "data"}
+
+
+def test_the_key_is_the_secret_s_utf8_bytes(client, receiver):
+    # Polar's derivation: base64 of the secret's bytes. The raw string is the wrong key,
+    # and so is any other secret.
+    client.create({"product_id": PRODUCT_FREE_ID})
+    ((_, body, headers),) = receiver.deliveries
+    for wrong in (Webhook(base64.b64encode(b"another secret").decode()),):
+        with pytest.raises(WebhookVerificationError):
+            wrong.verify(body, headers)
+    with pytest.raises((WebhookVerificationError, ValueError)):
+        Webhook(SECRET).verify(body, headers)
+    tampered = body.replace(b'"open"', b'"succeeded"')
+    with pytest.raises(WebhookVerificationError):
+        polar_webhook(SECRET).verify(tampered, headers)
+
+
+def test_failed_deliveries_are_retried_with_the_same_webhook_id(polar_fake, client, spec_checked):
+    receiver = Receiver(500, ConnectionError("down"), 200)
+    endpoint = polar_fake.configure_webhooks(
+        URL, SECRET, sender=receiver, delivery="manual", backoff=10
+    )
+    client.create({"product_id": PRODUCT_FREE_ID})
+    assert receiver.deliveries == []
+    (event,) = polar_fake.deliver_webhooks()
+    assert event.state == "pending"
+    assert polar_fake.deliver_webhooks() == []  # not due yet
+    polar_fake.advance_time(endpoint.delay_after(1))
+    polar_fake.deliver_webhooks()
+    assert event.state == "pending"
+    polar_fake.advance_time(endpoint.delay_after(2))
+    polar_fake.deliver_webhooks()
+    assert event.state == "delivered"
+    assert [a.status for a in event.attempts] == [500, None, 200]
+    assert "down" in event.attempts[1].error
+    ids = {headers["webhook-id"] for _, _, headers in receiver.deliveries}
+    assert ids == {event.id}
+    for _, body, headers in receiver.deliveries:
+        polar_webhook(SECRET).verify(body, headers)
+    spec_checked.check_event(event)
+
+
+def test_delivery_gives_up_after_max_attempts(polar_fake, client):
+    receiver = Receiver(*[503] * 10)
+    polar_fake.configure_webhooks(URL, SECRET, sender=receiver, delivery="manual", max_attempts=3)
+    client.create({"product_id": PRODUCT_FREE_ID})
+    for _ in range(5):
+        polar_fake.deliver_webhooks(ignore_schedule=True)
+    (event,) = polar_fake.events
+    assert event.state == "failed"
+    assert len(receiver.deliveries) == 3
+
+
+def test_backoff_grows_exponentially(polar_fake):
+    endpoint = polar_fake.configure_webhooks(URL, SECRET, sender=Receiver(), backoff=2)
+    assert [endpoint.delay_after(n) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+
+
+def test_a_receiver_may_call_the_fake_back(polar_fake, client):
+    seen = []
+
+    def handler(url, body, headers, timeout):
+        # A webhook handler refreshing the checkout through the API: no deadlock.
+        data = polar_webhook(SECRET).verify(body, headers)["data"]
+        seen.append(PolarClient("t", max_retries=0).get(data["id"])["status"])
+        return 200
+
+    polar_fake.configure_webhooks(URL, SECRET, sender=handler)
+    client.create({"product_id": PRODUCT_FREE_ID})
+    assert seen == ["open"]
+
+
+def test_events_are_recorded_even_without_an_endpoint(polar_fake, client):
+    client.create({"product_id": PRODUCT_FREE_ID})
+    (event,) = polar_fake.events
+    assert (event.type, event.state) == ("checkout.created", "not_sent")
+    assert polar_fake.deliver_webhooks() == []
+
+
+def test_configure_rejects_an_unknown_delivery_mode(polar_fake):
+    with pytest.raises(ValueError, match="delivery"):
+        polar_fake.configure_webhooks(URL, SECRET, delivery="carrier-pigeon")
+
+
+def test_events_are_listed_over_http(polar_fake, client, receiver):
+    client.create({"product_id": PRODUCT_FREE_ID})
+    response = polar_fake.handle("GET", "/_fake/events")
+    (event,) = response.json()
+    assert (event["type"], event["state"], event["attempts"]) == (
+        "checkout.created",
+        "delivered",
+        1,
+    )
