@@ -1,0 +1,1 @@
+"""The example shop: a catalogue page selling Polar products with the checkout button."""

@@ -1,0 +1,102 @@
+"""Settings of the example shop, read from the environment and ``.env`` (django-environ).
+
+See ``.env.example`` for every variable. With no ``.env`` at all the shop runs on SQLite
+against the in-process fake Polar, so it needs no account and no network.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, True),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    POLAR_SERVER=(str, "fake"),
+    POLAR_CLIENT_CALLS=(str, "browser"),
+    POLAR_ALLOWED_PRODUCTS=(list, []),
+)
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env("DEBUG")
+# Only the demo's default; set SECRET_KEY in .env for anything reachable by others.
+SECRET_KEY = env("SECRET_KEY", default="example-shop-insecure-key-for-local-demo-only")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    # The shop first, so its templates (e.g. polar_checkouts/base.html) win.
+    "shop",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "polar_checkouts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "shop.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "shop_site.urls"
+WSGI_APPLICATION = "shop_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "admin:login"
+
+# -- Polar ------------------------------------------------------------------------------
+POLAR_SERVER = env("POLAR_SERVER")
+POLAR_ACCESS_TOKEN = env("POLAR_ACCESS_TOKEN", default=None) or (
+    # The fake Polar accepts any token but, like Polar, refuses calls without one.
+    "polar_oat_example_shop_fake" if POLAR_SERVER == "fake" else None
+)
+POLAR_ORGANIZATION_ID = env("POLAR_ORGANIZATION_ID", default=None) or None
+POLAR_WEBHOOK_SECRET = env("POLAR_WEBHOOK_SECRET", default=None) or (
+    # The fake Polar signs its webhook deliveries with any secret; give the demo one.
+    "polar_whs_example_shop_demo" if POLAR_SERVER == "fake" else None
+)
+POLAR_CLIENT_CALLS = env("POLAR_CLIENT_CALLS")
+POLAR_ALLOWED_PRODUCTS = env("POLAR_ALLOWED_PRODUCTS") or None
+# Every checkout records where it came from (see shop/hooks.py).
+POLAR_CHECKOUT_METADATA = "shop.hooks.checkout_metadata"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"polar_checkouts": {"handlers": ["console"], "level": "INFO"}},
+}
