@@ -47,7 +47,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(polar_fake, spec_checked):
+def receiver(polar_fake, spec_checked):  # noqa: F811
     receiver = Receiver()
     polar_fake.configure_webhooks(URL, SECRET, sender=receiver)
     yield receiver
@@ -147,7 +147,7 @@ def test_the_key_is_the_secret_s_utf8_bytes(client, receiver):
         polar_webhook(SECRET).verify(tampered, headers)
 
 
-def test_failed_deliveries_are_retried_with_the_same_webhook_id(polar_fake, client, spec_checked):
+def test_failed_deliveries_are_retried_with_the_same_webhook_id(polar_fake, client, spec_checked):  # noqa: F811
     receiver = Receiver(500, ConnectionError("down"), 200)
     endpoint = polar_fake.configure_webhooks(
         URL, SECRET, sender=receiver, delivery="manual", backoff=10
