@@ -34,6 +34,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import services
@@ -75,10 +76,10 @@ CLIENT_UPDATE_KEYS = frozenset(
 CLIENT_CONFIRM_KEYS = CLIENT_UPDATE_KEYS | {"confirmation_token_id"}
 #: Fake Polar's test confirmation tokens, offered instead of Stripe's Payment Element.
 FAKE_PAYMENT_TOKENS = (
-    ("ctoken_fake_succeeded", "Card succeeds"),
-    ("ctoken_fake_declined", "Card is declined"),
-    ("ctoken_fake_requires_action", "Card asks for authentication (3-D Secure)"),
-    ("ctoken_fake_failed", "Payment fails after confirmation"),
+    ("ctoken_fake_succeeded", gettext_lazy("Card succeeds")),
+    ("ctoken_fake_declined", gettext_lazy("Card is declined")),
+    ("ctoken_fake_requires_action", gettext_lazy("Card asks for authentication (3-D Secure)")),
+    ("ctoken_fake_failed", gettext_lazy("Payment fails after confirmation")),
 )
 
 
@@ -423,7 +424,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
         "address": data.get("customer_billing_address") or {},
         "provider": provider,
         "load_stripe": provider == "stripe",
-        "fake_tokens": [(token, _(label)) for token, label in FAKE_PAYMENT_TOKENS],
+        "fake_tokens": FAKE_PAYMENT_TOKENS,
         "is_custom_price": price.get("amount_type") == "custom",
         "amount_major": _major(data.get("amount")),
         "amount_min": _major(price.get("minimum_amount")),

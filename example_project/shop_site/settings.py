@@ -4,6 +4,7 @@ See ``.env.example`` for every variable. With no ``.env`` at all the shop runs o
 against the in-process fake Polar, so it needs no account and no network.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -17,7 +18,10 @@ env = environ.Env(
     POLAR_CLIENT_CALLS=(str, "browser"),
     POLAR_ALLOWED_PRODUCTS=(list, []),
 )
-environ.Env.read_env(BASE_DIR / ".env")
+# SHOP_ENV_FILE points elsewhere (the tests use an empty one); real variables win anyway.
+ENV_FILE = Path(os.environ.get("SHOP_ENV_FILE", BASE_DIR / ".env"))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env("DEBUG")
 # Only the demo's default; set SECRET_KEY in .env for anything reachable by others.
