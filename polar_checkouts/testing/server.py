@@ -149,7 +149,10 @@ class FakePolarServer:
     def start(self) -> FakePolarServer:
         """Serve in a background thread."""
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="fake-polar-server", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns promptly
+            name="fake-polar-server",
+            daemon=True,
         )
         self._thread.start()
         return self
