@@ -311,6 +311,7 @@ def process_event(event: WebhookEvent | int) -> WebhookEvent:
             locked.outcome = outcome
             locked.error = ""
             locked.processed_at = timezone.now()
+            logger.info("Polar webhook %s (%s): %s", locked.webhook_id, locked.type, outcome.value)
         locked.save(
             update_fields=["attempts", "last_attempt_at", "outcome", "error", "processed_at"]
         )

@@ -13,6 +13,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
 from polar_checkouts import signals, webhooks
@@ -515,3 +518,54 @@ def test_atomic_requests_does_not_swallow_a_recorded_failure(client, monkeypatch
 
 def test_view_opts_out_of_atomic_requests():
     assert "default" in getattr(webhooks.webhook_view, "_non_atomic_requests", set())
+
+
+# -- whatever arrives: never a 500, nothing stored unless signed --------------------------
+
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=0, max_size=60
+)
+fuzz = hypothesis_settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@fuzz
+@given(
+    body=st.binary(max_size=300),
+    webhook_id=header_text,
+    timestamp=st.one_of(header_text, st.integers().map(str)),
+    signature=header_text,
+)
+def test_unsigned_input_is_rejected_and_never_stored(
+    client, body, webhook_id, timestamp, signature
+):
+    headers = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+    }
+    assert post(client, body, headers).status_code in (400, 401)
+    assert not WebhookEvent.objects.exists()
+
+
+@fuzz
+@given(
+    value=json_values | st.fixed_dictionaries({"type": st.text(max_size=20), "data": json_values})
+)
+def test_signed_json_of_any_shape_is_recorded_or_rejected_never_a_500(client, value):
+    body = json.dumps(value).encode()
+    response = post(client, body, signed_headers(body))
+    is_event = isinstance(value, dict) and isinstance(value.get("type"), str) and value["type"]
+    if is_event:
+        assert response.status_code == 200
+        assert WebhookEvent.objects.filter(type=value["type"]).exists()
+    else:
+        assert response.status_code == 400
