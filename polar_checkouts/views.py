@@ -204,7 +204,9 @@ def create(request: HttpRequest) -> HttpResponse:
         # The hook refuses the purchase (empty cart, sold out…): show its reason.
         return _fail(request, " ".join(exc.messages))
 
-    user = request.user if request.user.is_authenticated else None
+    user = getattr(request, "user", None)
+    if user is not None and not user.is_authenticated:
+        user = None
     prefill: dict[str, Any] = {}
     if user is not None:
         prefill["customer_email"] = getattr(user, "email", "") or None
@@ -314,8 +316,12 @@ def _summary_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     """What the order summary shows: product, price, interval, discount and amounts."""
     price = payload.get("product_price") or {}
     discount = payload.get("discount") or {}
+    product = payload.get("product")
+    if not product and payload.get("products"):
+        # Current Polar may leave ``product`` null and list the products instead.
+        product = payload["products"][0]
     return {
-        "product": payload.get("product") or {},
+        "product": product or {},
         "price": price,
         "interval": price.get("recurring_interval"),
         "lines": _amount_lines(payload),

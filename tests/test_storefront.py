@@ -885,3 +885,10 @@ def test_success_when_polar_is_down(client, stub, paid):
     response = client.get(f"/checkout/success/?checkout_id={paid}")
     assert response.status_code == 200
     assert "We are processing your payment" in response.content.decode()
+
+
+def test_checkout_page_names_the_product_when_polar_lists_products_instead(client, stub):
+    # Current Polar may send ``product: null`` with a ``products`` list.
+    stub.public.update(product=None, products=[{"id": PRODUCT, "name": "Listed e-book"}])
+    html = client.get(f"/checkout/{SECRET}/").content.decode()
+    assert "Listed e-book" in html
