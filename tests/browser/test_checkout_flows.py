@@ -253,3 +253,23 @@ def test_admin_shows_the_succeeded_session(page, shop):
     expect(row).to_contain_text("Succeeded")
     row.get_by_role("link").first.click()
     expect(page.locator("body")).to_contain_text(checkout_id)
+
+
+def test_receipt_page_waits_for_the_payment_by_itself(page, shop):
+    # Polar takes a minute (on the fake's clock) to settle this payment.
+    shop.success_delay = 60
+    checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    services.client_confirm(
+        checkout.client_secret,
+        {
+            "customer_email": "ada@example.com",
+            "customer_name": "Ada Lovelace",
+            "customer_billing_address": {"country": "CH"},
+            "confirmation_token_id": "ctoken_fake_succeeded",
+        },
+    )
+    page.goto(f"/checkout/success/?checkout_id={checkout.id}")
+    expect(page.get_by_role("heading", name="We are processing your payment")).to_be_visible()
+    shop.advance_time(120)
+    # No click: the page refreshes itself until Polar says the payment went through.
+    expect(page.get_by_role("heading", name="Thank you for your order!")).to_be_visible()
