@@ -20,6 +20,7 @@ from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
+from django.urls import include, path
 from django.utils import timezone
 
 from polar_checkouts import services
@@ -892,3 +893,26 @@ def test_checkout_page_names_the_product_when_polar_lists_products_instead(clien
     stub.public.update(product=None, products=[{"id": PRODUCT, "name": "Listed e-book"}])
     html = client.get(f"/checkout/{SECRET}/").content.decode()
     assert "Listed e-book" in html
+
+
+def test_checkout_page_with_the_mounted_fake_calls_it_from_the_browser(client, stub):
+    with override_settings(POLAR_SERVER="fake"):
+        config = page_config(client.get(f"/checkout/{SECRET}/"))
+    assert config["client"] == {
+        "mode": "browser",
+        "base": "/polar-fake/v1/checkouts/client/",
+        "fake": True,
+        "fakeRoot": "/polar-fake/",
+    }
+    assert config["payment"]["provider"] == "fake"
+
+
+# A project that runs the fake Polar in-process without mounting its urls.
+urlpatterns = [path("checkout/", include("polar_checkouts.urls"))]
+
+
+@override_settings(ROOT_URLCONF=__name__, POLAR_SERVER="fake")
+def test_checkout_page_with_an_unmounted_fake_falls_back_to_server_mode(client, stub):
+    config = page_config(client.get(f"/checkout/{SECRET}/"))
+    assert config["client"]["mode"] == "server"
+    assert config["client"]["base"] == "/checkout/client/"
