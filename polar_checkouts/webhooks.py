@@ -177,7 +177,29 @@ def parse_event(body: bytes) -> dict[str, Any]:
     event_type = event.get("type")
     if not isinstance(event_type, str) or not event_type or len(event_type) > 255:
         raise WebhookRejected("missing or invalid event type", 400)
+    if not _storable(event):
+        raise WebhookRejected("NUL character or lone surrogate in the JSON", 400)
     return event
+
+
+def _storable(value: Any) -> bool:
+    """False when a string holds what no database text column can store (NUL, surrogates)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 # -- recording and processing -------------------------------------------------------------
