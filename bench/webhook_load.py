@@ -227,6 +227,7 @@ def run(*, duration: int = 10, rounds: int = 3, events: int = 6000) -> list[Figu
                     time.sleep(2)  # let requests cut off by wrk's stop finish their work
                     check = _check()
                     check["requests"] = result["requests"]
+                    check["distinct_per_s"] = check["events"] / (result["duration_us"] / 1e6)
                     checks.append(check)
     finally:
         gunicorn.terminate()
@@ -247,6 +248,7 @@ def run(*, duration: int = 10, rounds: int = 3, events: int = 6000) -> list[Figu
             [t / w for w, t in zip(rates["webhook"], rates["trivial"], strict=True)],
             notes={
                 "deliveries_per_s": summary(rates["webhook"], 1),
+                "distinct_events_per_s": summary([c["distinct_per_s"] for c in checks], 1),
                 "trivial_per_s": summary(rates["trivial"], 1),
                 "errors": errors,
                 "processed_twice": twice,
