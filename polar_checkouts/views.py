@@ -465,6 +465,9 @@ def polar_error_response(exc: PolarError) -> JsonResponse:
         detail = [
             {key: item[key] for key in ("loc", "msg", "type") if key in item} for item in exc.errors
         ] or exc.detail
+        if not detail or not isinstance(detail, (str, list)):
+            # A 422 whose body is not Polar's JSON (a proxy page): still say something.
+            detail = _("Please check the details you entered and try again.")
         return _json_error(422, exc.error or "RequestValidationError", detail)
     default_names = {
         400: "PaymentError",
