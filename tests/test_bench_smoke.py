@@ -159,3 +159,14 @@ def test_webhook_load_deliveries_are_accepted_once(client, settings):
         "not_processed": 0,
         "checkouts": 2,
     }
+
+
+def test_runner_describes_the_machine_and_refuses_unknown_figures(capsys):
+    from bench.__main__ import machine, main
+
+    info = machine()
+    assert info["cores"] >= 1
+    assert info["versions"]["django"]
+    with pytest.raises(SystemExit):
+        main(["--only", "z"])
+    assert "unknown figures: z" in capsys.readouterr().err
