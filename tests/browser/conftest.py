@@ -1,6 +1,6 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright against ``live_server``.
 
-One browser per test session, a fresh context (cookies, storage) per test. Every HTML
+One browser for all of them, a fresh context (cookies, storage) per test. Every HTML
 page is served with a strict Content-Security-Policy (added by a Playwright route), and
 a test fails if the page breaks it or logs a JavaScript error. A failing test leaves a
 screenshot in ``test-artifacts/``.
@@ -55,13 +55,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for all the browser tests (they all live in this package)."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
-    # make in between are still synchronous, so Django's async guard must stand aside.
+    # Playwright's sync API keeps an event loop running in this thread while it is
+    # started; the ORM calls the tests make are still synchronous, so Django's async
+    # guard must stand aside until Playwright stops (then it is restored for the rest).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
     try:
@@ -74,6 +76,10 @@ def browser() -> Iterator[Any]:
             chromium.close()
     finally:
         playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
