@@ -469,3 +469,20 @@ def test_paginator_uses_postgres_estimate_for_large_unfiltered_tables(monkeypatc
     with CaptureQueriesContext(connection) as queries:
         EstimatedCountPaginator(CheckoutSession.objects.filter(status="open"), 50).count  # noqa: B018
     assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+# -- against the fake Polar ----------------------------------------------------------------
+
+
+def test_sync_button_and_refresh_against_the_fake_polar(operator_client, polar_fake):
+    from polar_checkouts.testing import PRODUCT_ONE_TIME_ID
+
+    created = [polar_fake.create_checkout(product_id=PRODUCT_ONE_TIME_ID) for _ in range(2)]
+    response = operator_client.post(reverse(SYNC), follow=True)
+    assert "Synced from Polar: created 2, updated 0, unchanged 0." in messages_of(response)
+
+    polar_fake.advance_time(polar_fake.checkout_ttl.total_seconds() + 60)
+    rows = CheckoutSession.objects.filter(pk__in=[c["id"] for c in created])
+    response = _refresh(operator_client, *rows)
+    assert "Refreshed 2 checkout sessions from Polar." in messages_of(response)
+    assert set(rows.values_list("status", flat=True)) == {"expired"}

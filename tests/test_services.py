@@ -212,3 +212,65 @@ def test_list_products_is_cached_briefly(rsps, settings):
     assert "organization_id=org-1" in query
     assert "is_archived=false" in query
     cache.clear()
+
+
+# -- end to end against the fake Polar ----------------------------------------------------
+
+
+def test_fake_checkout_lifecycle_keeps_the_cache_in_step(polar_fake, django_user_model):
+    from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED
+
+    alice = django_user_model.objects.create_user("alice")
+    checkout = services.create_checkout(
+        product_id=PRODUCT_ONE_TIME_ID, metadata={"cart": 1}, user=alice, ip_address="192.0.2.9"
+    )
+    assert checkout.status == "open"
+    assert checkout.formatted_total == "19.00 USD"
+    assert checkout.user == alice
+
+    secret = checkout.client_secret
+    services.client_update(secret, {"customer_email": "ada@example.com"})
+    answer = services.client_confirm(
+        secret,
+        {
+            "customer_email": "ada@example.com",
+            "customer_name": "Ada Lovelace",
+            "customer_billing_address": {"country": "FR"},
+            "confirmation_token_id": TOKEN_SUCCEEDED,
+        },
+    )
+    assert answer["status"] == "confirmed"
+    row = CheckoutSession.objects.get(pk=checkout.pk)
+    assert row.status == "confirmed"
+    assert row.customer_email == "ada@example.com"
+    assert row.metadata == {"cart": 1}  # public payloads never wiped it
+
+    assert services.refresh_checkout(checkout.pk).status == "succeeded"
+    assert CheckoutSession.objects.succeeded().get() == row
+
+
+def test_fake_sync_then_expiry_updates_rows(polar_fake):
+    from polar_checkouts.testing import PRODUCT_ONE_TIME_ID
+
+    for _ in range(3):
+        polar_fake.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+
+    first = services.sync_checkouts()
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    assert services.sync_checkouts().unchanged == 3
+
+    polar_fake.advance_time(polar_fake.checkout_ttl.total_seconds() + 60)
+    again = services.sync_checkouts()
+    assert (again.created, again.updated) == (0, 3)
+    assert set(CheckoutSession.objects.values_list("status", flat=True)) == {"expired"}
+
+
+def test_fake_polar_error_during_refresh_is_raised(polar_fake):
+    from polar_checkouts.exceptions import ServerError
+    from polar_checkouts.testing import PRODUCT_ONE_TIME_ID
+
+    checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    polar_fake.inject(500, route="get")
+    with pytest.raises(ServerError):
+        services.refresh_checkout(checkout.pk)
+    assert CheckoutSession.objects.get(pk=checkout.pk).status == "open"

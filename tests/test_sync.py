@@ -287,3 +287,17 @@ def test_parse_since(text, expected):
 def test_parse_since_rejects_invalid_dates(text):
     with pytest.raises(CommandError):
         parse_since(text)
+
+
+def test_command_against_the_fake_polar(polar_fake):
+    from polar_checkouts.testing import PRODUCT_ONE_TIME_ID
+
+    for _ in range(3):
+        polar_fake.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    out, _ = run()
+    assert out.strip() == "created 3, updated 0, unchanged 0"
+
+    polar_fake.inject(401, route="list")
+    with pytest.raises(CommandError, match="Polar sync stopped: Polar answered 401"):
+        run()
+    assert CheckoutSession.objects.count() == 3
