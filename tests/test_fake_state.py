@@ -457,3 +457,22 @@ def test_fake_is_thread_safe(polar_fake):
     assert errors == []
     assert len(polar_fake.checkouts()) == 40
     assert len({c["client_secret"] for c in polar_fake.checkouts()}) == 40
+
+
+@pytest.mark.django_db
+def test_the_documented_shop_test_works(polar_fake):
+    """The example of docs/testing.md, through the service layer and the cache."""
+    from polar_checkouts import services
+
+    checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    services.client_confirm(
+        checkout.payload["client_secret"],
+        {
+            "customer_email": "ada@example.com",
+            "customer_name": "Ada Lovelace",
+            "customer_billing_address": {"country": "FR"},
+            "confirmation_token_id": TOKEN_SUCCEEDED,
+        },
+    )
+    assert services.refresh_checkout(checkout.id).status == "succeeded"
+    assert len(polar_fake.calls("client_confirm")) == 1
