@@ -169,9 +169,13 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     list_per_page = 50
     show_full_result_count = False
+    # Facet counts (Django 5.0+) run one COUNT per filter choice on every page load.
+    if hasattr(admin, "ShowFacets"):
+        show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     actions = ("refresh_from_polar",)
     change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
+    change_form_template = "admin/polar_checkouts/checkoutsession/change_form.html"
     fieldsets = (
         (
             None,
@@ -274,7 +278,9 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     @admin.display(description=_("total"), ordering="total_amount")
     def total_display(self, obj: CheckoutSession) -> str:
         """``19.00 USD``; "Free" when Polar has no amount."""
-        return obj.formatted_total or str(_("Free"))
+        return format_html(
+            '<span style="white-space:nowrap">{}</span>', obj.formatted_total or _("Free")
+        )
 
     @admin.display(description=_("amount"))
     def amount_display(self, obj: CheckoutSession) -> str:
@@ -381,6 +387,11 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.overview_view),
                 name="{}_{}_overview".format(*info),
             ),
+            path(
+                "<uuid:object_id>/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="{}_{}_refresh".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -417,6 +428,37 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             )
         info = self.opts.app_label, self.opts.model_name
         return HttpResponseRedirect(reverse("admin:{}_{}_changelist".format(*info)))
+
+    def refresh_view(self, request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+        """POST only: the detail page's "Refresh from Polar" button for one checkout."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        try:
+            services.refresh_checkout(object_id)
+        except PolarError as exc:
+            self.message_user(
+                request,
+                _("Could not refresh %(id)s from Polar: %(error)s")
+                % {"id": object_id, "error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, _("Refreshed from Polar."), messages.SUCCESS)
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The detail page, with a refresh button for staff allowed to use it."""
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         """Counts by status per day over 30 days, conversion and revenue by currency."""

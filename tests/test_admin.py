@@ -486,3 +486,35 @@ def test_sync_button_and_refresh_against_the_fake_polar(operator_client, polar_f
     response = _refresh(operator_client, *rows)
     assert "Refreshed 2 checkout sessions from Polar." in messages_of(response)
     assert set(rows.values_list("status", flat=True)) == {"expired"}
+
+
+def test_facet_counts_are_never_computed(viewer_client):
+    recent()
+    with CaptureQueriesContext(connection) as plain:
+        viewer_client.get(reverse(CHANGELIST))
+    with CaptureQueriesContext(connection) as facets:
+        viewer_client.get(reverse(CHANGELIST), {"_facets": "1"})
+    assert len(facets.captured_queries) == len(plain.captured_queries)
+
+
+def test_detail_refresh_button(operator_client, viewer_client, rsps):
+    checkout = store()
+    refresh = reverse("admin:polar_checkouts_checkoutsession_refresh", args=[checkout.pk])
+    assert refresh in operator_client.get(change_url(checkout)).content.decode()
+    assert refresh not in viewer_client.get(change_url(checkout)).content.decode()
+    assert viewer_client.post(refresh).status_code == 403
+    assert operator_client.get(refresh).status_code == 405
+
+    rsps.get(
+        CHECKOUTS_URL + str(checkout.pk),
+        json=checkout_payload(str(checkout.pk), status="succeeded", modified_at=timezone.now()),
+    )
+    response = operator_client.post(refresh, follow=True)
+    assert response.redirect_chain[-1][0] == change_url(checkout)
+    assert "Refreshed from Polar." in messages_of(response)
+    assert CheckoutSession.objects.get(pk=checkout.pk).status == "succeeded"
+
+    rsps.replace("GET", CHECKOUTS_URL + str(checkout.pk), json={"detail": "Boom"}, status=500)
+    response = operator_client.post(refresh, follow=True)
+    assert response.status_code == 200
+    assert any("Could not refresh" in m for m in messages_of(response))
