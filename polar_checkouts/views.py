@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -98,6 +99,10 @@ def private_page(view: ViewFunc) -> ViewFunc:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if kwargs.get("client_secret") in (".", ".."):
+            # Browsers normalise these away but raw HTTP clients send them, and they
+            # cannot be one segment of Polar's URL (the client refuses them): not found.
+            raise Http404
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
         response["Referrer-Policy"] = "same-origin"
@@ -238,10 +243,17 @@ def create(request: HttpRequest) -> HttpResponse:
         logger.warning("Could not create a Polar checkout: %s", exc)
         return _fail(request, _customer_message(exc))
 
-    if data["mode"] == "hosted":
-        url = checkout.payload.get("url")
-        if isinstance(url, str) and url.startswith(("https://", "http://")):
-            return HttpResponseSeeOther(url)
+    url = checkout.payload.get("url")
+    if (
+        data["mode"] == "hosted"
+        and isinstance(url, str)
+        and url.startswith(("https://", "http://"))
+    ):
+        return HttpResponseSeeOther(url)
+    if not checkout.client_secret:
+        # Polar always sends one; without it there is no page to pay on.
+        logger.error("Polar created checkout %s without a client secret", checkout.id)
+        return _fail(request, _("Checkout is not available right now. Please try again later."))
     return HttpResponseSeeOther(reverse("polar_checkouts:checkout", args=[checkout.client_secret]))
 
 

@@ -916,3 +916,16 @@ def test_checkout_page_with_an_unmounted_fake_falls_back_to_server_mode(client, 
     config = page_config(client.get(f"/checkout/{SECRET}/"))
     assert config["client"]["mode"] == "server"
     assert config["client"]["base"] == "/checkout/client/"
+
+
+@pytest.mark.django_db
+def test_create_without_a_client_secret_is_a_message_not_a_500(client, stub, monkeypatch):
+    def no_secret(**kwargs):
+        stub.calls.append(("create_checkout", (), kwargs))
+        return SimpleNamespace(client_secret=None, payload={}, id=str(uuid.uuid4()))
+
+    monkeypatch.setattr(services, "create_checkout", no_secret)
+    response = client.post("/checkout/create/", {"product_id": PRODUCT})
+    assert response.status_code == 303
+    assert response["Location"] == "/"
+    assert messages_of(response) == ["Checkout is not available right now. Please try again later."]

@@ -26,11 +26,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# What a careful shop would send: no inline script or style, no third-party origin (the
-# fake Polar is mounted on the same origin, so Stripe.js is not needed).
+# What a careful shop would send: no inline script or style, no third-party origin but
+# Stripe.js (the fake Polar is mounted on the same origin).
 STRICT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; "
+    "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
 )
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -259,6 +259,7 @@ def test_receipt_page_waits_for_the_payment_by_itself(page, shop):
     # Polar takes a minute (on the fake's clock) to settle this payment.
     shop.success_delay = 60
     checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    assert checkout.client_secret is not None
     services.client_confirm(
         checkout.client_secret,
         {
