@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import masked_payload
+from .admin import EstimatedCountPaginator, masked_payload
 from .models import CheckoutSession, WebhookEvent, WebhookOutcome
 from .webhooks import process_event
 
@@ -59,6 +59,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
     ordering = ("-received_at",)
     list_per_page = 50
     show_full_result_count = False
+    # The log grows with every delivery: no exact COUNT(*) of the whole table per page,
+    # and no per-choice facet counts (Django 5.0+).
+    paginator = EstimatedCountPaginator
+    if hasattr(admin, "ShowFacets"):
+        show_facets = admin.ShowFacets.NEVER
     actions = ("process_again",)
     fields = (
         "webhook_id",

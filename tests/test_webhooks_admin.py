@@ -228,3 +228,31 @@ def test_check_is_registered(settings):
 def test_uuid_search_term_that_matches_nothing(viewer):
     response = viewer.get(reverse(CHANGELIST), {"q": str(uuid.uuid4())})
     assert response.status_code == 200
+
+
+def test_changelist_queries_do_not_grow_with_rows(viewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert (
+                viewer.get(reverse(CHANGELIST), {"outcome__exact": "processed"}).status_code == 200
+            )
+        return len(captured)
+
+    def add(n):
+        WebhookEvent.objects.bulk_create(
+            WebhookEvent(
+                webhook_id=f"msg_{uuid.uuid4().hex}",
+                type="checkout.updated",
+                outcome=WebhookOutcome.PROCESSED,
+                checkout_id=uuid.uuid4(),
+            )
+            for _ in range(n)
+        )
+
+    add(3)
+    few = queries_for_list()
+    add(40)
+    assert queries_for_list() == few
