@@ -417,7 +417,9 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
             return counts
         now = timezone.now()
         with transaction.atomic(using=self.db):
-            existing = {row.pk: row for row in self.select_for_update().filter(pk__in=list(by_id))}
+            # Locked in id order, so two concurrent syncs of overlapping pages cannot deadlock.
+            locked = self.select_for_update().filter(pk__in=list(by_id)).order_by("pk")
+            existing = {row.pk: row for row in locked}
             new: list[CheckoutSession] = []
             updated: list[tuple[CheckoutSession, str]] = []
             for checkout_id, versions in by_id.items():

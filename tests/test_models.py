@@ -313,6 +313,31 @@ def test_upsert_many_picks_the_newest_of_duplicates_on_a_page():
     assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
 
 
+def test_upsert_many_falls_back_when_a_new_row_was_inserted_concurrently(monkeypatch):
+    """A row inserted between the page's read and its bulk insert goes the careful way."""
+    checkout_id = str(uuid.uuid4())
+    upsert(checkout_payload(checkout_id, status="open", modified_at=T1))
+    manager_class = type(CheckoutSession.objects)
+    original = manager_class.select_for_update
+    calls = []
+
+    def first_read_misses(self, *args, **kwargs):
+        calls.append(1)
+        queryset = original(self, *args, **kwargs)
+        # The bulk path's read does not see the row yet, as if inserted just after it.
+        return queryset.none() if len(calls) == 1 else queryset
+
+    monkeypatch.setattr(manager_class, "select_for_update", first_read_misses)
+    fresh = checkout_payload()
+    counts = CheckoutSession.objects.upsert_many(
+        [checkout_payload(checkout_id, status="succeeded", modified_at=T2), fresh]
+    )
+
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 0)
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+    assert CheckoutSession.objects.filter(pk=fresh["id"]).exists()
+
+
 def test_upsert_many_of_nothing_makes_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         counts = CheckoutSession.objects.upsert_many([])
