@@ -306,3 +306,32 @@ def test_a_client_can_use_the_mounted_urls_as_its_server(live_server, polar_fake
     checkout = polar.create({"product_id": PRODUCT_ONE_TIME_ID})
     assert polar_fake.checkout(checkout["id"])["status"] == "open"
     assert polar.client_get(checkout["client_secret"])["id"] == checkout["id"]
+
+
+# -- the official SDK cannot tell the difference ----------------------------------------------
+
+
+def test_polar_sdk_talks_to_the_standalone_fake(server):
+    """polar-sdk 1.x (API 2026-04, strict decoding) runs a paid checkout against the fake."""
+    sdk = pytest.importorskip("polar.v2026_04", reason="polar-sdk needs Python 3.11+")
+    polar = sdk.Polar("polar_oat_any", base_url=server.base_url)
+    checkout = polar.checkouts.create(products=[PRODUCT_ONE_TIME_ID])
+    assert checkout.status == "open"
+    assert polar.checkouts.get(checkout.id).amount == 1900
+    public = polar.checkouts.client_get(checkout.client_secret)
+    assert public.organization.name == "Fake Polar Demo Shop"
+    updated = polar.checkouts.client_update(
+        checkout.client_secret, customer_name="Ada", customer_billing_address={"country": "DE"}
+    )
+    assert updated.tax_amount == 361
+    confirmed = polar.checkouts.client_confirm(
+        checkout.client_secret,
+        customer_email="ada@example.com",
+        confirmation_token_id=TOKEN_SUCCEEDED,
+    )
+    assert confirmed.customer_session_token.startswith("polar_cst_")
+    assert polar.checkouts.get(checkout.id).status == "succeeded"
+    assert polar.checkouts.list().pagination.total_count == 1
+    with pytest.raises(Exception) as caught:
+        polar.checkouts.create(products=[])
+    assert "422" in str(caught.value)

@@ -383,3 +383,27 @@ def test_unknown_routes_and_methods(fake):
     index = call(fake, "GET", "/")
     assert index.status == 200
     assert "ctoken_fake_succeeded" in index.json()["confirmation_tokens"]
+
+
+def test_products_list_variant_of_today_s_polar(fake):
+    created = call(
+        fake, "POST", "/v1/checkouts/", {"products": [PRODUCT_PWYW_ID, PRODUCT_ONE_TIME_ID]}
+    )
+    assert created.status == 201
+    checkout = created.json()
+    assert checkout["product_id"] == PRODUCT_PWYW_ID
+    assert [p["id"] for p in checkout["products"]] == [PRODUCT_PWYW_ID, PRODUCT_ONE_TIME_ID]
+    assert set(checkout["prices"]) == {PRODUCT_PWYW_ID, PRODUCT_ONE_TIME_ID}
+    assert locs(call(fake, "POST", "/v1/checkouts/", {"products": []})) == [
+        (("body", "products"), "too_short")
+    ]
+    assert locs(call(fake, "POST", "/v1/checkouts/", {"products": "x"})) == [
+        (("body", "products"), "list_type")
+    ]
+    (error,) = detail(
+        call(fake, "POST", "/v1/checkouts/", {"products": [PRODUCT_FREE_ID, UNKNOWN]})
+    )
+    assert (error["loc"], error["msg"]) == (["body", "products", 1], "Product does not exist.")
+    assert locs(call(fake, "POST", "/v1/checkouts/", {"products": ["nope"]})) == [
+        (("body", "products", 0), "uuid_parsing")
+    ]

@@ -166,6 +166,7 @@ class _Checkout:
     settle: tuple[str, datetime] | None = None
     pending_action: bool = False
     order_id: str | None = None
+    product_ids: list[str] = field(default_factory=list)
 
 
 class _HTTPError(Exception):
@@ -330,6 +331,10 @@ class FakePolar:
             }
             if recurring_interval:
                 price["recurring_interval"] = recurring_interval
+                # Today's Polar moved the interval to the product and flags such prices.
+                price["legacy"] = True
+            price["source"] = "catalog"
+            price["tax_behavior"] = None
             if amount_type == "fixed":
                 price["price_currency"] = currency.lower()
                 price["price_amount"] = price_amount
@@ -350,6 +355,14 @@ class FakePolar:
                 "organization_id": organization_id,
                 "metadata": {},
                 "price_ids": [price["id"]],
+                # Keys of today's Polar (API 2026-04), so current SDKs can decode products.
+                "visibility": "public",
+                "recurring_interval": recurring_interval,
+                "recurring_interval_count": 1 if recurring_interval else None,
+                "trial_interval": None,
+                "trial_interval_count": None,
+                "meter_interval": None,
+                "meter_interval_count": None,
             }
             return self._product_json(product_id)
 
@@ -930,6 +943,7 @@ class FakePolar:
         data = self._body(body)
         errors = Errors()
         price: JsonDict | None = None
+        offered: list[str] = []
         if "product_price_id" in data:
             price_id = uuid_value(errors, ("body", "product_price_id"), data["product_price_id"])
             if price_id is not None:
@@ -946,18 +960,15 @@ class FakePolar:
                         ("body", "product_price_id"), "Price is archived.", "value_error", price_id
                     )
                     price = None
-        elif "product_id" in data:
-            product_id = uuid_value(errors, ("body", "product_id"), data["product_id"])
+        elif "product_id" in data or "products" in data:
+            product_id = self._product_choice(errors, data, offered)
+            loc = ("body", "product_id") if "product_id" in data else ("body", "products", 0)
             if product_id is not None:
                 product = self.products.get(product_id)
                 if product is None:
-                    errors.add(
-                        ("body", "product_id"), "Product does not exist.", "value_error", product_id
-                    )
+                    errors.add(loc, "Product does not exist.", "value_error", product_id)
                 elif product["is_archived"]:
-                    errors.add(
-                        ("body", "product_id"), "Product is archived.", "value_error", product_id
-                    )
+                    errors.add(loc, "Product is archived.", "value_error", product_id)
                 else:
                     prices = [
                         self.prices[i]
@@ -997,6 +1008,7 @@ class FakePolar:
             currency=price.get("price_currency") if price else None,
         )
         checkout.payment_processor_metadata = {"publishable_key": self.publishable_key}
+        checkout.product_ids = [i for i in offered if i in self.products] or [checkout.product_id]
         if price is not None:
             self._apply(errors, checkout, fields, public=False)
         for key in ("customer_id", "subscription_id"):
@@ -1023,6 +1035,40 @@ class FakePolar:
         result = self._checkout_json(checkout)
         self._emit("checkout.created", result)
         return result
+
+    def _product_choice(self, errors: Errors, data: JsonDict, offered: list[str]) -> str | None:
+        """The product a create selects: ``product_id``, or the first of ``products``.
+
+        ``products`` (a list of ids) is the only variant documented by today's Polar; the
+        checkout offers them all and starts on the first.
+        """
+        if "product_id" in data:
+            product_id = uuid_value(errors, ("body", "product_id"), data["product_id"])
+            if product_id is not None:
+                offered.append(product_id)
+            return product_id
+        products = data["products"]
+        if not isinstance(products, list):
+            errors.add(("body", "products"), "Input should be a valid list", "list_type", products)
+            return None
+        if not products:
+            errors.add(
+                ("body", "products"),
+                "List should have at least 1 item after validation, not 0",
+                "too_short",
+                products,
+                {"field_type": "List", "min_length": 1, "actual_length": 0},
+            )
+            return None
+        for index, item in enumerate(products):
+            value = uuid_value(errors, ("body", "products", index), item)
+            if value is not None and value not in self.products:
+                errors.add(
+                    ("body", "products", index), "Product does not exist.", "value_error", value
+                )
+            elif value is not None:
+                offered.append(value)
+        return offered[0] if offered and len(offered) == len(products) else None
 
     def _get(self, checkout_id: str) -> FakeResponse:
         return self._plain(200, self._checkout_json(self._find(checkout_id)))
@@ -1525,6 +1571,33 @@ class FakePolar:
             "metadata": dict(checkout.metadata),
             "customer_metadata": dict(checkout.customer_metadata),
             "external_customer_id": None,
+            "customer_billing_name": None,
+            "is_business_customer": False,
+            "require_billing_address": False,
+            "billing_address_fields": {
+                "country": "required",
+                "state": "optional",
+                "city": "optional",
+                "postal_code": "optional",
+                "line1": "optional",
+                "line2": "optional",
+            },
+            "return_url": None,
+            "tax_behavior": None,
+            "payment_method_type": None,
+            "allow_trial": None,
+            "active_trial_interval": None,
+            "active_trial_interval_count": None,
+            "trial_end": None,
+            "trial_interval": None,
+            "trial_interval_count": None,
+            "units": None,
+            "min_units": None,
+            "max_units": None,
+            "products": [self._product_json(i) for i in checkout.product_ids or [product["id"]]],
+            "prices": {
+                i: self._product_json(i)["prices"] for i in checkout.product_ids or [product["id"]]
+            },
             "product": product,
             "product_price": self._price_json(checkout.price_id),
             "discount": dict(discount) if discount else None,
@@ -1558,6 +1631,9 @@ class FakePolar:
             "default_upfront_split_to_contributors": None,
             "profile_settings": None,
             "feature_settings": None,
+            # The slimmer CheckoutOrganization of today's Polar has these two at the top.
+            "proration_behavior": "prorate",
+            "allow_customer_updates": True,
             "subscription_settings": {
                 "allow_multiple_subscriptions": False,
                 "allow_customer_updates": True,
