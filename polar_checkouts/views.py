@@ -54,6 +54,7 @@ from .exceptions import (
 from .forms import CheckoutButtonForm
 from .masking import mask_secret
 from .models import CheckoutSession, CheckoutStatus, parse_polar_datetime
+from .templatetags.polar_checkouts import CURRENCY_SYMBOLS, format_money
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -353,8 +354,6 @@ def _major(cents: Any) -> str:
 
 def confirm_label(checkout: Mapping[str, Any]) -> str:
     """The confirm button's text: "Pay $19.00", "Subscribe" or "Get it for free"."""
-    from .templatetags.polar_checkouts import format_money
-
     if not checkout.get("is_payment_form_required"):
         return _("Get it for free")
     price = checkout.get("product_price") or {}
@@ -430,6 +429,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
             "provider": provider,
             "publishableKey": (data.get("payment_processor_metadata") or {}).get("publishable_key"),
         },
+        "currencySymbols": CURRENCY_SYMBOLS,
         "pollIntervalMs": 1000,
         "pollMaxAttempts": 90,
         "checkout": data,

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
 from django.urls import include, path
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from polar_checkouts import services
 from polar_checkouts.exceptions import (
@@ -929,3 +929,16 @@ def test_create_without_a_client_secret_is_a_message_not_a_500(client, stub, mon
     assert response.status_code == 303
     assert response["Location"] == "/"
     assert messages_of(response) == ["Checkout is not available right now. Please try again later."]
+
+
+def test_checkout_page_is_translated(client, stub):
+    with translation.override("fr"):
+        response = client.get(f"/checkout/{SECRET}/")
+    html = response.content.decode()
+    assert '<html lang="fr">' in html
+    assert "Vos coordonnées" in html
+    assert '<label for="polar-postal-code">Code postal</label>' in html
+    assert "Payer $19,00" in html
+    strings = page_config(response)["strings"]
+    assert strings["payAmount"] == "Payer %(amount)s"
+    assert page_config(response)["currencySymbols"]["eur"] == "€"

@@ -24,8 +24,8 @@ register = template.Library()
 #: How the button hands the customer over: this app's page, or Polar's hosted page.
 BUTTON_MODES = ("embedded", "hosted")
 
-# Symbols for the currencies Polar sells in most; anything else shows its ISO code.
-_CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
+#: Symbols for the currencies Polar sells in most; anything else shows its ISO code.
+CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
 
 
 def _as_uuid(value: Any, what: str) -> str:
@@ -94,7 +94,7 @@ def format_money(amount: int | None, currency: str | None) -> str:
         return ""
     code = (currency or "usd").lower()
     value = number_format(Decimal(int(amount)) / 100, decimal_pos=2)
-    symbol = _CURRENCY_SYMBOLS.get(code)
+    symbol = CURRENCY_SYMBOLS.get(code)
     sign = "-" if int(amount) < 0 else ""
     value = value.lstrip("-")
     return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {code.upper()}"

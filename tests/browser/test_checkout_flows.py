@@ -274,3 +274,15 @@ def test_receipt_page_waits_for_the_payment_by_itself(page, shop):
     shop.advance_time(120)
     # No click: the page refreshes itself until Polar says the payment went through.
     expect(page.get_by_role("heading", name="Thank you for your order!")).to_be_visible()
+
+
+def test_checkout_in_french_keeps_amounts_consistent(page, shop, settings):
+    settings.LANGUAGE_CODE = "fr"
+    start_checkout(page, PRODUCT_ONE_TIME_ID)
+    expect(page.get_by_role("heading", name="Vos coordonnées")).to_be_visible()
+    expect_total(page, "$19,00")  # rendered by the server
+    page.get_by_label("Code de réduction").fill(DISCOUNT_CODE)
+    page.get_by_role("button", name="Appliquer").click()
+    expect_total(page, "$17,10")  # re-rendered by the script, in the same format
+    expect(page.locator("[data-polar-discount-status]")).to_have_text("Réduction appliquée.")
+    expect(page.get_by_role("button", name="Payer $17,10")).to_be_visible()

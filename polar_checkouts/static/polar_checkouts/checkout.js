@@ -25,19 +25,27 @@
     });
   }
 
+  // The same shape as the server's polar_money filter: symbol (or ISO code) and the
+  // number with the page language's decimal separator, so re-rendered amounts match.
+  var currencySymbols = {};
+
   function money(cents, currency) {
     if (cents === null || cents === undefined) return "";
-    var code = (currency || "usd").toUpperCase();
+    var code = (currency || "usd").toLowerCase();
+    var number = Math.abs(cents) / 100;
+    var value;
     try {
-      return new Intl.NumberFormat(document.documentElement.lang || "en", {
-        style: "currency",
-        currency: code,
-        currencyDisplay: "narrowSymbol",
+      value = new Intl.NumberFormat(document.documentElement.lang || "en", {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
         useGrouping: false,
-      }).format(cents / 100);
+      }).format(number);
     } catch (e) {
-      return (cents / 100).toFixed(2) + " " + code;
+      value = number.toFixed(2);
     }
+    var sign = cents < 0 ? "-" : "";
+    var symbol = currencySymbols[code];
+    return symbol ? sign + symbol + value : sign + value + " " + code.toUpperCase();
   }
 
   function interpolate(text, values) {
@@ -670,6 +678,7 @@
     var config = readJSON("polar-checkout-config");
     var root = document.querySelector("[data-polar-checkout]");
     if (config && root) {
+      currencySymbols = config.currencySymbols || {};
       var page = new CheckoutPage(root, config);
       page.start();
       window.polarCheckout = page;
