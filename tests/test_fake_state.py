@@ -476,3 +476,23 @@ def test_the_documented_shop_test_works(polar_fake):
     )
     assert services.refresh_checkout(checkout.id).status == "succeeded"
     assert len(polar_fake.calls("client_confirm")) == 1
+
+
+def test_fake_only_routes_move_time_add_products_and_reset(polar_fake):
+    checkout = polar_fake.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    moved = polar_fake.handle("POST", "/_fake/advance-time", "", {}, b'{"seconds": 3601}')
+    assert moved.status == 200
+    assert polar_fake.checkout(checkout["id"])["status"] == "expired"
+    bad = polar_fake.handle("POST", "/_fake/advance-time", "", {}, b'{"seconds": -1}')
+    assert bad.status == 422
+    added = polar_fake.handle(
+        "POST", "/_fake/products", "", {}, b'{"name": "Mug", "price_amount": 1200}'
+    )
+    assert added.status == 201
+    assert polar_fake.products[added.json()["id"]]["name"] == "Mug"
+    assert polar_fake.handle("POST", "/_fake/products", "", {}, b'{"name": "x"}').status == 422
+    assert polar_fake.handle("POST", "/_fake/reset").status == 200
+    assert polar_fake.checkouts() == []
+    assert added.json()["id"] not in polar_fake.products
+    assert polar_fake.handle("GET", "/_fake/reset").status == 405
+    assert polar_fake.handle("GET", "/_fake/nothing").status == 404

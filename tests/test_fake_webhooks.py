@@ -223,3 +223,12 @@ def test_events_are_listed_over_http(polar_fake, client, receiver):
         "delivered",
         1,
     )
+
+
+def test_webhooks_can_be_configured_in_the_constructor():
+    from polar_checkouts.testing import FakePolar
+
+    receiver = Receiver()
+    fake = FakePolar(webhook_url=URL, webhook_secret=SECRET, webhook_sender=receiver)
+    fake.create_checkout(product_id=PRODUCT_FREE_ID)
+    assert receiver.types() == ["checkout.created"]

@@ -453,13 +453,17 @@ class FakePolar:
         """A checkout as the server-side ``get`` returns it (``KeyError`` if unknown)."""
         with self._lock:
             self._tick()
-            return self._checkout_json(self._checkouts[checkout_id])
+            result = self._checkout_json(self._checkouts[checkout_id])
+        self._after_call()
+        return result
 
     def checkouts(self) -> list[JsonDict]:
         """Every checkout, oldest first, as the server-side API returns them."""
         with self._lock:
             self._tick()
-            return [self._checkout_json(self._checkouts[i]) for i in self._order]
+            result = [self._checkout_json(self._checkouts[i]) for i in self._order]
+        self._after_call()
+        return result
 
     def create_checkout(self, data: Mapping[str, Any] | None = None, **fields: Any) -> JsonDict:
         """Create a checkout directly (no HTTP, no faults); raises ``ValueError`` on a 422."""

@@ -62,7 +62,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            return
         body = self.rfile.read(length) if length > 0 else b""
         path, _, query = self.path.partition("?")
         answer = self.server.fake.handle(self.command, path, query, dict(self.headers), body)
