@@ -1,7 +1,17 @@
 """Django app configuration."""
 
+import logging
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+#: Loggers whose records may carry a client secret; the app masks it in them.
+SECRET_BEARING_LOGGERS = (
+    "django.request",
+    "django.server",
+    "urllib3.connectionpool",
+    "urllib3.util.retry",
+)
 
 
 class PolarCheckoutsConfig(AppConfig):
@@ -11,3 +21,11 @@ class PolarCheckoutsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .masking import MaskSecretsFilter
+
+        # Checkout URLs carry the buyer's client secret, in this site's paths and in
+        # Polar's: Django logs request paths, urllib3 logs the URL of every retry.
+        for name in SECRET_BEARING_LOGGERS:
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, MaskSecretsFilter) for f in logger.filters):
+                logger.addFilter(MaskSecretsFilter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 CLIENT_SECRET_PREFIX = "polar_c_"
@@ -22,3 +23,25 @@ def mask_secrets_in(text: str) -> str:
     if CLIENT_SECRET_PREFIX not in text:
         return text
     return _SECRET_RE.sub(CLIENT_SECRET_PREFIX + "…****", text)
+
+
+class MaskSecretsFilter(logging.Filter):
+    """A logging filter that masks client secrets in a record's message.
+
+    Client secrets travel in URL paths (``/checkout/<secret>/`` here, Polar's client
+    routes there): Django logs the path of every 4xx/5xx response (``django.request``)
+    and, under runserver, of every request (``django.server``); urllib3 logs the URL of
+    every retry. The app attaches this filter to those loggers
+    (``apps.SECRET_BEARING_LOGGERS``); add it to your own access-log handlers too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with every client secret masked; keep the record."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a broken format string is the logging module's to report
+        if CLIENT_SECRET_PREFIX in message:
+            record.msg = mask_secrets_in(message)
+            record.args = ()
+        return True
