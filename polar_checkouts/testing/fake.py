@@ -325,7 +325,7 @@ class FakePolar:
                 "modified_at": None,
                 "id": price_id or str(uuid.uuid4()),
                 "amount_type": amount_type,
-                "is_archived": False,
+                "is_archived": is_archived,
                 "product_id": product_id,
                 "type": "recurring" if recurring_interval else "one_time",
             }
