@@ -6,6 +6,8 @@ import json
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from polar_checkouts.client import PolarClient
 from polar_checkouts.exceptions import AuthenticationError
@@ -407,3 +409,68 @@ def test_products_list_variant_of_today_s_polar(fake):
     assert locs(call(fake, "POST", "/v1/checkouts/", {"products": ["nope"]})) == [
         (("body", "products", 0), "uuid_parsing")
     ]
+
+
+# -- fuzzing: any body gets a Polar-shaped answer, never a crash ----------------------------
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**9), max_value=10**9),
+    st.text(max_size=30),
+    st.sampled_from([PRODUCT_ONE_TIME_ID, PRODUCT_PWYW_ID, UNKNOWN, "WELCOME10", "a@b.co"]),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_keys = st.sampled_from(
+    [
+        "product_id",
+        "product_price_id",
+        "products",
+        "amount",
+        "customer_email",
+        "customer_name",
+        "customer_billing_address",
+        "customer_tax_id",
+        "metadata",
+        "discount_id",
+        "discount_code",
+        "success_url",
+        "allow_discount_codes",
+        "confirmation_token_id",
+        "custom_field_data",
+        "customer_ip_address",
+    ]
+)
+_bodies = st.dictionaries(_keys, _values, max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    create=_bodies,
+    update=_bodies,
+    operation=st.sampled_from(["update", "client_update", "client_confirm"]),
+)
+def test_arbitrary_bodies_get_polar_shaped_answers(create, update, operation):
+    fake = FakePolar()
+    created = call(fake, "POST", "/v1/checkouts/", {"product_id": PRODUCT_PWYW_ID, **create})
+    assert created.status in (201, 422)
+    if created.status == 422:
+        assert fake.checkouts() == []
+        return
+    checkout = created.json()
+    path = {
+        "update": ("PATCH", f"/v1/checkouts/{checkout['id']}"),
+        "client_update": ("PATCH", f"/v1/checkouts/client/{checkout['client_secret']}"),
+        "client_confirm": ("POST", f"/v1/checkouts/client/{checkout['client_secret']}/confirm"),
+    }[operation]
+    before = fake.checkout(checkout["id"])
+    response = call(fake, *path, update)
+    assert response.status in (200, 400, 422)
+    if response.status != 200:
+        assert fake.checkout(checkout["id"]) == before  # nothing half-written
