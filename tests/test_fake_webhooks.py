@@ -232,3 +232,30 @@ def test_webhooks_can_be_configured_in_the_constructor():
     fake = FakePolar(webhook_url=URL, webhook_secret=SECRET, webhook_sender=receiver)
     fake.create_checkout(product_id=PRODUCT_FREE_ID)
     assert receiver.types() == ["checkout.created"]
+
+
+@pytest.mark.django_db
+def test_the_app_s_webhook_endpoint_accepts_the_fake_s_deliveries(polar_fake, client, settings):
+    """The documented Django test-client sender, against this app's own webhook view."""
+    from django.test import Client
+    from django.urls import reverse
+
+    browser = Client()
+
+    def deliver(url, body, headers, timeout):
+        response = browser.post(url, data=body, content_type="application/json", headers=headers)
+        return response.status_code
+
+    polar_fake.configure_webhooks(
+        reverse("polar_checkouts:webhook"), settings.POLAR_WEBHOOK_SECRET, sender=deliver
+    )
+    _buy(client)
+    assert [e.type for e in polar_fake.events] == [
+        "checkout.created",
+        "checkout.updated",
+        "checkout.updated",
+        "checkout.updated",
+        "order.created",
+        "order.paid",
+    ]
+    assert {e.state for e in polar_fake.events} == {"delivered"}
