@@ -229,6 +229,7 @@ def test_fake_checkout_lifecycle_keeps_the_cache_in_step(polar_fake, django_user
     assert checkout.user == alice
 
     secret = checkout.client_secret
+    assert secret is not None
     services.client_update(secret, {"customer_email": "ada@example.com"})
     answer = services.client_confirm(
         secret,
