@@ -6,10 +6,12 @@ import datetime as dt
 import threading
 import uuid
 
+import hypothesis
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import strategies as st
 
 from polar_checkouts.models import (
     CheckoutSession,
@@ -235,6 +237,42 @@ def test_incoming_wins_table(stored, incoming, expected):
         )
         is expected
     )
+
+
+STATUSES = ["open", "confirmed", "succeeded", "failed", "expired"]
+
+
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    statuses=st.lists(st.sampled_from(STATUSES), min_size=1, max_size=6),
+    order=st.randoms(use_true_random=False),
+    bulk=st.booleans(),
+)
+def test_any_delivery_order_ends_with_the_newest_version(statuses, order, bulk):
+    """Versions dated one minute apart, delivered in any order, one by one or in a page."""
+    checkout_id = str(uuid.uuid4())
+    versions = [
+        checkout_payload(
+            checkout_id,
+            status=status,
+            modified_at=T0 + dt.timedelta(minutes=i + 1),
+            customer_name=f"v{i}",
+        )
+        for i, status in enumerate(statuses)
+    ]
+    shuffled = versions[:]
+    order.shuffle(shuffled)
+    if bulk:
+        CheckoutSession.objects.upsert_many(shuffled)
+    else:
+        for version in shuffled:
+            upsert(version)
+    row = CheckoutSession.objects.get(pk=checkout_id)
+    assert (row.status, row.customer_name) == (statuses[-1], f"v{len(statuses) - 1}")
 
 
 def test_public_payload_keeps_what_it_lacks():
