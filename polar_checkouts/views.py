@@ -520,7 +520,10 @@ def _json_body(request: HttpRequest, allowed: frozenset[str]) -> dict[str, Any] 
         return _json_error(413, "PayloadTooLarge", "The request body is too large.")
     try:
         body = json.loads(raw.decode("utf-8")) if raw else {}
-    except (UnicodeDecodeError, ValueError):
+        # A lone surrogate ("\ud800") parses but cannot be sent on to Polar as UTF-8.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack (b"[" * 50_000).
         return _json_error(
             422,
             "RequestValidationError",
