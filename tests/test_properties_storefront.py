@@ -30,7 +30,7 @@ from polar_checkouts.testing import (
     PWYW_MAXIMUM,
     PWYW_MINIMUM,
 )
-from polar_checkouts.views import CLIENT_CONFIRM_KEYS, CLIENT_UPDATE_KEYS, MAX_JSON_BODY
+from polar_checkouts.views import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ address = st.fixed_dictionaries(
 update_bodies = st.fixed_dictionaries(
     {},
     optional={
-        **{key: json_values for key in CLIENT_UPDATE_KEYS},
+        **dict.fromkeys(CLIENT_UPDATE_KEYS, json_values),
         "customer_billing_address": address | json_values,
         "customer_email": st.emails() | json_values,
         "amount": st.integers() | json_values,
