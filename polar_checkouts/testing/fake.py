@@ -35,22 +35,19 @@ from urllib.parse import parse_qs, unquote
 from . import catalogue
 from .faults import TRANSPORT_FAULTS, Injection
 from .validation import (
+    CLIENT_UPDATE_FIELDS,
+    CONFIRM_FIELDS,
+    CREATE_FIELDS,
     MISSING,
+    NON_NULLABLE_ON_CREATE,
+    UPDATE_FIELDS,
     Errors,
     RequestInvalid,
-    address_value,
-    amount_value,
-    bool_value,
-    custom_field_data_value,
-    email_value,
-    ip_value,
-    metadata_value,
+    parse_fields,
     query_bool,
     query_enum,
     query_ints,
     query_uuids,
-    string_value,
-    url_value,
     uuid_value,
 )
 from .webhooks import Sender, WebhookEndpoint, WebhookEvent, http_sender
@@ -999,7 +996,7 @@ class FakePolar:
                 processor,
                 {"expected": "'stripe'"},
             )
-        fields = _parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
+        fields = parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
         now = self.now()
         checkout = _Checkout(
             id=str(uuid.uuid4()),
@@ -1081,7 +1078,7 @@ class FakePolar:
         checkout = self._find(checkout_id)
         data = self._body(body)
         errors = Errors()
-        fields = _parse_fields(errors, data, UPDATE_FIELDS)
+        fields = parse_fields(errors, data, UPDATE_FIELDS)
         errors.raise_if_any()
         self._require_open(checkout)
         work = copy.deepcopy(checkout)
@@ -1101,7 +1098,7 @@ class FakePolar:
         checkout = self._find_by_secret(client_secret)
         data = self._body(body)
         errors = Errors()
-        fields = _parse_fields(errors, data, CLIENT_UPDATE_FIELDS)
+        fields = parse_fields(errors, data, CLIENT_UPDATE_FIELDS)
         errors.raise_if_any()
         self._require_open(checkout)
         work = copy.deepcopy(checkout)
@@ -1114,7 +1111,7 @@ class FakePolar:
         checkout = self._find_by_secret(client_secret)
         data = self._body(body)
         errors = Errors()
-        fields = _parse_fields(errors, data, CONFIRM_FIELDS)
+        fields = parse_fields(errors, data, CONFIRM_FIELDS)
         errors.raise_if_any()
         self._require_open(checkout)
         # Work on a copy: a 422 or a declined card leaves the stored checkout untouched.
@@ -1732,103 +1729,6 @@ class FakePolar:
         self.orders[order["id"]] = order
         checkout.order_id = order["id"]
         return order
-
-
-# -- request fields ------------------------------------------------------------------------
-
-_PARSERS: dict[str, Callable[[Errors, tuple[str | int, ...], Any], Any]] = {
-    "metadata": metadata_value,
-    "customer_metadata": metadata_value,
-    "custom_field_data": custom_field_data_value,
-    "discount_id": uuid_value,
-    "allow_discount_codes": bool_value,
-    "amount": amount_value,
-    "customer_id": uuid_value,
-    "customer_name": string_value,
-    "customer_email": email_value,
-    "customer_ip_address": ip_value,
-    "customer_billing_address": address_value,
-    "customer_tax_id": string_value,
-    "subscription_id": uuid_value,
-    "success_url": url_value,
-    "embed_origin": string_value,
-    "product_price_id": uuid_value,
-    "discount_code": string_value,
-    "confirmation_token_id": string_value,
-}
-CREATE_FIELDS = (
-    "metadata",
-    "customer_metadata",
-    "custom_field_data",
-    "discount_id",
-    "allow_discount_codes",
-    "amount",
-    "customer_id",
-    "customer_name",
-    "customer_email",
-    "customer_ip_address",
-    "customer_billing_address",
-    "customer_tax_id",
-    "subscription_id",
-    "success_url",
-    "embed_origin",
-)
-NON_NULLABLE_ON_CREATE = (
-    "metadata",
-    "customer_metadata",
-    "custom_field_data",
-    "allow_discount_codes",
-)
-UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
-    "metadata",
-    "customer_metadata",
-    "discount_id",
-    "allow_discount_codes",
-    "customer_ip_address",
-    "success_url",
-    "embed_origin",
-)
-CLIENT_UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
-    "discount_code",
-)
-CONFIRM_FIELDS = (*CLIENT_UPDATE_FIELDS, "confirmation_token_id")
-
-
-def _parse_fields(
-    errors: Errors,
-    data: Mapping[str, Any],
-    names: tuple[str, ...],
-    *,
-    non_nullable: tuple[str, ...] = (),
-) -> JsonDict:
-    """Parse the ``names`` present in ``data``; unknown keys are ignored, as Polar does."""
-    fields: JsonDict = {}
-    for name in names:
-        if name not in data:
-            continue
-        value = data[name]
-        if value is None and name not in non_nullable:
-            fields[name] = None
-            continue
-        before = len(errors)
-        parsed = _PARSERS[name](errors, ("body", name), value)
-        if len(errors) == before:
-            fields[name] = parsed
-    return fields
 
 
 def _default_amount(price: JsonDict) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -376,3 +376,100 @@ def query_enum(
         else:
             result.append(raw)
     return result
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+_PARSERS: dict[str, Callable[[Errors, tuple[str | int, ...], Any], Any]] = {
+    "metadata": metadata_value,
+    "customer_metadata": metadata_value,
+    "custom_field_data": custom_field_data_value,
+    "discount_id": uuid_value,
+    "allow_discount_codes": bool_value,
+    "amount": amount_value,
+    "customer_id": uuid_value,
+    "customer_name": string_value,
+    "customer_email": email_value,
+    "customer_ip_address": ip_value,
+    "customer_billing_address": address_value,
+    "customer_tax_id": string_value,
+    "subscription_id": uuid_value,
+    "success_url": url_value,
+    "embed_origin": string_value,
+    "product_price_id": uuid_value,
+    "discount_code": string_value,
+    "confirmation_token_id": string_value,
+}
+CREATE_FIELDS = (
+    "metadata",
+    "customer_metadata",
+    "custom_field_data",
+    "discount_id",
+    "allow_discount_codes",
+    "amount",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "customer_ip_address",
+    "customer_billing_address",
+    "customer_tax_id",
+    "subscription_id",
+    "success_url",
+    "embed_origin",
+)
+NON_NULLABLE_ON_CREATE = (
+    "metadata",
+    "customer_metadata",
+    "custom_field_data",
+    "allow_discount_codes",
+)
+UPDATE_FIELDS = (
+    "custom_field_data",
+    "product_price_id",
+    "amount",
+    "customer_name",
+    "customer_email",
+    "customer_billing_address",
+    "customer_tax_id",
+    "metadata",
+    "customer_metadata",
+    "discount_id",
+    "allow_discount_codes",
+    "customer_ip_address",
+    "success_url",
+    "embed_origin",
+)
+CLIENT_UPDATE_FIELDS = (
+    "custom_field_data",
+    "product_price_id",
+    "amount",
+    "customer_name",
+    "customer_email",
+    "customer_billing_address",
+    "customer_tax_id",
+    "discount_code",
+)
+CONFIRM_FIELDS = (*CLIENT_UPDATE_FIELDS, "confirmation_token_id")
+
+
+def parse_fields(
+    errors: Errors,
+    data: Mapping[str, Any],
+    names: tuple[str, ...],
+    *,
+    non_nullable: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Parse the ``names`` present in ``data``; unknown keys are ignored, as Polar does."""
+    fields: dict[str, Any] = {}
+    for name in names:
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None and name not in non_nullable:
+            fields[name] = None
+            continue
+        before = len(errors)
+        parsed = _PARSERS[name](errors, ("body", name), value)
+        if len(errors) == before:
+            fields[name] = parsed
+    return fields
