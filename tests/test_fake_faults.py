@@ -264,3 +264,17 @@ def test_default_fake_is_created_once():
         assert fake_adapter(max_retries=0).fake is first
     finally:
         set_default_fake(previous)
+
+
+def test_the_fixture_comes_from_the_installed_pytest_plugin(request):
+    plugin = request.config.pluginmanager.get_plugin("polar_checkouts")
+    assert plugin is not None
+    assert plugin.__name__ == "polar_checkouts.testing.pytest_plugin"
+
+
+def test_without_the_fixture_clients_use_the_real_transport():
+    # Earlier tests used polar_fake; nothing of it may leak into this one.
+    client = PolarClient("t", server="sandbox")
+    adapter = client.session.get_adapter(client.base_url)
+    assert not isinstance(adapter, FakePolarAdapter)
+    assert PolarClient._make_adapter.__module__ == "polar_checkouts.client"
