@@ -131,13 +131,19 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return None
 
 
+#: The range of a ``BigIntegerField`` on every database Django supports.
+_BIGINT_RANGE: Final = range(-(2**63), 2**63)
+
+
 def _int_or_none(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return None
+    # An amount no column can hold is not an amount; the raw payload still keeps it.
+    return number if number in _BIGINT_RANGE else None
 
 
 def _text(value: Any, max_length: int) -> str:
