@@ -109,6 +109,7 @@ class SpecChecker:
                 registry = registry.with_resource(f"urn:polar:{name}", resource)
             SpecChecker._registry = registry
         self.validated = 0
+        self.events_validated = 0
         self.violations: list[str] = []
 
     def errors(self, spec: str, schema: dict[str, Any], instance: Any) -> list[str]:
@@ -194,7 +195,7 @@ class SpecChecker:
         data_schema = "Order" if event.type.startswith("order.") else "Checkout"
         for spec in FULL_SPECS:
             problems += self.component(spec, data_schema, payload["data"])
-        self.validated += 1
+        self.events_validated += 1
         self.violations += [f"webhook {event.type}: {p}" for p in problems]
 
 
@@ -212,9 +213,17 @@ def _rebase(schema: Any, base: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def spec_checked(monkeypatch):
-    """Validate every response any FakePolar gives during the test; fail on a violation."""
+    """Validate every response and webhook payload of any FakePolar; fail on a violation."""
     checker = SpecChecker()
     monkeypatch.setattr(FakePolar, "global_observers", [checker.check_response])
+    emit = FakePolar._emit
+
+    def checked_emit(self, type, data):
+        # Every webhook payload too, whether or not the test configured an endpoint.
+        emit(self, type, data)
+        checker.check_event(self.events[-1])
+
+    monkeypatch.setattr(FakePolar, "_emit", checked_emit)
     yield checker
     assert not checker.violations, "\n".join(checker.violations[:20])
 
@@ -268,6 +277,8 @@ def test_every_route_and_error_is_validated(spec_checked):
     fake.inject(429, retry_after=1)
     _call(fake, "GET", "/v1/products/")
     assert spec_checked.validated == 16
+    # created, updated by update, client_update, confirm and success, order.created/paid.
+    assert spec_checked.events_validated == 7
     assert spec_checked.violations == []
 
 

@@ -1642,6 +1642,22 @@ class FakePolar:
             },
         }
 
+    def _discount_json(self, discount: JsonDict) -> JsonDict:
+        """The full ``Discount`` object (orders carry it; checkouts a slimmer one)."""
+        return {
+            **discount,
+            "created_at": isoformat(catalogue.SEEDED_AT),
+            "modified_at": None,
+            "metadata": {},
+            "starts_at": None,
+            "ends_at": None,
+            "max_redemptions": None,
+            "redemptions_count": sum(
+                1 for o in self.orders.values() if o["discount_id"] == discount["id"]
+            ),
+            "organization_id": catalogue.ORGANIZATION_ID,
+        }
+
     def _create_order(self, checkout: _Checkout) -> JsonDict:
         totals = self._totals(checkout)
         price = self._price_json(checkout.price_id)
@@ -1669,6 +1685,11 @@ class FakePolar:
                 "price_id": checkout.price_id,
                 "discount_id": checkout.discount_id,
                 "checkout_id": checkout.id,
+                "canceled_at": None,
+                "ends_at": None,
+                "customer_cancellation_reason": None,
+                "customer_cancellation_comment": None,
+                "user_id": customer["id"],
             }
             self.subscriptions[subscription["id"]] = subscription
             checkout.subscription_id = subscription["id"]
@@ -1723,7 +1744,7 @@ class FakePolar:
                 if k not in ("prices", "benefits", "medias", "attached_custom_fields", "metadata")
             },
             "product_price": price,
-            "discount": dict(discount) if discount else None,
+            "discount": self._discount_json(discount) if discount else None,
             "subscription": subscription,
         }
         self.orders[order["id"]] = order
