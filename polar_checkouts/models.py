@@ -53,8 +53,6 @@ _STATUS_RANK: Final[dict[str, int]] = {
 }
 _UNKNOWN_STATUS_RANK: Final = 1
 
-# Keys only the server-side ``Checkout`` shape has; a ``CheckoutPublic`` payload lacks them.
-PRIVATE_KEYS: Final = ("metadata", "subscription_id")
 # Credentials Polar hands back that must never be stored (a customer-portal bearer token).
 _UNSTORED_KEYS: Final = ("customer_session_token",)
 
@@ -160,11 +158,6 @@ def checkout_id_of(payload: Mapping[str, Any]) -> uuid.UUID:
     if checkout_id is None:
         raise InvalidPayloadError("A Polar checkout payload needs a UUID 'id'.")
     return checkout_id
-
-
-def is_public_payload(payload: Mapping[str, Any]) -> bool:
-    """True for a ``CheckoutPublic`` payload (client-secret routes): it has no ``metadata``."""
-    return "metadata" not in payload
 
 
 def merge_payload(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
