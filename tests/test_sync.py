@@ -259,7 +259,9 @@ def test_command_exits_non_zero_on_polar_errors(polar, capsys):
     with pytest.raises(SystemExit) as excinfo:
         execute_from_command_line(["manage.py", "polar_checkouts_sync"])
     assert excinfo.value.code == 1
-    assert "Polar sync stopped" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Polar sync stopped" in err
+    assert "Nothing was stored." in err
 
 
 def test_command_rejects_a_bad_since():

@@ -98,10 +98,14 @@ class Command(BaseCommand):
         except PolarError as exc:
             if show_progress:
                 self.stderr.write("")
-            raise CommandError(
-                f"Polar sync stopped: {exc}. The {latest.rows} checkout session(s) from the "
-                f"{latest.pages} page(s) read before the error were kept ({latest})."
-            ) from exc
+            if latest.pages:
+                kept = (
+                    f"The {latest.rows} checkout session(s) from the {latest.pages} page(s) "
+                    f"read before the error were kept ({latest})."
+                )
+            else:
+                kept = "Nothing was stored."
+            raise CommandError(f"Polar sync stopped: {exc}. {kept}") from exc
         if show_progress:
             self.stderr.write("")
         if verbosity > 0:
