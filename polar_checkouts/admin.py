@@ -341,6 +341,8 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     actions = ("refresh_from_polar",)
+    #: How far back the "Sync from Polar" button reads (``None``: everything).
+    sync_window: dt.timedelta | None = dt.timedelta(days=30)
     change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
     change_form_template = "admin/polar_checkouts/checkoutsession/change_form.html"
     fieldsets = (
@@ -574,13 +576,20 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def sync_view(self, request: HttpRequest) -> HttpResponse:
-        """POST only: copy every checkout from Polar, then back to the list with a summary."""
+        """POST only: copy recent checkouts from Polar, then back to the list with a summary.
+
+        Only checkouts created within ``sync_window`` are read: a web request cannot wait
+        for every page of a large account (``manage.py polar_checkouts_sync`` can).
+        """
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_sync_permission(request):
             raise PermissionDenied
+        since = timezone.now() - self.sync_window if self.sync_window else None
         try:
-            result = services.sync_checkouts(organization_id=polar_settings.ORGANIZATION_ID)
+            result = services.sync_checkouts(
+                organization_id=polar_settings.ORGANIZATION_ID, since=since
+            )
         except PolarError as exc:
             self.message_user(
                 request,

@@ -353,15 +353,19 @@ def test_sync_button_is_shown_to_operators_only(operator_client, viewer_client):
     assert reverse(OVERVIEW) in viewer_client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_sync_button_runs_a_sync(operator_client, rsps, settings):
+def test_sync_button_runs_a_sync_of_the_last_30_days(operator_client, rsps, settings):
     settings.POLAR_ORGANIZATION_ID = "org-1"
-    stub = PolarListStub([checkout_payload() for _ in range(3)]).register(rsps)
+    now = timezone.now()
+    recent_ones = [checkout_payload(created_at=now - dt.timedelta(days=d)) for d in (0, 3, 29)]
+    too_old = checkout_payload(created_at=now - dt.timedelta(days=31))
+    stub = PolarListStub([*recent_ones, too_old]).register(rsps)
 
     response = operator_client.post(reverse(SYNC), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
     assert "Synced from Polar: created 3, updated 0, unchanged 0." in messages_of(response)
     assert CheckoutSession.objects.count() == 3
+    assert not CheckoutSession.objects.filter(pk=too_old["id"]).exists()
     assert stub.queries[0]["organization_id"] == ["org-1"]
 
 
