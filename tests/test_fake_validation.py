@@ -38,7 +38,7 @@ def call(fake, method, path, body=None, *, query="", auth=True, raw=None):
 def detail(response, status=422):
     assert response.status == status, response.body
     payload = response.json()
-    assert payload["error"] == "RequestValidationError"
+    assert payload["error"] in ("RequestValidationError", "PolarRequestValidationError")
     for item in payload["detail"]:
         assert set(item) >= {"loc", "msg", "type", "input"}
     return payload["detail"]
@@ -103,6 +103,16 @@ def test_bad_and_unknown_product_ids(fake, key):
     (error,) = detail(call(fake, "POST", "/v1/checkouts/", {key: UNKNOWN}))
     assert error["msg"] in ("Product does not exist.", "Price does not exist.")
     assert error["input"] == UNKNOWN
+
+
+def test_schema_errors_come_first_and_alone_then_the_service_s_rules(fake):
+    # FastAPI rejects the shape before Polar's service looks anything up.
+    schema = call(fake, "POST", "/v1/checkouts/", {"product_id": UNKNOWN, "customer_email": "x"})
+    assert schema.json()["error"] == "RequestValidationError"
+    assert [d["loc"] for d in schema.json()["detail"]] == [["body", "customer_email"]]
+    business = call(fake, "POST", "/v1/checkouts/", {"product_id": UNKNOWN})
+    assert business.json()["error"] == "PolarRequestValidationError"
+    assert business.json()["detail"][0]["msg"] == "Product does not exist."
 
 
 def test_bad_path_id_is_a_422_on_path(fake):

@@ -70,6 +70,8 @@ PRODUCT_SORTS = (
 )
 STATUSES = ("open", "expired", "confirmed", "succeeded", "failed")
 MAX_LIMIT = 100
+#: The error name of the service's own 422s (schema errors are "RequestValidationError").
+BUSINESS_ERROR = "PolarRequestValidationError"
 
 JsonDict = dict[str, Any]
 Observer = Callable[["RecordedRequest", "FakeResponse"], None]
@@ -942,51 +944,9 @@ class FakePolar:
 
     def _create(self, body: bytes) -> JsonDict:
         data = self._body(body)
+        # Schema first, as FastAPI does: its errors come alone, named RequestValidationError.
         errors = Errors()
-        price: JsonDict | None = None
-        offered: list[str] = []
-        if "product_price_id" in data:
-            price_id = uuid_value(errors, ("body", "product_price_id"), data["product_price_id"])
-            if price_id is not None:
-                price = self.prices.get(price_id)
-                if price is None:
-                    errors.add(
-                        ("body", "product_price_id"),
-                        "Price does not exist.",
-                        "value_error",
-                        price_id,
-                    )
-                elif price["is_archived"]:
-                    errors.add(
-                        ("body", "product_price_id"), "Price is archived.", "value_error", price_id
-                    )
-                    price = None
-        elif "product_id" in data or "products" in data:
-            product_id = self._product_choice(errors, data, offered)
-            loc = ("body", "product_id") if "product_id" in data else ("body", "products", 0)
-            if product_id is not None:
-                product = self.products.get(product_id)
-                if product is None:
-                    errors.add(loc, "Product does not exist.", "value_error", product_id)
-                elif product["is_archived"]:
-                    errors.add(loc, "Product is archived.", "value_error", product_id)
-                else:
-                    prices = [
-                        self.prices[i]
-                        for i in product["price_ids"]
-                        if not self.prices[i]["is_archived"]
-                    ]
-                    price = prices[0] if prices else None
-        else:
-            errors.add(
-                ("body", "CheckoutProductCreate", "product_id"), "Field required", "missing", data
-            )
-            errors.add(
-                ("body", "CheckoutPriceCreate", "product_price_id"),
-                "Field required",
-                "missing",
-                data,
-            )
+        selection = self._selection(errors, data)
         processor = data.get("payment_processor", MISSING)
         if processor is not MISSING and processor != "stripe":
             errors.add(
@@ -997,6 +957,9 @@ class FakePolar:
                 {"expected": "'stripe'"},
             )
         fields = parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
+        errors.raise_if_any()
+        # Then the service's rules: PolarRequestValidationError, again all together.
+        price = self._selected_price(errors, selection)
         now = self.now()
         checkout = _Checkout(
             id=str(uuid.uuid4()),
@@ -1009,6 +972,7 @@ class FakePolar:
             currency=price.get("price_currency") if price else None,
         )
         checkout.payment_processor_metadata = {"publishable_key": self.publishable_key}
+        offered = selection[2] if selection[0] == "products" else []
         checkout.product_ids = [i for i in offered if i in self.products] or [checkout.product_id]
         if price is not None:
             self._apply(errors, checkout, fields, public=False)
@@ -1024,7 +988,7 @@ class FakePolar:
             else:
                 what = "Customer" if key == "customer_id" else "Subscription"
                 errors.add(("body", key), f"{what} does not exist.", "value_error", value)
-        errors.raise_if_any()
+        errors.raise_if_any(BUSINESS_ERROR)
         assert price is not None
         success_url = fields.get("success_url")
         checkout.success_url = (
@@ -1037,21 +1001,31 @@ class FakePolar:
         self._emit("checkout.created", result)
         return result
 
-    def _product_choice(self, errors: Errors, data: JsonDict, offered: list[str]) -> str | None:
-        """The product a create selects: ``product_id``, or the first of ``products``.
+    def _selection(self, errors: Errors, data: JsonDict) -> tuple[str, str | None, list[str]]:
+        """What a create sells: ``("price"|"product"|"products", first id, all ids)``.
 
         ``products`` (a list of ids) is the only variant documented by today's Polar; the
         checkout offers them all and starts on the first.
         """
-        if "product_id" in data:
-            product_id = uuid_value(errors, ("body", "product_id"), data["product_id"])
-            if product_id is not None:
-                offered.append(product_id)
-            return product_id
+        for key, kind in (("product_price_id", "price"), ("product_id", "product")):
+            if key in data:
+                value = uuid_value(errors, ("body", key), data[key])
+                return kind, value, [value] if value else []
+        if "products" not in data:
+            errors.add(
+                ("body", "CheckoutProductCreate", "product_id"), "Field required", "missing", data
+            )
+            errors.add(
+                ("body", "CheckoutPriceCreate", "product_price_id"),
+                "Field required",
+                "missing",
+                data,
+            )
+            return "product", None, []
         products = data["products"]
         if not isinstance(products, list):
             errors.add(("body", "products"), "Input should be a valid list", "list_type", products)
-            return None
+            return "products", None, []
         if not products:
             errors.add(
                 ("body", "products"),
@@ -1060,16 +1034,40 @@ class FakePolar:
                 products,
                 {"field_type": "List", "min_length": 1, "actual_length": 0},
             )
+            return "products", None, []
+        ids = [uuid_value(errors, ("body", "products", i), item) for i, item in enumerate(products)]
+        valid = [i for i in ids if i is not None]
+        return "products", valid[0] if valid else None, valid
+
+    def _selected_price(
+        self, errors: Errors, selection: tuple[str, str | None, list[str]]
+    ) -> JsonDict | None:
+        """The price a create sells, or ``None`` after recording why not."""
+        kind, first, ids = selection
+        if kind == "price":
+            price = self.prices.get(first or "")
+            loc: tuple[str | int, ...] = ("body", "product_price_id")
+            if price is None:
+                errors.add(loc, "Price does not exist.", "value_error", first)
+            elif price["is_archived"]:
+                errors.add(loc, "Price is archived.", "value_error", first)
+            else:
+                return price
             return None
-        for index, item in enumerate(products):
-            value = uuid_value(errors, ("body", "products", index), item)
-            if value is not None and value not in self.products:
-                errors.add(
-                    ("body", "products", index), "Product does not exist.", "value_error", value
-                )
-            elif value is not None:
-                offered.append(value)
-        return offered[0] if offered and len(offered) == len(products) else None
+        found = None
+        for index, product_id in enumerate(ids):
+            loc = ("body", "product_id") if kind == "product" else ("body", "products", index)
+            product = self.products.get(product_id)
+            if product is None:
+                errors.add(loc, "Product does not exist.", "value_error", product_id)
+            elif product["is_archived"]:
+                errors.add(loc, "Product is archived.", "value_error", product_id)
+            elif found is None:
+                found = product
+        if found is None:
+            return None
+        prices = [self.prices[i] for i in found["price_ids"] if not self.prices[i]["is_archived"]]
+        return prices[0] if prices else None
 
     def _get(self, checkout_id: str) -> FakeResponse:
         return self._plain(200, self._checkout_json(self._find(checkout_id)))
@@ -1083,7 +1081,7 @@ class FakePolar:
         self._require_open(checkout)
         work = copy.deepcopy(checkout)
         self._apply(errors, work, fields, public=False)
-        errors.raise_if_any()
+        errors.raise_if_any(BUSINESS_ERROR)
         if "success_url" in fields:
             url = fields["success_url"]
             work.success_url = url.replace("{CHECKOUT_ID}", work.id) if url else None
@@ -1103,7 +1101,7 @@ class FakePolar:
         self._require_open(checkout)
         work = copy.deepcopy(checkout)
         self._apply(errors, work, fields, public=True)
-        errors.raise_if_any()
+        errors.raise_if_any(BUSINESS_ERROR)
         self._commit(work)
         return self._plain(200, self._checkout_json(work, public=True))
 
@@ -1117,7 +1115,7 @@ class FakePolar:
         # Work on a copy: a 422 or a declined card leaves the stored checkout untouched.
         work = copy.deepcopy(checkout)
         self._apply(errors, work, fields, public=True)
-        errors.raise_if_any()
+        errors.raise_if_any(BUSINESS_ERROR)
         totals = self._totals(work)
         price = self.prices[work.price_id]
         form_required = totals["is_payment_form_required"]
@@ -1152,7 +1150,7 @@ class FakePolar:
                 "missing",
                 None,
             )
-        errors.raise_if_any()
+        errors.raise_if_any(BUSINESS_ERROR)
         if form_required and token == catalogue.TOKEN_DECLINED:
             raise _error(
                 400,
