@@ -197,9 +197,21 @@ def test_background_webhooks_over_http_with_a_retry(collector, spec_checked):  #
 
 
 @pytest.mark.slow
-def test_command_line_server_prints_its_url_and_products():
+def test_command_line_server_prints_its_url_and_products(collector):
+    collector.statuses = []
+    hook = f"http://127.0.0.1:{collector.server_address[1]}/hook"
     process = subprocess.Popen(
-        [sys.executable, "-m", "polar_checkouts.testing.server", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "polar_checkouts.testing.server",
+            "--port",
+            "0",
+            "--webhook-url",
+            hook,
+            "--webhook-secret",
+            "polar_whs_cli",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -214,6 +226,12 @@ def test_command_line_server_prints_its_url_and_products():
             f"{base_url}/v1/products/", headers={"Authorization": "Bearer x"}, timeout=5
         )
         assert response.json()["pagination"]["total_count"] == 4
+        PolarClient("t", server=base_url).create({"product_id": PRODUCT_FREE_ID})
+        deadline = time.monotonic() + 10
+        while not collector.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ((body, headers),) = collector.received
+        assert polar_webhook("polar_whs_cli").verify(body, headers)["type"] == "checkout.created"
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
