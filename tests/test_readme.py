@@ -1,0 +1,32 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import pytest
+
+from polar_checkouts import services
+from polar_checkouts.exceptions import ServerError
+from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED
+
+pytestmark = pytest.mark.django_db
+
+
+def test_buying(polar_fake):
+    checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    services.client_confirm(
+        checkout.client_secret,
+        {
+            "customer_email": "ada@example.com",
+            "customer_name": "Ada",
+            "customer_billing_address": {"country": "FR"},
+            "confirmation_token_id": TOKEN_SUCCEEDED,
+        },
+    )
+    assert services.refresh_checkout(checkout.id).status == "succeeded"
+
+
+def test_polar_down(polar_fake):
+    polar_fake.inject(status=503, times=10, route="create")
+    with pytest.raises(ServerError):
+        services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    assert len(polar_fake.calls("create")) == 1  # a POST is never repeated blindly
