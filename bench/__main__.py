@@ -46,7 +46,7 @@ def machine() -> dict[str, Any]:
             cpu = next(line.split(":", 1)[1].strip() for line in fh if "model name" in line)
     except (OSError, StopIteration):
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("django", "requests", "urllib3", "psycopg", "polar-sdk", "httpx", "gunicorn"):
         try:
             versions[dist] = metadata.version(dist)
