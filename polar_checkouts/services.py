@@ -27,7 +27,7 @@ from .models import (
     checkout_id_of,
     parse_polar_datetime,
 )
-from .signals import send_checkout_signals
+from .signals import send_checkout_signals, send_checkout_signals_many
 from .types import Checkout
 
 logger = logging.getLogger("polar_checkouts")
@@ -76,8 +76,7 @@ def store_checkouts(payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
     """Upsert one page of payloads in bulk (same rule and signals as :func:`store_checkout`)."""
     with transaction.atomic():
         counts = CheckoutSession.objects.upsert_many(payloads)
-        for result in counts.results:
-            send_checkout_signals(result)
+        send_checkout_signals_many(counts.results)
     return counts
 
 

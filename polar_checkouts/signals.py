@@ -21,6 +21,7 @@ outside the database with ``transaction.on_commit``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -73,3 +74,51 @@ def send_checkout_signals(result: UpsertResult) -> None:
         checkout.succeeded_notified_at = now
         logger.info("Polar checkout %s succeeded; sending checkout_succeeded", checkout.pk)
         checkout_succeeded.send(sender=CheckoutSession, checkout=checkout)
+
+
+def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
+    """:func:`send_checkout_signals` for a page of results, with constant database work.
+
+    A sync stores pages of up to 100 checkouts: one savepoint for the page and one locked
+    ``SELECT`` plus one ``UPDATE`` claim every newly succeeded checkout of it, instead of
+    a savepoint and an ``UPDATE`` per row.
+    """
+    from .models import CheckoutSession, CheckoutStatus
+
+    if not results:
+        return
+    db = results[0].checkout._state.db
+    with transaction.atomic(using=db):
+        for result in results:
+            if result.changed:
+                checkout_updated.send(
+                    sender=CheckoutSession,
+                    checkout=result.checkout,
+                    previous_status=result.previous_status,
+                )
+        candidates = {
+            result.checkout.pk: result.checkout
+            for result in results
+            if result.checkout.status == CheckoutStatus.SUCCEEDED
+            and not result.checkout.succeeded_notified_at
+        }
+        if not candidates:
+            return
+        # The rows are locked until commit, so what this SELECT finds unclaimed no other
+        # path can claim in between.
+        claimable = list(
+            CheckoutSession.objects.using(db)
+            .select_for_update()
+            .filter(pk__in=list(candidates), succeeded_notified_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not claimable:
+            return
+        now = timezone.now()
+        CheckoutSession.objects.using(db).filter(pk__in=claimable).update(succeeded_notified_at=now)
+        for pk in claimable:
+            checkout = candidates[pk]
+            checkout.succeeded_notified_at = now
+            logger.info("Polar checkout %s succeeded; sending checkout_succeeded", pk)
+            checkout_succeeded.send(sender=CheckoutSession, checkout=checkout)

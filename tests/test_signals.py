@@ -211,3 +211,27 @@ def test_a_stale_in_memory_checkout_cannot_claim_the_success_twice(signal_log):
     assert stale.checkout.succeeded_notified_at is None  # this copy never saw the claim
     signals.send_checkout_signals(stale)
     assert succeeded_ids(signal_log) == [payload["id"]]
+
+
+def test_a_page_claims_its_successes_with_constant_queries(signal_log):
+    from django.test.utils import CaptureQueriesContext
+
+    def store_page(rows):
+        payloads = [checkout_payload(status="succeeded", modified_at=at(1)) for _ in range(rows)]
+        with CaptureQueriesContext(connection) as queries:
+            services.store_checkouts(payloads)
+        # INSERTs are left out: SQLite splits a large bulk insert to fit its variable limit.
+        return payloads, len(
+            [q for q in queries.captured_queries if not q["sql"].startswith("INSERT")]
+        )
+
+    small, small_queries = store_page(5)
+    large, large_queries = store_page(50)
+    # Savepoints included: nothing in a page's store and signal work is per row.
+    assert small_queries == large_queries
+    expected = sorted(p["id"] for p in small + large)
+    assert sorted(succeeded_ids(signal_log)) == expected
+    assert CheckoutSession.objects.filter(succeeded_notified_at__isnull=True).count() == 0
+
+    services.store_checkouts(large)  # a re-run stores and sends nothing more
+    assert len(signal_log["checkout_succeeded"]) == 55
