@@ -238,10 +238,20 @@ def sync_checkouts(
 # -- catalogue -----------------------------------------------------------------------------
 
 
+def _catalogue_key() -> str:
+    organization_id = polar_settings.ORGANIZATION_ID
+    return f"polar_checkouts:products:{polar_settings.SERVER}:{organization_id or '-'}"
+
+
+def clear_catalogue_cache() -> None:
+    """Forget the cached catalogue, so the next :func:`list_products` asks Polar."""
+    cache.delete(_catalogue_key())
+
+
 def list_products() -> list[dict[str, Any]]:
     """The organization's products that are not archived, cached for a minute."""
     organization_id = polar_settings.ORGANIZATION_ID
-    key = f"polar_checkouts:products:{polar_settings.SERVER}:{organization_id or '-'}"
+    key = _catalogue_key()
     products = cache.get(key)
     if products is None:
         products = [

@@ -30,3 +30,16 @@ def test_polar_down(polar_fake):
     with pytest.raises(ServerError):
         services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
     assert len(polar_fake.calls("create")) == 1  # a POST is never repeated blindly
+
+
+def test_each_polar_fake_starts_with_its_own_catalogue(polar_fake):
+    # An earlier test (or request) cached a catalogue without this product...
+    names = [p["name"] for p in services.list_products()]
+    assert "Limited edition" not in names
+    polar_fake.add_product(name="Limited edition", price_amount=4200)
+    services.clear_catalogue_cache()
+    assert "Limited edition" in [p["name"] for p in services.list_products()]
+
+
+def test_a_later_test_does_not_see_the_previous_catalogue(polar_fake):
+    assert "Limited edition" not in [p["name"] for p in services.list_products()]

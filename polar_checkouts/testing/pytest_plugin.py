@@ -22,6 +22,7 @@ def polar_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePolar]:
     (so the mounted ``polar_checkouts.testing.urls`` serve it too).
     """
     from polar_checkouts import client as client_module
+    from polar_checkouts.services import clear_catalogue_cache
 
     fake = FakePolar()
 
@@ -31,9 +32,13 @@ def polar_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePolar]:
     monkeypatch.setattr(client_module.PolarClient, "_make_adapter", make_adapter)
     monkeypatch.setattr(client_module, "_client_cache", None)
     previous = set_default_fake(fake)
+    # The catalogue is cached for a minute: a catalogue from an earlier test's fake
+    # must not leak into this one.
+    clear_catalogue_cache()
     try:
         yield fake
     finally:
+        clear_catalogue_cache()
         set_default_fake(previous)
         client_module._client_cache = None
         fake.close()
