@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timezone
 from importlib.util import find_spec
 from typing import Any
+from urllib.parse import quote
 
 from bench import db, payloads
 from bench.harness import Figure, summary
@@ -160,6 +161,15 @@ def _wrk(port: int, script: str, duration: int) -> dict[str, Any]:
     return result
 
 
+def _database_url(conf: dict[str, Any]) -> str:
+    """A ``postgres://`` URL for Django's connection settings ``conf``."""
+    auth = quote(conf["USER"] or "", safe="")
+    if conf["PASSWORD"]:
+        auth += ":" + quote(conf["PASSWORD"], safe="")
+    host = conf["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{conf['PORT'] or 5432}/{conf['NAME']}"
+
+
 def _reset() -> None:
     from django.db import connection
 
@@ -184,14 +194,29 @@ def _check() -> dict[str, Any]:
     return stats
 
 
-def run(*, duration: int = 10, rounds: int = 3, events: int = 6000) -> list[Figure]:
-    """Alternate ``rounds`` webhook and trivial-view runs of ``duration`` seconds each."""
-    db.prepare_databases(("default",))
+def run(
+    *,
+    duration: int = 10,
+    rounds: int = 3,
+    events: int = 6000,
+    settle: float = 2.0,
+    prepare: bool = True,
+) -> list[Figure]:
+    """Alternate ``rounds`` webhook and trivial-view runs of ``duration`` seconds each.
+
+    gunicorn uses this process's default database (passed on as ``BENCH_DATABASE_URL``);
+    ``settle`` seconds after each webhook run let requests cut off by wrk's stop finish.
+    """
+    from django.db import connection
+
+    if prepare:
+        db.prepare_databases(("default",))
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "PYTHONPATH": os.getcwd(),
+        "BENCH_DATABASE_URL": _database_url(connection.settings_dict),
     }
     gunicorn = subprocess.Popen(
         [
@@ -224,7 +249,7 @@ def run(*, duration: int = 10, rounds: int = 3, events: int = 6000) -> list[Figu
                 results[name].append(result)
                 rates[name].append(result["rate"])
                 if name == "webhook":
-                    time.sleep(2)  # let requests cut off by wrk's stop finish their work
+                    time.sleep(settle)
                     check = _check()
                     check["requests"] = result["requests"]
                     check["distinct_per_s"] = check["events"] / (result["duration_us"] / 1e6)
@@ -245,7 +270,11 @@ def run(*, duration: int = 10, rounds: int = 3, events: int = 6000) -> list[Figu
             "g. webhook endpoint under load (time per request)",
             "webhook delivery",
             "trivial POST view",
-            [t / w for w, t in zip(rates["webhook"], rates["trivial"], strict=True)],
+            # No delivery completed in a round (a stuck server) shows as an infinite ratio.
+            [
+                t / w if w else float("inf")
+                for w, t in zip(rates["webhook"], rates["trivial"], strict=True)
+            ],
             notes={
                 "deliveries_per_s": summary(rates["webhook"], 1),
                 "distinct_events_per_s": summary([c["distinct_per_s"] for c in checks], 1),

@@ -170,3 +170,20 @@ def test_runner_describes_the_machine_and_refuses_unknown_figures(capsys):
     with pytest.raises(SystemExit):
         main(["--only", "z"])
     assert "unknown figures: z" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/bench)")
+@pytest.mark.django_db(transaction=True)
+def test_webhook_load_figure_runs_under_gunicorn_and_wrk():
+    from bench import webhook_load
+
+    figure = webhook_load.run(duration=2, rounds=1, events=30, settle=0.5, prepare=False)[0]
+    notes = figure.notes
+    assert notes["errors"] == 0
+    assert notes["processed_twice"] is False
+    assert notes["not_processed"] == 0
+    # 30 distinct deliveries, each sent many times over in 2 s: all stored, once each.
+    assert notes["checks"][0]["events"] == notes["checks"][0]["checkouts"] == 30
+    assert notes["checks"][0]["requests"] > 30
