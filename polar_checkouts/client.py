@@ -340,7 +340,7 @@ class PolarClient:
 
         if 200 <= status < 300:
             try:
-                return json.loads(content)
+                return json.loads(content, parse_constant=_not_json)
             except ValueError:
                 raise InvalidResponseError(
                     f"Polar answered {status} to {method} {mask_secrets_in(path)} "
@@ -568,6 +568,12 @@ def _read_body(response: requests.Response) -> bytes:
         response._content = body  # keep ``.content`` usable for anyone reading it later
         return body
     return response.content or b""
+
+
+def _not_json(constant: str) -> Any:
+    # Python's parser accepts NaN and Infinity; they are not JSON, and no database
+    # column or JSON field can store them, so such an answer is not a usable one.
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _text(content: bytes) -> str:
