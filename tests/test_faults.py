@@ -24,6 +24,7 @@ answers a page or JSON message the customer can act on, never a 500 or a traceba
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -489,6 +490,21 @@ def test_validation_error_with_an_unreadable_body_still_explains(polar_fake):
     assert isinstance(detail, str)
     assert detail
     assert "<html" not in detail.lower()
+
+
+def test_nan_or_infinity_in_an_answer_is_an_invalid_response(polar_fake):
+    """Not JSON, and not storable: refused before it reaches the cache."""
+    checkout = polar_fake.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    CheckoutSession.objects.upsert_from_polar(polar_fake.checkout(checkout["id"]))
+    before = _snapshot()
+    body = json.dumps(polar_fake.checkout(checkout["id"])).replace(
+        '"amount": 1900', '"amount": NaN'
+    )
+    assert "NaN" in body
+    polar_fake.inject(200, route="get", body=body.encode())
+    with pytest.raises(InvalidResponseError):
+        services.refresh_checkout(checkout["id"])
+    assert _snapshot() == before
 
 
 # -- the committed table ------------------------------------------------------------------------
