@@ -33,6 +33,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("polar_checkouts")
 
+
+class ReceiverError(Exception):
+    """A receiver of a checkout signal raised; the change it was sent for was rolled back.
+
+    The original exception is its ``__cause__`` and was logged with its traceback.
+    """
+
+
+def _send(signal: Signal, name: str, **kwargs: object) -> None:
+    from .models import CheckoutSession
+
+    try:
+        signal.send(sender=CheckoutSession, **kwargs)
+    except Exception as exc:
+        logger.exception("A %s receiver raised; the change is rolled back and retried", name)
+        raise ReceiverError(f"A {name} receiver raised {type(exc).__name__}: {exc}") from exc
+
+
 #: A cached checkout changed (or was stored for the first time: ``previous_status=None``).
 checkout_updated = Signal()
 #: A checkout reached ``succeeded``; sent exactly once per checkout, whatever path saw it.
@@ -57,8 +75,11 @@ def send_checkout_signals(result: UpsertResult) -> None:
     checkout = result.checkout
     with transaction.atomic(using=checkout._state.db):
         if result.changed:
-            checkout_updated.send(
-                sender=CheckoutSession, checkout=checkout, previous_status=result.previous_status
+            _send(
+                checkout_updated,
+                "checkout_updated",
+                checkout=checkout,
+                previous_status=result.previous_status,
             )
         if checkout.status != CheckoutStatus.SUCCEEDED or checkout.succeeded_notified_at:
             return
@@ -73,7 +94,7 @@ def send_checkout_signals(result: UpsertResult) -> None:
             return
         checkout.succeeded_notified_at = now
         logger.info("Polar checkout %s succeeded; sending checkout_succeeded", checkout.pk)
-        checkout_succeeded.send(sender=CheckoutSession, checkout=checkout)
+        _send(checkout_succeeded, "checkout_succeeded", checkout=checkout)
 
 
 def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
@@ -91,8 +112,9 @@ def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
     with transaction.atomic(using=db):
         for result in results:
             if result.changed:
-                checkout_updated.send(
-                    sender=CheckoutSession,
+                _send(
+                    checkout_updated,
+                    "checkout_updated",
                     checkout=result.checkout,
                     previous_status=result.previous_status,
                 )
@@ -121,4 +143,4 @@ def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
             checkout = candidates[pk]
             checkout.succeeded_notified_at = now
             logger.info("Polar checkout %s succeeded; sending checkout_succeeded", pk)
-            checkout_succeeded.send(sender=CheckoutSession, checkout=checkout)
+            _send(checkout_succeeded, "checkout_succeeded", checkout=checkout)

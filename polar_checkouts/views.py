@@ -54,6 +54,7 @@ from .exceptions import (
 from .forms import CheckoutButtonForm
 from .masking import mask_secret
 from .models import CheckoutSession, CheckoutStatus, parse_polar_datetime
+from .signals import ReceiverError
 from .templatetags.polar_checkouts import CURRENCY_SYMBOLS, format_money
 
 logger = logging.getLogger("polar_checkouts")
@@ -603,6 +604,11 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
             return _json_error(404, "ResourceNotFound", "Not found")
         except ExpiredCheckoutError:
             return _json_error(410, "ExpiredCheckoutError", "This checkout session has expired.")
+        except ReceiverError:
+            # The shop's fulfilment code failed (logged where it raised); the webhook's
+            # retry will run it again. The buyer sees what the cache knows.
+            if cached is None:
+                return _json_error(503, "Unavailable", _("Please try again in a moment."))
         except PolarError as exc:
             if cached is None:
                 return polar_error_response(exc)
@@ -659,7 +665,9 @@ def success(request: HttpRequest) -> HttpResponse:
             checkout = services.refresh_checkout(checkout_id)
         except NotFoundError:
             return render(request, "polar_checkouts/success.html", {"state": "unknown"}, status=404)
-        except PolarError as exc:
+        except (PolarError, ReceiverError) as exc:
+            # ReceiverError: the shop's fulfilment code failed (logged where it raised) and
+            # runs again on Polar's webhook retry; the buyer sees what the cache knows.
             logger.warning("Could not refresh checkout %s: %s", checkout_id, exc)
             if checkout is None:
                 return render(

@@ -180,8 +180,12 @@ def test_a_failing_receiver_rolls_back_and_the_next_path_sends_again(polar, sign
         User.objects.create(username=f"licence-{checkout.pk}")  # the receiver's own write
         raise RuntimeError("mail server down")
 
-    with connected(signals.checkout_succeeded, fulfil_then_fail), pytest.raises(RuntimeError):
+    with (
+        connected(signals.checkout_succeeded, fulfil_then_fail),
+        pytest.raises(signals.ReceiverError, match="mail server down") as raised,
+    ):
         services.refresh_checkout(checkout_id)
+    assert isinstance(raised.value.__cause__, RuntimeError)
 
     stored = CheckoutSession.objects.get(pk=checkout_id)
     assert stored.status == "confirmed"  # the change was rolled back with the receiver

@@ -250,3 +250,46 @@ def test_unknown_checkout_and_receipt(client, polar_fake):
     assert client.get("/checkout/polar_c_unknown/").status_code == 404
     assert client.get(f"/checkout/success/?checkout_id={uuid.uuid4()}").status_code == 404
     assert client.get("/checkout/polar_c_unknown/status/").status_code == 404
+
+
+def test_a_failing_fulfilment_receiver_never_shows_the_buyer_a_500(shopper, caplog):
+    """The shop's receiver raising must not break the buyer's pages; it runs again later."""
+    from polar_checkouts import signals
+
+    calls: list[str] = []
+
+    def broken_fulfilment(sender, checkout, **kwargs):
+        calls.append(str(checkout.pk))
+        raise RuntimeError("licence server down")
+
+    shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
+    confirmed = shopper.confirm(
+        {
+            "customer_name": "Ada",
+            "customer_email": "ada@example.com",
+            "customer_billing_address": ADDRESS,
+            "confirmation_token_id": TOKEN_SUCCEEDED,
+        }
+    )
+    assert confirmed.status_code == 200
+    session = CheckoutSession.objects.get(client_secret=shopper.secret)
+
+    signals.checkout_succeeded.connect(broken_fulfilment)
+    try:
+        status = shopper.status()
+        assert status["status"] == "confirmed"  # what the cache knows; nothing was stored
+        cache.clear()
+        receipt = shopper.http.get(f"/checkout/success/?checkout_id={session.id}")
+        assert receipt.status_code == 200
+        assert "Thank you for your order!" not in receipt.content.decode()
+    finally:
+        signals.checkout_succeeded.disconnect(broken_fulfilment)
+    assert calls == [str(session.id), str(session.id)]
+    assert "licence server down" in caplog.text  # the shop's developer sees the traceback
+    session.refresh_from_db()
+    assert (session.status, session.succeeded_notified_at) == ("confirmed", None)
+
+    # Once the receiver works (or Polar's webhook retry comes), the success is delivered.
+    assert shopper.status()["status"] == "succeeded"
+    session.refresh_from_db()
+    assert session.succeeded_notified_at is not None
