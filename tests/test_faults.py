@@ -186,7 +186,7 @@ def over_sockets(*, start_on_first_retry: bool = False) -> Iterator[FakePolar]:
         with (
             override_settings(
                 POLAR_SERVER=f"http://127.0.0.1:{port}",
-                POLAR_TIMEOUT=(2.0, 0.3),
+                POLAR_TIMEOUT=(2.0, 1.0),  # generous: a loaded machine must not time out the retry
                 POLAR_MAX_RETRIES=2,
             ),
             mock.patch.object(urllib3.util.retry.time, "sleep", no_sleep),
