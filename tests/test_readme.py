@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_buying(polar_fake):
     checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
+    assert checkout.client_secret is not None
     services.client_confirm(
         checkout.client_secret,
         {
