@@ -307,8 +307,25 @@ def status_badge(checkout: CheckoutSession) -> str:
     )
 
 
+class UUIDSearchAdmin(admin.ModelAdmin):
+    """Text search, plus an exact match on ``uuid_search_field`` when the term is a UUID."""
+
+    uuid_search_field = "pk"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """The ordinary search results, with the row whose UUID column equals the term."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            value = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(**{self.uuid_search_field: value}), may_have_duplicates
+
+
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(admin.ModelAdmin):
+class CheckoutSessionAdmin(UUIDSearchAdmin):
     """Browse cached checkout sessions; refresh or sync them from Polar."""
 
     list_display = (
@@ -485,25 +502,12 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     @admin.display(description=_("metadata"))
     def metadata_display(self, obj: CheckoutSession) -> str:
         """Metadata as indented JSON."""
-        return _pre(obj.metadata)
+        return pretty_json(obj.metadata)
 
     @admin.display(description=_("last Polar payload"))
     def payload_display(self, obj: CheckoutSession) -> str:
         """The whole payload as indented JSON, secrets masked, HTML escaped."""
-        return _pre(masked_payload(obj.payload))
-
-    # -- search: an exact id as well as the text columns ----------------------------------
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[CheckoutSession], search_term: str
-    ) -> tuple[QuerySet[CheckoutSession], bool]:
-        """Text search, plus an exact match on the checkout id when the term is a UUID."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            checkout_id = uuid.UUID(search_term.strip())
-        except ValueError:
-            return results, may_have_duplicates
-        return results | queryset.filter(pk=checkout_id), may_have_duplicates
+        return pretty_json(masked_payload(obj.payload))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -655,8 +659,13 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         )
 
 
-def _pre(value: Any) -> str:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+def pretty_json(value: Any) -> str:
+    """``value`` in an escaped ``<pre>``: text as it is, anything else as indented JSON."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    )
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 

@@ -7,10 +7,6 @@ that failed or never finished.
 
 from __future__ import annotations
 
-import json
-import uuid
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -19,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import EstimatedCountPaginator, masked_payload
+from .admin import EstimatedCountPaginator, UUIDSearchAdmin, masked_payload, pretty_json
 from .models import CheckoutSession, WebhookEvent, WebhookOutcome
 from .webhooks import process_event
 
@@ -34,13 +30,8 @@ OUTCOME_COLOURS: dict[str, str] = {
 }
 
 
-def _pre(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True)
-    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
-
-
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(UUIDSearchAdmin):
     """Every verified Polar delivery: what came, when, and how processing went."""
 
     list_display = (
@@ -125,30 +116,20 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("last error"))
     def error_display(self, obj: WebhookEvent) -> str:
         """The traceback of the last failed attempt."""
-        return _pre(obj.error) if obj.error else "—"
+        return pretty_json(obj.error) if obj.error else "—"
 
     @admin.display(description=_("webhook headers"))
     def headers_display(self, obj: WebhookEvent) -> str:
         """The Standard Webhooks headers the delivery came with."""
-        return _pre(obj.headers)
+        return pretty_json(obj.headers)
 
     @admin.display(description=_("payload"))
     def payload_display(self, obj: WebhookEvent) -> str:
         """The event as indented JSON, secrets masked, HTML escaped."""
-        return _pre(masked_payload(obj.payload))
+        return pretty_json(masked_payload(obj.payload))
 
-    # -- search: a checkout id as well --------------------------------------------------
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[WebhookEvent], search_term: str
-    ) -> tuple[QuerySet[WebhookEvent], bool]:
-        """Exact webhook or object id, plus the checkout id when the term is a UUID."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            checkout_id = uuid.UUID(search_term.strip())
-        except ValueError:
-            return results, may_have_duplicates
-        return results | queryset.filter(checkout_id=checkout_id), may_have_duplicates
+    # Search also finds the events of one checkout by its id.
+    uuid_search_field = "checkout_id"
 
     # -- actions --------------------------------------------------------------------------
 
