@@ -402,6 +402,37 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
                 existing, created=False, changed=changed, previous_status=previous_status
             )
 
+    def unchanged_by(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        user: Any = None,
+        ip_address: str | None = None,
+    ) -> CheckoutSession | None:
+        """The stored row when storing ``payload`` would change nothing, else ``None``.
+
+        One unlocked ``SELECT``, no transaction: pages that re-read a checkout on every
+        render (checkout page, status poll) need no write when Polar's answer is what the
+        cache holds. Safe without the lock: data that loses to (or equals) the stored row
+        still loses if a newer write lands meanwhile. A success not yet notified is never
+        "unchanged", so its claim always takes the locked path.
+        """
+        checkout = self.filter(pk=checkout_id_of(payload)).first()
+        if checkout is None:
+            return None
+        if checkout.status == CheckoutStatus.SUCCEEDED and checkout.succeeded_notified_at is None:
+            return None
+        if user is not None and not getattr(user, "is_authenticated", False):
+            user = None
+        if (user is not None and checkout.user_id is None) or (
+            ip_address and not checkout.ip_address
+        ):
+            return None
+        # _apply only touches the instance when the payload changes something.
+        if _apply(checkout, payload, now=timezone.now()):
+            return None
+        return checkout
+
     def upsert_many(self, payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
         """Bulk :meth:`upsert_from_polar` for one page of a list: a constant number of queries.
 

@@ -275,3 +275,38 @@ def test_fake_polar_error_during_refresh_is_raised(polar_fake):
     with pytest.raises(ServerError):
         services.refresh_checkout(checkout.pk)
     assert CheckoutSession.objects.get(pk=checkout.pk).status == "open"
+
+
+def test_storing_what_the_cache_holds_reads_once_and_writes_nothing(django_assert_num_queries):
+    from tests.polar_payloads import checkout_payload as make
+
+    payload = make(status="open")
+    first = services.store_checkout(payload)
+    assert first.created
+    with django_assert_num_queries(1):  # one unlocked SELECT: no lock, no transaction
+        again = services.store_checkout(dict(payload))
+    assert (again.created, again.changed) == (False, False)
+    # Anything new still takes the locked path and is stored.
+    newer = {**payload, "customer_name": "Grace", "modified_at": "2030-01-01T00:00:00Z"}
+    assert services.store_checkout(newer).changed
+    assert CheckoutSession.objects.get(pk=payload["id"]).customer_name == "Grace"
+
+
+def test_an_unnotified_success_is_never_skipped_as_unchanged():
+    from tests.polar_payloads import checkout_payload as make
+
+    payload = make(status="succeeded")
+    CheckoutSession.objects.upsert_from_polar(payload)  # stored without the signal layer
+    assert CheckoutSession.objects.unchanged_by(payload) is None
+    services.store_checkout(payload)
+    assert CheckoutSession.objects.get(pk=payload["id"]).succeeded_notified_at is not None
+    assert CheckoutSession.objects.unchanged_by(payload) is not None
+
+
+def test_local_facts_still_recorded_on_an_unchanged_payload():
+    from tests.polar_payloads import checkout_payload as make
+
+    payload = make()
+    services.store_checkout(payload)
+    services.store_checkout(payload, ip_address="203.0.113.9")
+    assert CheckoutSession.objects.get(pk=payload["id"]).ip_address == "203.0.113.9"

@@ -293,3 +293,14 @@ def test_a_failing_fulfilment_receiver_never_shows_the_buyer_a_500(shopper, capl
     assert shopper.status()["status"] == "succeeded"
     session.refresh_from_db()
     assert session.succeeded_notified_at is not None
+
+
+def test_rendering_the_checkout_page_again_costs_one_polar_call_and_one_query(
+    shopper, polar_fake, django_assert_max_num_queries
+):
+    shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
+    calls_before = len(polar_fake.calls("client_get"))
+    with django_assert_max_num_queries(3):
+        page = shopper.http.get(f"/checkout/{shopper.secret}/")
+    assert page.status_code == 200
+    assert len(polar_fake.calls("client_get")) == calls_before + 1
