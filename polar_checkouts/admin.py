@@ -59,25 +59,35 @@ class EstimatedCountPaginator(Paginator):
         """The number of rows, estimated for a large unfiltered PostgreSQL table."""
         queryset = self.object_list
         if isinstance(queryset, QuerySet) and not queryset.query.where:
-            estimate = _postgres_estimate(queryset)
-            if estimate is not None and estimate >= self.estimate_threshold:
-                return estimate
+            counted = _postgres_count(queryset, self.estimate_threshold)
+            if counted is not None:
+                return counted
         return super().count
 
 
-def _postgres_estimate(queryset: QuerySet[Any]) -> int | None:
+_ESTIMATE_OR_COUNT_SQL = (
+    "SELECT CASE WHEN c.reltuples >= %s THEN c.reltuples::bigint "
+    "ELSE (SELECT COUNT(*) FROM __table__) END "
+    "FROM pg_class c WHERE c.oid = to_regclass(%s)"
+)
+
+
+def _postgres_count(queryset: QuerySet[Any], threshold: int) -> int | None:
+    """The table's size in ONE query: the planner's estimate when it is at least
+    ``threshold``, an exact ``COUNT(*)`` otherwise (so the number of queries does not
+    depend on the table's size)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
-    table = queryset.model._meta.db_table
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-            [connection.ops.quote_name(table)],
-        )
+        # reltuples is -1 (PostgreSQL 14+) or 0 when the table was never analysed: the
+        # exact count is taken then too.
+        # The table name is the model's own, quoted; the values are parameters.
+        sql = _ESTIMATE_OR_COUNT_SQL.replace("__table__", table)
+        cursor.execute(sql, [threshold, table])
         row = cursor.fetchone()
-    # reltuples is -1 (PostgreSQL 14+) or 0 when the table was never analysed.
-    if row is None or row[0] is None or row[0] < 0:
+    if row is None or row[0] is None:
         return None
     return int(row[0])
 

@@ -467,12 +467,30 @@ def test_paginator_uses_postgres_estimate_for_large_unfiltered_tables(monkeypatc
     with CaptureQueriesContext(connection) as queries:
         count = EstimatedCountPaginator(CheckoutSession.objects.order_by("-created_at"), 50).count
     assert count == 5
-    assert all("COUNT(" not in q["sql"].upper() for q in queries.captured_queries)
-    assert any("reltuples" in q["sql"] for q in queries.captured_queries)
+    assert len(queries.captured_queries) == 1
+    assert "reltuples" in queries.captured_queries[0]["sql"]
 
     with CaptureQueriesContext(connection) as queries:
         EstimatedCountPaginator(CheckoutSession.objects.filter(status="open"), 50).count  # noqa: B018
     assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+@pytest.mark.postgres
+def test_small_and_large_tables_cost_the_same_one_count_query(monkeypatch):
+    for _ in range(3):
+        store()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE polar_checkouts_checkoutsession")
+    store()  # the estimate (3) is now stale: below the threshold the count must be exact
+
+    def one_count(threshold):
+        monkeypatch.setattr(EstimatedCountPaginator, "estimate_threshold", threshold)
+        with CaptureQueriesContext(connection) as queries:
+            count = EstimatedCountPaginator(CheckoutSession.objects.all(), 50).count
+        return count, len(queries.captured_queries)
+
+    assert one_count(50_000) == (4, 1)  # small table: exact, in the same single query
+    assert one_count(1) == (3, 1)  # large table: the planner's estimate
 
 
 # -- against the fake Polar ----------------------------------------------------------------
