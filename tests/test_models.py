@@ -19,6 +19,7 @@ from polar_checkouts.models import (
     InvalidPayloadError,
     format_amount,
     incoming_wins,
+    parse_polar_datetime,
 )
 from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
 
@@ -578,3 +579,30 @@ def test_concurrent_bulk_and_single_upserts_keep_the_newest():
         assert errors == []
         assert CheckoutSession.objects.filter(pk__in=ids).count() == 20
         assert CheckoutSession.objects.get(pk=ids[7]).status == "succeeded"
+
+
+@pytest.mark.postgres
+def test_new_rows_are_copied_on_postgresql_and_round_trip_exactly():
+    awkward = 'Zoë "Tab\\there"\nnew line \\N back\\slash, comma; 🙂'
+    payloads = [
+        checkout_payload(
+            customer_name=awkward,
+            customer_email=None,
+            metadata={"order": awkward, "n": 7, "ok": True},
+            total_amount=None,
+        )
+        for _ in range(3)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        counts = CheckoutSession.objects.upsert_many(payloads)
+    assert counts.created == 3
+    assert any(q["sql"].startswith("COPY ") for q in queries.captured_queries)
+    assert not any(q["sql"].startswith("INSERT") for q in queries.captured_queries)
+    for payload in payloads:
+        stored = CheckoutSession.objects.get(pk=payload["id"])
+        assert stored.customer_name == awkward
+        assert stored.customer_email == ""
+        assert stored.total_amount is None
+        assert stored.metadata == {"order": awkward, "n": 7, "ok": True}
+        assert stored.payload["customer_name"] == awkward
+        assert stored.created_at == parse_polar_datetime(payload["created_at"])
