@@ -1072,16 +1072,23 @@ class FakePolar:
     def _get(self, checkout_id: str) -> FakeResponse:
         return self._plain(200, self._checkout_json(self._find(checkout_id)))
 
-    def _update(self, checkout_id: str, body: bytes) -> FakeResponse:
-        checkout = self._find(checkout_id)
-        data = self._body(body)
+    def _edited_copy(
+        self, checkout: _Checkout, body: bytes, allowed: Any, *, public: bool
+    ) -> tuple[_Checkout, dict[str, Any]]:
+        """``checkout`` with the request's fields applied, as a copy: a 422 (or, for a
+        confirm, a declined card) leaves the stored checkout untouched. Shape errors come
+        first and alone, then the open check, then the business rules, as Polar does."""
         errors = Errors()
-        fields = parse_fields(errors, data, UPDATE_FIELDS)
+        fields = parse_fields(errors, self._body(body), allowed)
         errors.raise_if_any()
         self._require_open(checkout)
         work = copy.deepcopy(checkout)
-        self._apply(errors, work, fields, public=False)
+        self._apply(errors, work, fields, public=public)
         errors.raise_if_any(BUSINESS_ERROR)
+        return work, fields
+
+    def _update(self, checkout_id: str, body: bytes) -> FakeResponse:
+        work, fields = self._edited_copy(self._find(checkout_id), body, UPDATE_FIELDS, public=False)
         if "success_url" in fields:
             url = fields["success_url"]
             work.success_url = url.replace("{CHECKOUT_ID}", work.id) if url else None
@@ -1094,28 +1101,14 @@ class FakePolar:
 
     def _client_update(self, client_secret: str, body: bytes) -> FakeResponse:
         checkout = self._find_by_secret(client_secret)
-        data = self._body(body)
-        errors = Errors()
-        fields = parse_fields(errors, data, CLIENT_UPDATE_FIELDS)
-        errors.raise_if_any()
-        self._require_open(checkout)
-        work = copy.deepcopy(checkout)
-        self._apply(errors, work, fields, public=True)
-        errors.raise_if_any(BUSINESS_ERROR)
+        work, _ = self._edited_copy(checkout, body, CLIENT_UPDATE_FIELDS, public=True)
         self._commit(work)
         return self._plain(200, self._checkout_json(work, public=True))
 
     def _client_confirm(self, client_secret: str, body: bytes) -> FakeResponse:
         checkout = self._find_by_secret(client_secret)
-        data = self._body(body)
+        work, fields = self._edited_copy(checkout, body, CONFIRM_FIELDS, public=True)
         errors = Errors()
-        fields = parse_fields(errors, data, CONFIRM_FIELDS)
-        errors.raise_if_any()
-        self._require_open(checkout)
-        # Work on a copy: a 422 or a declined card leaves the stored checkout untouched.
-        work = copy.deepcopy(checkout)
-        self._apply(errors, work, fields, public=True)
-        errors.raise_if_any(BUSINESS_ERROR)
         totals = self._totals(work)
         price = self.prices[work.price_id]
         form_required = totals["is_payment_form_required"]
