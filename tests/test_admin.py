@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import uuid
 
+import django
 import pytest
 import responses
 from django.contrib.auth.models import Permission
@@ -510,6 +511,7 @@ def test_sync_button_and_refresh_against_the_fake_polar(operator_client, polar_f
     assert set(rows.values_list("status", flat=True)) == {"expired"}
 
 
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="the admin's facets arrived in Django 5.0")
 def test_facet_counts_are_never_computed(viewer_client):
     recent()
     with CaptureQueriesContext(connection) as plain:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
+from django.utils.dateparse import parse_datetime
 
 from polar_checkouts.client import PolarClient
 from polar_checkouts.exceptions import (
@@ -73,8 +72,11 @@ def test_create_returns_a_realistic_open_checkout(client):
     assert checkout["is_payment_setup_required"] is False
     assert checkout["is_payment_form_required"] is True
     assert checkout["modified_at"] is None
-    created = datetime.fromisoformat(checkout["created_at"])
-    expires = datetime.fromisoformat(checkout["expires_at"])
+    # Polar's "Z" suffix: Python 3.10's fromisoformat does not read it, Django's parser does.
+    created = parse_datetime(checkout["created_at"])
+    expires = parse_datetime(checkout["expires_at"])
+    assert created is not None
+    assert expires is not None
     assert (expires - created).total_seconds() == 3600
 
 
