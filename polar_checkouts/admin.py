@@ -317,10 +317,27 @@ def status_badge(checkout: CheckoutSession) -> str:
     )
 
 
-class UUIDSearchAdmin(admin.ModelAdmin):
-    """Text search, plus an exact match on ``uuid_search_field`` when the term is a UUID."""
+class PolarRecordAdmin(admin.ModelAdmin):
+    """Read-only admin of rows that record what Polar said (checkouts, webhook events).
+
+    Nothing is added, changed or deleted here: the data belongs to Polar, and deleting a
+    row would only hide a real checkout or the proof of a delivery. Search also matches
+    ``uuid_search_field`` exactly when the term is a UUID.
+    """
 
     uuid_search_field = "pk"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Rows come from Polar only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Read-only: the data belongs to Polar."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """A record of what Polar said is never deleted from the admin."""
+        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -335,7 +352,7 @@ class UUIDSearchAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(UUIDSearchAdmin):
+class CheckoutSessionAdmin(PolarRecordAdmin):
     """Browse cached checkout sessions; refresh or sync them from Polar."""
 
     list_display = (
@@ -437,19 +454,7 @@ class CheckoutSessionAdmin(UUIDSearchAdmin):
         """The changelist with the cheap date hierarchy."""
         return CheckoutChangeList
 
-    # -- permissions: read-only, plus the custom sync permission -------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Checkouts are created in Polar, never here."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        """Read-only: the data belongs to Polar."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        """Rows are a cache of Polar; deleting one would only hide a real checkout."""
-        return False
+    # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
         """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""

@@ -8,14 +8,14 @@ that failed or never finished.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import EstimatedCountPaginator, UUIDSearchAdmin, masked_payload, pretty_json
+from .admin import EstimatedCountPaginator, PolarRecordAdmin, masked_payload, pretty_json
 from .models import CheckoutSession, WebhookEvent, WebhookOutcome
 from .webhooks import process_event
 
@@ -31,7 +31,7 @@ OUTCOME_COLOURS: dict[str, str] = {
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(UUIDSearchAdmin):
+class WebhookEventAdmin(PolarRecordAdmin):
     """Every verified Polar delivery: what came, when, and how processing went."""
 
     list_display = (
@@ -72,19 +72,8 @@ class WebhookEventAdmin(UUIDSearchAdmin):
     )
     readonly_fields = fields
 
-    # -- permissions: read-only, plus "process again" for staff who may change events ----
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Events come from Polar only."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        """Read-only: a delivery is a record of what Polar sent."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        """The log is the proof of what was received and processed."""
-        return False
+    # -- permissions: read-only (see PolarRecordAdmin), plus "process again" for staff who
+    # may change events
 
     def has_process_permission(self, request: HttpRequest) -> bool:
         """May re-run processing (``polar_checkouts.change_webhookevent``)."""
