@@ -35,6 +35,7 @@ from .conf import polar_settings
 from .exceptions import PolarError
 from .masking import mask_secret, mask_secrets_in
 from .models import CheckoutSession, CheckoutStatus, expired_condition
+from .signals import ReceiverError
 
 #: Most rows the "Refresh from Polar" action fetches in one request (one call each).
 MAX_REFRESH = 100
@@ -456,6 +457,21 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
 
     # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
 
+    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
+        """Refresh one checkout; a failure becomes an error message, never a 500."""
+        try:
+            services.refresh_checkout(checkout_id)
+        except (PolarError, ReceiverError) as exc:
+            # ReceiverError: the shop's own receiver raised (logged with its traceback).
+            self.message_user(
+                request,
+                _("Could not refresh %(id)s from Polar: %(error)s")
+                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+            return False
+        return True
+
     def has_sync_permission(self, request: HttpRequest) -> bool:
         """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
         opts = self.opts
@@ -538,19 +554,7 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
                 % {"n": MAX_REFRESH},
                 messages.WARNING,
             )
-        refreshed = 0
-        for checkout_id in ids:
-            try:
-                services.refresh_checkout(checkout_id)
-            except PolarError as exc:
-                self.message_user(
-                    request,
-                    _("Could not refresh %(id)s from Polar: %(error)s")
-                    % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
-                    messages.ERROR,
-                )
-            else:
-                refreshed += 1
+        refreshed = sum(self._refresh_one(request, checkout_id) for checkout_id in ids)
         if refreshed:
             self.message_user(
                 request,
@@ -609,7 +613,7 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
             result = services.sync_checkouts(
                 organization_id=polar_settings.ORGANIZATION_ID, since=since
             )
-        except PolarError as exc:
+        except (PolarError, ReceiverError) as exc:
             self.message_user(
                 request,
                 _(
@@ -634,16 +638,7 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_sync_permission(request):
             raise PermissionDenied
-        try:
-            services.refresh_checkout(object_id)
-        except PolarError as exc:
-            self.message_user(
-                request,
-                _("Could not refresh %(id)s from Polar: %(error)s")
-                % {"id": object_id, "error": mask_secrets_in(str(exc))},
-                messages.ERROR,
-            )
-        else:
+        if self._refresh_one(request, object_id):
             self.message_user(request, _("Refreshed from Polar."), messages.SUCCESS)
         info = self.opts.app_label, self.opts.model_name
         return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[object_id]))

@@ -136,7 +136,7 @@ def _safe_back_url(request: HttpRequest) -> str:
     return "/"
 
 
-def _customer_message(exc: PolarError) -> str:
+def _customer_message(exc: PolarError | ReceiverError) -> str:
     """What to tell a customer about a Polar error (details go to the log, not the page)."""
     if isinstance(exc, RateLimitError):
         return _("Too many attempts. Please wait a minute and try again.")
@@ -145,7 +145,9 @@ def _customer_message(exc: PolarError) -> str:
         if "amount" in fields:
             return _("Please choose an amount within the allowed range.")
         return _("This product cannot be bought right now. Please try again later.")
-    if isinstance(exc, PolarAPIError) and exc.status_code < 500 and exc.status_code != 429:
+    if isinstance(exc, ReceiverError) or (
+        isinstance(exc, PolarAPIError) and exc.status_code < 500 and exc.status_code != 429
+    ):
         return _("Checkout is not available right now. Please try again later.")
     return _("Our payment provider cannot be reached right now. Please try again in a minute.")
 
@@ -241,7 +243,7 @@ def create(request: HttpRequest) -> HttpResponse:
             ):
                 raise
             checkout = services.create_checkout(**kwargs)
-    except PolarError as exc:
+    except (PolarError, ReceiverError) as exc:
         logger.warning("Could not create a Polar checkout: %s", exc)
         return _fail(request, _customer_message(exc))
 
@@ -402,7 +404,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
         return _closed(request, "unknown", 404)
     except ExpiredCheckoutError:
         return _closed(request, "expired", 410)
-    except PolarError as exc:
+    except (PolarError, ReceiverError) as exc:
         logger.warning("Checkout page for %s unavailable: %s", mask_secret(client_secret), exc)
         return _closed(request, "unavailable", 503)
 
@@ -465,7 +467,7 @@ def _json_error(status: int, error: str, detail: Any) -> JsonResponse:
     return response
 
 
-def polar_error_response(exc: PolarError) -> JsonResponse:
+def polar_error_response(exc: PolarError | ReceiverError) -> JsonResponse:
     """Polar's answer as the browser would have got it from Polar (status and body)."""
     if isinstance(exc, RateLimitError):
         response = _json_error(
@@ -498,7 +500,7 @@ def polar_error_response(exc: PolarError) -> JsonResponse:
             detail or default_names[exc.status_code],
         )
     # 401, 5xx, timeouts, broken answers: the shop's problem, not the buyer's request.
-    logger.error("Polar client call failed: %s", exc)
+    logger.error("Checkout call failed: %s", exc)
     return _json_error(502, "BadGateway", _("Checkout is not available right now."))
 
 
@@ -570,7 +572,7 @@ def client(request: HttpRequest, client_secret: str) -> HttpResponse:
         if isinstance(body, JsonResponse):
             return body
         return _json_payload(services.client_update(client_secret, body))
-    except PolarError as exc:
+    except (PolarError, ReceiverError) as exc:
         return polar_error_response(exc)
 
 
@@ -583,7 +585,7 @@ def client_confirm(request: HttpRequest, client_secret: str) -> HttpResponse:
         return body
     try:
         return _json_payload(services.client_confirm(client_secret, body))
-    except PolarError as exc:
+    except (PolarError, ReceiverError) as exc:
         return polar_error_response(exc)
 
 

@@ -337,6 +337,31 @@ def test_refresh_action_reports_polar_failures_without_a_500(operator_client, rs
     assert "Refreshed 1 checkout session from Polar." in messages
 
 
+def test_refresh_reports_a_failing_fulfilment_receiver_without_a_500(operator_client, rsps):
+    from polar_checkouts import signals
+
+    checkout = store()
+    newer = checkout_payload(str(checkout.pk), status="succeeded", modified_at=timezone.now())
+    rsps.get(CHECKOUTS_URL + str(checkout.pk), json=newer)
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("licence server down")
+
+    signals.checkout_succeeded.connect(broken)
+    try:
+        listed = _refresh(operator_client, checkout)
+        button = operator_client.post(
+            reverse("admin:polar_checkouts_checkoutsession_refresh", args=[checkout.pk]),
+            follow=True,
+        )
+    finally:
+        signals.checkout_succeeded.disconnect(broken)
+    for response in (listed, button):
+        assert response.status_code == 200
+        assert any("licence server down" in m for m in messages_of(response))
+    assert CheckoutSession.objects.get(pk=checkout.pk).status == "open"  # rolled back
+
+
 def test_refresh_action_needs_the_sync_permission(viewer_client, rsps):
     checkout = store()
     page = viewer_client.get(reverse(CHANGELIST)).content.decode()

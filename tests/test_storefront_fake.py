@@ -304,3 +304,39 @@ def test_rendering_the_checkout_page_again_costs_one_polar_call_and_one_query(
         page = shopper.http.get(f"/checkout/{shopper.secret}/")
     assert page.status_code == 200
     assert len(polar_fake.calls("client_get")) == calls_before + 1
+
+
+def test_a_failing_checkout_updated_receiver_is_a_friendly_error_everywhere(shopper, settings):
+    """Every storefront path that stores Polar data survives a raising shop receiver."""
+    from polar_checkouts import signals
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("crm down")
+
+    signals.checkout_updated.connect(broken)
+    try:
+        created = shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
+        assert created.status_code in (302, 303)
+        assert created["Location"].endswith("/shop/")  # back where the customer came from
+        assert CheckoutSession.objects.count() == 0  # rolled back with the receiver
+    finally:
+        signals.checkout_updated.disconnect(broken)
+
+    shopper.buy(product_id=PRODUCT_ONE_TIME_ID)  # works again without the receiver
+    signals.checkout_updated.connect(broken)
+    try:
+        updated = shopper.update({"customer_email": "ada@example.com"})
+        assert updated.status_code == 502
+        assert updated.json()["detail"]
+        confirmed = shopper.confirm(
+            {
+                "customer_name": "Ada",
+                "customer_email": "ada@example.com",
+                "customer_billing_address": ADDRESS,
+                "confirmation_token_id": TOKEN_SUCCEEDED,
+            }
+        )
+        assert confirmed.status_code == 502  # Polar confirmed; storing it raised
+        assert "Traceback" not in confirmed.content.decode()
+    finally:
+        signals.checkout_updated.disconnect(broken)

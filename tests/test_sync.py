@@ -303,3 +303,24 @@ def test_command_against_the_fake_polar(polar_fake):
     with pytest.raises(CommandError, match="Polar sync stopped: Polar answered 401"):
         run()
     assert CheckoutSession.objects.count() == 3
+
+
+def test_a_failing_receiver_stops_the_sync_with_a_clear_error(polar):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from polar_checkouts import signals
+
+    polar.checkouts = make_checkouts(3)
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("crm down")
+
+    signals.checkout_updated.connect(broken)
+    try:
+        with pytest.raises(CommandError, match="crm down"):
+            call_command("polar_checkouts_sync", stdout=StringIO(), stderr=StringIO())
+    finally:
+        signals.checkout_updated.disconnect(broken)
+    assert CheckoutSession.objects.count() == 0
