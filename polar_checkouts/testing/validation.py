@@ -184,6 +184,26 @@ def ip_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | No
         return None
 
 
+def _string_length(errors: Errors, loc: tuple[str | int, ...], text: str, max_length: int) -> None:
+    """Pydantic's check of a 1..``max_length`` character string, with its exact messages."""
+    if len(text) < 1:
+        errors.add(
+            loc,
+            "String should have at least 1 character",
+            "string_too_short",
+            text,
+            {"min_length": 1},
+        )
+    elif len(text) > max_length:
+        errors.add(
+            loc,
+            f"String should have at most {max_length} characters",
+            "string_too_long",
+            text,
+            {"max_length": max_length},
+        )
+
+
 def metadata_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | int | bool] | None:
@@ -206,41 +226,11 @@ def metadata_value(
             },
         )
     for key, item in value.items():
-        if len(key) < 1:
-            errors.add(
-                (*loc, key, "[key]"),
-                "String should have at least 1 character",
-                "string_too_short",
-                key,
-                {"min_length": 1},
-            )
-        elif len(key) > METADATA_KEY_MAX:
-            errors.add(
-                (*loc, key, "[key]"),
-                f"String should have at most {METADATA_KEY_MAX} characters",
-                "string_too_long",
-                key,
-                {"max_length": METADATA_KEY_MAX},
-            )
+        _string_length(errors, (*loc, key, "[key]"), key, METADATA_KEY_MAX)
         if isinstance(item, bool | int):
             continue
         if isinstance(item, str):
-            if len(item) < 1:
-                errors.add(
-                    (*loc, key, "str"),
-                    "String should have at least 1 character",
-                    "string_too_short",
-                    item,
-                    {"min_length": 1},
-                )
-            elif len(item) > METADATA_VALUE_MAX:
-                errors.add(
-                    (*loc, key, "str"),
-                    f"String should have at most {METADATA_VALUE_MAX} characters",
-                    "string_too_long",
-                    item,
-                    {"max_length": METADATA_VALUE_MAX},
-                )
+            _string_length(errors, (*loc, key, "str"), item, METADATA_VALUE_MAX)
             continue
         errors.add((*loc, key, "str"), "Input should be a valid string", "string_type", item)
     return dict(value) if len(errors) == before else None
