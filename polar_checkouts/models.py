@@ -373,8 +373,7 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
         ``ip_address`` are local facts recorded only when the row has none yet.
         """
         checkout_id = checkout_id_of(payload)
-        if user is not None and not getattr(user, "is_authenticated", False):
-            user = None
+        user = _signed_in(user)
         now = timezone.now()
         with transaction.atomic(using=self.db):
             existing = self.select_for_update().filter(pk=checkout_id).first()
@@ -423,13 +422,9 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
             return None
         if checkout.status == CheckoutStatus.SUCCEEDED and checkout.succeeded_notified_at is None:
             return None
-        if user is not None and not getattr(user, "is_authenticated", False):
-            user = None
-        if (user is not None and checkout.user_id is None) or (
-            ip_address and not checkout.ip_address
-        ):
+        # Both helpers only touch this (then discarded) instance when something would change.
+        if _claim_local_facts(checkout, user=_signed_in(user), ip_address=ip_address):
             return None
-        # _apply only touches the instance when the payload changes something.
         if _apply(checkout, payload, now=timezone.now()):
             return None
         return checkout
@@ -538,6 +533,13 @@ def _count(counts: UpsertCounts, result: UpsertResult) -> None:
         counts.unchanged += 1
         return
     counts.results.append(result)
+
+
+def _signed_in(user: Any) -> Any:
+    """``user`` when it is a signed-in user, else ``None`` (anonymous users are not stored)."""
+    if user is not None and not getattr(user, "is_authenticated", False):
+        return None
+    return user
 
 
 def _claim_local_facts(

@@ -310,3 +310,12 @@ def test_local_facts_still_recorded_on_an_unchanged_payload():
     services.store_checkout(payload)
     services.store_checkout(payload, ip_address="203.0.113.9")
     assert CheckoutSession.objects.get(pk=payload["id"]).ip_address == "203.0.113.9"
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    services.store_checkout(payload, user=AnonymousUser())
+    assert CheckoutSession.objects.get(pk=payload["id"]).user is None
+    ada = get_user_model().objects.create(username="ada")
+    services.store_checkout(payload, user=ada)
+    assert CheckoutSession.objects.get(pk=payload["id"]).user == ada
