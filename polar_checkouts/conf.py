@@ -2,13 +2,19 @@
 
 Every setting is prefixed ``POLAR_`` and has its default here. Nothing reads settings at
 import time: ``polar_settings.SERVER`` looks up ``settings.POLAR_SERVER`` on each access.
+
+Upper-case attributes are the raw values. Lower-case properties are the same settings
+normalised once, here, so no caller re-parses them (``polar_settings.timeout``,
+``polar_settings.webhook_secrets``, ``polar_settings.allowed_products``…).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 #: Defaults for every setting the app reads, without the ``POLAR_`` prefix.
 DEFAULTS: dict[str, Any] = {
@@ -38,9 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_METADATA": None,
     # Seconds between two Polar reads for one checkout by the status and success pages.
     "STATUS_REFRESH_INTERVAL": 2,
+    # The shop's decisions (metadata, sellable products, prefill, client IP…): a subclass
+    # of polar_checkouts.adapter.DefaultAdapter, by dotted path.
+    "ADAPTER": "polar_checkouts.adapter.DefaultAdapter",
 }
 
 VALID_SERVERS = ("production", "sandbox", "fake")
+
+Timeout = float | tuple[float, float]
 
 
 class PolarSettings:
@@ -50,6 +61,56 @@ class PolarSettings:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown polar_checkouts setting: POLAR_{name}")
         return getattr(settings, "POLAR_" + name, DEFAULTS[name])
+
+    @property
+    def timeout(self) -> Timeout:
+        """``POLAR_TIMEOUT`` as one float or a ``(connect, read)`` pair of floats."""
+        return normalize_timeout(self.TIMEOUT)
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """``POLAR_WEBHOOK_SECRET`` as a list (several while rotating); empties dropped."""
+        value = self.WEBHOOK_SECRET
+        if isinstance(value, str):
+            values: Sequence[Any] = [value]
+        elif isinstance(value, (list, tuple)):
+            values = value
+        else:
+            return []
+        return [secret for secret in values if isinstance(secret, str) and secret]
+
+    @property
+    def allowed_products(self) -> frozenset[str] | None:
+        """``POLAR_ALLOWED_PRODUCTS`` as lower-case ids, or ``None`` when all are allowed."""
+        value = self.ALLOWED_PRODUCTS
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        return frozenset(str(item).strip().lower() for item in value)
+
+    @property
+    def checkout_metadata(self) -> Callable[..., Any] | None:
+        """``POLAR_CHECKOUT_METADATA`` resolved to a callable (a dotted path is imported)."""
+        hook = self.CHECKOUT_METADATA
+        if not hook:
+            return None
+        if isinstance(hook, str):
+            hook = import_string(hook)
+        return hook
+
+    @property
+    def client_calls(self) -> str:
+        """``"server"`` or ``"browser"`` (anything but ``"server"`` means the browser)."""
+        return "server" if self.CLIENT_CALLS == "server" else "browser"
+
+
+def normalize_timeout(timeout: Any) -> Timeout:
+    """One number, or a ``(connect, read)`` pair, as floats."""
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    connect, read = timeout
+    return (float(connect), float(read))
 
 
 polar_settings = PolarSettings()

@@ -13,15 +13,16 @@ import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+
+from .money import format_amount
+from .payload import is_expired, parse_polar_datetime, uuid_or_none
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -57,79 +58,6 @@ _UNKNOWN_STATUS_RANK: Final = 1
 # Credentials Polar hands back that must never be stored (a customer-portal bearer token).
 _UNSTORED_KEYS: Final = ("customer_session_token",)
 
-#: ISO-4217 currencies with no minor unit (amounts are in whole units).
-ZERO_DECIMAL_CURRENCIES: Final = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "isk",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
-#: ISO-4217 currencies with three decimal places.
-THREE_DECIMAL_CURRENCIES: Final = frozenset({"bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"})
-
-
-def currency_exponent(currency: str) -> int:
-    """Number of decimal places of ``currency`` (2 unless listed as 0 or 3)."""
-    code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if code in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
-
-
-def format_amount(amount: int | None, currency: str | None) -> str:
-    """``1900, "usd"`` → ``"19.00 USD"``; ``500, "jpy"`` → ``"500 JPY"``; ``""`` for no amount."""
-    if amount is None:
-        return ""
-    if not currency:
-        return str(amount)
-    exponent = currency_exponent(currency)
-    value = Decimal(amount).scaleb(-exponent)
-    return f"{value:.{exponent}f} {currency.upper()}"
-
-
-def parse_polar_datetime(value: Any) -> dt.datetime | None:
-    """An aware datetime from Polar's ISO-8601 text, or ``None`` when absent or unreadable."""
-    if isinstance(value, dt.datetime):
-        parsed: dt.datetime | None = value
-    elif isinstance(value, str):
-        try:
-            parsed = parse_datetime(value)
-        except ValueError:
-            parsed = None
-    else:
-        parsed = None
-    if parsed is not None and timezone.is_naive(parsed):
-        # Polar always sends UTC; a naive value can only mean UTC.
-        parsed = timezone.make_aware(parsed, dt.timezone.utc)
-    return parsed
-
-
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    if value in (None, ""):
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 #: The range of a ``BigIntegerField`` on every database Django supports.
 _BIGINT_RANGE: Final = range(-(2**63), 2**63)
 
@@ -155,7 +83,7 @@ class InvalidPayloadError(ValueError):
 
 def checkout_id_of(payload: Mapping[str, Any]) -> uuid.UUID:
     """The checkout UUID of ``payload``, or :class:`InvalidPayloadError`."""
-    checkout_id = _uuid_or_none(payload.get("id")) if isinstance(payload, Mapping) else None
+    checkout_id = uuid_or_none(payload.get("id")) if isinstance(payload, Mapping) else None
     if checkout_id is None:
         raise InvalidPayloadError("A Polar checkout payload needs a UUID 'id'.")
     return checkout_id
@@ -184,11 +112,11 @@ def fields_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "status": _text(payload.get("status"), 20),
         "client_secret": _text(payload.get("client_secret"), 255) or None,
-        "product_id": _uuid_or_none(payload.get("product_id"))
-        or _uuid_or_none(product.get("id") if isinstance(product, Mapping) else None),
-        "product_price_id": _uuid_or_none(payload.get("product_price_id")),
+        "product_id": uuid_or_none(payload.get("product_id"))
+        or uuid_or_none(product.get("id") if isinstance(product, Mapping) else None),
+        "product_price_id": uuid_or_none(payload.get("product_price_id")),
         "product_name": _text(product_name, 255),
-        "customer_id": _uuid_or_none(payload.get("customer_id")),
+        "customer_id": uuid_or_none(payload.get("customer_id")),
         "customer_email": _text(payload.get("customer_email"), 320),
         "customer_name": _text(payload.get("customer_name"), 255),
         "amount": _int_or_none(payload.get("amount")),
@@ -633,13 +561,7 @@ class CheckoutSession(models.Model):
     @property
     def is_expired(self) -> bool:
         """Expired in Polar, or still ``open`` there with ``expires_at`` in the past."""
-        if self.status == CheckoutStatus.EXPIRED:
-            return True
-        return (
-            self.status == CheckoutStatus.OPEN
-            and self.expires_at is not None
-            and self.expires_at <= timezone.now()
-        )
+        return is_expired(self.status, self.expires_at)
 
     @property
     def is_open(self) -> bool:

@@ -25,3 +25,31 @@ def _fresh_client_cache():
     client._client_cache = None
     yield
     client._client_cache = None
+
+
+@pytest.fixture
+def signal_log():
+    """Every app signal sent during the test, in order (see ``tests.webhook_helpers``)."""
+    from tests.webhook_helpers import SignalLog
+
+    log = SignalLog()
+    log.connect()
+    yield log
+    log.disconnect()
+
+
+@pytest.fixture
+def make_staff(django_user_model):
+    """A factory: ``make_staff("name", *codenames)`` is a staff user with those permissions."""
+    from django.contrib.auth.models import Permission
+
+    def make(username, *codenames):
+        user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
+        user.user_permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="polar_checkouts", codename__in=codenames
+            )
+        )
+        return user
+
+    return make

@@ -9,7 +9,6 @@ import uuid
 import django
 import pytest
 import responses
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,24 +30,16 @@ def change_url(checkout):
     return reverse("admin:polar_checkouts_checkoutsession_change", args=[checkout.pk])
 
 
-def make_staff(django_user_model, username, *codenames):
-    user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="polar_checkouts", codename__in=codenames)
-    )
-    return user
-
-
 @pytest.fixture
-def viewer(django_user_model):
+def viewer(make_staff):
     """Staff who may look but not refresh or sync."""
-    return make_staff(django_user_model, "viewer", "view_checkoutsession")
+    return make_staff("viewer", "view_checkoutsession")
 
 
 @pytest.fixture
-def operator(django_user_model):
+def operator(make_staff):
     """Staff who may also refresh and sync from Polar."""
-    return make_staff(django_user_model, "operator", "view_checkoutsession", "sync_checkoutsession")
+    return make_staff("operator", "view_checkoutsession", "sync_checkoutsession")
 
 
 @pytest.fixture
@@ -98,9 +89,9 @@ def test_non_staff_is_redirected_to_login(django_user_model):
         assert reverse("admin:login") in response["Location"]
 
 
-def test_staff_without_view_permission_is_forbidden(django_user_model):
+def test_staff_without_view_permission_is_forbidden(make_staff):
     client = Client()
-    client.force_login(make_staff(django_user_model, "nobody"))
+    client.force_login(make_staff("nobody"))
     assert client.get(reverse(CHANGELIST)).status_code == 403
     assert client.get(reverse(OVERVIEW)).status_code == 403
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from polar_checkouts import signals
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED
-from tests.webhook_helpers import SignalLog, event_body, post, signed_headers
+from tests.webhook_helpers import event_body, post, signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -277,14 +277,6 @@ def test_guessed_or_mangled_secrets_reach_no_checkout(polar_fake, two, secret):
 
 
 # -- webhooks: forged, tampered, stale, replayed, oversized ---------------------------------
-
-
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    log.connect()
-    yield log
-    log.disconnect()
 
 
 @pytest.fixture

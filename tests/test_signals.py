@@ -13,17 +13,9 @@ from django.db import connection
 from polar_checkouts import services, signals
 from polar_checkouts.models import CheckoutSession
 from tests.polar_payloads import BASE_TIME, CHECKOUTS_URL, PolarListStub, checkout_payload
-from tests.webhook_helpers import SignalLog, connected, deliver
+from tests.webhook_helpers import connected, deliver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    log.connect()
-    yield log
-    log.disconnect()
 
 
 @pytest.fixture

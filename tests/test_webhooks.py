@@ -37,14 +37,6 @@ pytestmark = pytest.mark.django_db
 URL_NAME = "polar_checkouts:webhook"
 
 
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    log.connect()
-    yield log
-    log.disconnect()
-
-
 def later(minutes: int) -> dt.datetime:
     return BASE_TIME + dt.timedelta(minutes=minutes)
 

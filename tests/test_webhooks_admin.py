@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -20,29 +19,26 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:polar_checkouts_webhookevent_changelist"
 
 
-def make_staff(django_user_model, username, *codenames):
-    user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="polar_checkouts", codename__in=codenames)
-    )
+def staff_client(user):
     client = Client()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
-def viewer(django_user_model):
-    return make_staff(django_user_model, "viewer", "view_webhookevent")
+def viewer(make_staff):
+    return staff_client(make_staff("viewer", "view_webhookevent"))
 
 
 @pytest.fixture
-def operator(django_user_model):
-    return make_staff(
-        django_user_model,
-        "operator",
-        "view_webhookevent",
-        "change_webhookevent",
-        "view_checkoutsession",
+def operator(make_staff):
+    return staff_client(
+        make_staff(
+            "operator",
+            "view_webhookevent",
+            "change_webhookevent",
+            "view_checkoutsession",
+        )
     )
 
 

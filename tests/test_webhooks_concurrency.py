@@ -23,19 +23,11 @@ from django.test import Client
 from polar_checkouts import services, signals
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from tests.polar_payloads import BASE_TIME, CHECKOUTS_URL, checkout_payload
-from tests.webhook_helpers import SignalLog, connected, event_body, post, signed_headers
+from tests.webhook_helpers import connected, event_body, post, signed_headers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 6
-
-
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    log.connect()
-    yield log
-    log.disconnect()
 
 
 def run_together(*jobs: Callable[[], Any]) -> list[Any]:

@@ -8,17 +8,9 @@ from django.urls import reverse
 from polar_checkouts import services
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED
-from tests.webhook_helpers import SECRET, SignalLog
+from tests.webhook_helpers import SECRET
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    log.connect()
-    yield log
-    log.disconnect()
 
 
 def test_a_paid_checkout_reaches_the_cache_and_the_signals_by_webhook(

@@ -1,0 +1,117 @@
+"""The shop's decisions, in one class a shop can subclass.
+
+``POLAR_ADAPTER`` names the class (default :class:`DefaultAdapter`); :func:`get_adapter`
+returns an instance of the configured one. Override a method to change one decision:
+
+.. code-block:: python
+
+    from polar_checkouts.adapter import DefaultAdapter
+
+    class ShopAdapter(DefaultAdapter):
+        def checkout_metadata(self, request, data):
+            return {"cart": str(request.session.get("cart_id", ""))}
+
+Signals stay for things that happened (``checkout_succeeded``); the adapter answers
+questions the app asks before acting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from .conf import polar_settings
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class DefaultAdapter:
+    """What a shop decides, with defaults that read the ``POLAR_*`` settings."""
+
+    def checkout_user(self, request: HttpRequest) -> AbstractBaseUser | None:
+        """The signed-in user a new checkout belongs to, or ``None`` for a guest."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return user
+
+    def checkout_metadata(self, request: HttpRequest, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Metadata for a new checkout (a cart or order id…); ``{}`` for none.
+
+        ``data`` is the validated button form. Raise
+        :class:`django.core.exceptions.ValidationError` to refuse the purchase with its
+        message. The default calls ``POLAR_CHECKOUT_METADATA`` when it is set.
+        """
+        hook = polar_settings.checkout_metadata
+        if hook is None:
+            return {}
+        result = hook(request, data)
+        if result is None:
+            return {}
+        if not isinstance(result, Mapping):
+            raise TypeError(
+                f"POLAR_CHECKOUT_METADATA must return a dict or None, not {type(result).__name__}"
+            )
+        return dict(result)
+
+    def allowed_products(self, request: HttpRequest | None = None) -> frozenset[str] | None:
+        """Lower-case ids of the products the storefront may sell; ``None``: every one.
+
+        The default is ``POLAR_ALLOWED_PRODUCTS``.
+        """
+        return polar_settings.allowed_products
+
+    def is_product_allowed(self, product_id: str, request: HttpRequest | None = None) -> bool:
+        """Whether the storefront may start a checkout for ``product_id``."""
+        allowed = self.allowed_products(request)
+        return allowed is None or str(product_id).strip().lower() in allowed
+
+    def prefill(self, request: HttpRequest) -> dict[str, Any]:
+        """Buyer fields a new checkout starts with: the signed-in user's email and name.
+
+        Polar may refuse a prefilled value (an email domain that cannot receive mail);
+        the storefront then creates the checkout without the prefill.
+        """
+        user = self.checkout_user(request)
+        if user is None:
+            return {}
+        full_name = getattr(user, "get_full_name", None)
+        return {
+            "customer_email": getattr(user, "email", "") or None,
+            "customer_name": (full_name() if callable(full_name) else "") or None,
+        }
+
+    def client_ip(self, request: HttpRequest) -> str | None:
+        """The buyer's IP address, for Polar's tax and fraud checks; ``None`` if unknown.
+
+        ``REMOTE_ADDR`` only: ``X-Forwarded-For`` is written by the client unless a proxy
+        the shop trusts sets it, and a shop behind one rewrites ``REMOTE_ADDR`` in a
+        middleware it trusts (or overrides this method).
+        """
+        value = request.META.get("REMOTE_ADDR") or ""
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            return None
+
+    def external_customer_id(self, user: AbstractBaseUser) -> str | None:
+        """The id Polar keeps for ``user`` as ``external_customer_id`` (its primary key)."""
+        return None if user.pk is None else str(user.pk)
+
+
+def get_adapter() -> DefaultAdapter:
+    """An instance of ``POLAR_ADAPTER`` (read on each call, so ``override_settings`` works)."""
+    path = polar_settings.ADAPTER
+    cls = import_string(path) if isinstance(path, str) else path
+    if not (isinstance(cls, type) and issubclass(cls, DefaultAdapter)):
+        raise ImproperlyConfigured(
+            f"POLAR_ADAPTER must name a subclass of "
+            f"polar_checkouts.adapter.DefaultAdapter, not {path!r}"
+        )
+    return cls()
