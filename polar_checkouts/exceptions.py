@@ -1,4 +1,10 @@
-"""Errors raised by the Polar client. Every one is a :class:`PolarError`."""
+"""Every error the app raises on purpose. Each one is a :class:`PolarError`.
+
+Most come from the Polar client (an HTTP exchange that went wrong); the rest from the
+app's own rules: a payload that cannot be stored, a webhook delivery refused, a signal
+receiver that raised. Some also keep a standard base callers rely on
+(:class:`InvalidPayloadError` is a :class:`ValueError`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,31 @@ from typing import Any
 
 
 class PolarError(Exception):
-    """Base class of every error this package raises about Polar."""
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidPayloadError(PolarError, ValueError):
+    """A payload without a usable checkout ``id``; nothing is stored."""
+
+
+class ReceiverError(PolarError):
+    """A receiver of a checkout signal raised; the change it was sent for was rolled back.
+
+    The original exception is its ``__cause__`` and was logged with its traceback.
+    """
+
+
+class WebhookRejected(PolarError):
+    """A webhook delivery refused before it is recorded. ``reason`` goes to the log only.
+
+    ``status`` is the HTTP status the endpoint answers with (401 for a bad signature,
+    400 for a body that is not an event).
+    """
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
 
 
 class PolarConnectionError(PolarError):

@@ -1,9 +1,11 @@
-"""The local cache of Polar checkout sessions.
+"""The local cache of Polar checkout sessions, and the log of webhook deliveries.
 
 Polar is the source of truth; :class:`CheckoutSession` keeps the last payload it sent plus
 promoted, indexed columns for what a shop filters and sorts on. Every payload, whatever
-its source (API response, list page, webhook), enters through one upsert path whose
-"newer data wins" rule lives in :func:`incoming_wins`.
+its source (API response, list page, webhook), enters through one upsert path (row locks,
+insert-or-get, ``COPY``) here; what a payload means and whether it is newer than the row
+("newer data wins", :func:`~polar_checkouts.payload.incoming_wins`) are pure rules in
+:mod:`polar_checkouts.payload`, re-exported below for the paths the docs show.
 """
 
 from __future__ import annotations
@@ -22,10 +24,42 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .money import format_amount
-from .payload import is_expired, parse_polar_datetime, uuid_or_none
+from .payload import (
+    InvalidPayloadError,
+    checkout_id_of,
+    fields_from_payload,
+    incoming_wins,
+    is_expired,
+    merge_payload,
+    parse_polar_datetime,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+# The public names; the payload and money ones are re-exported for the import paths
+# the docs, tests and benchmarks have used since before those modules existed.
+__all__ = [
+    "DONE_OUTCOMES",
+    "POLAR_FIELDS",
+    "TERMINAL_STATUSES",
+    "CheckoutSession",
+    "CheckoutSessionManager",
+    "CheckoutSessionQuerySet",
+    "CheckoutStatus",
+    "InvalidPayloadError",
+    "UpsertCounts",
+    "UpsertResult",
+    "WebhookEvent",
+    "WebhookOutcome",
+    "checkout_id_of",
+    "expired_condition",
+    "fields_from_payload",
+    "format_amount",
+    "incoming_wins",
+    "merge_payload",
+    "parse_polar_datetime",
+]
 
 
 class CheckoutStatus(models.TextChoices):
@@ -42,95 +76,6 @@ class CheckoutStatus(models.TextChoices):
 TERMINAL_STATUSES: Final = frozenset(
     {CheckoutStatus.SUCCEEDED, CheckoutStatus.FAILED, CheckoutStatus.EXPIRED}
 )
-
-# How far along the lifecycle a status is. When two payloads cannot be ordered by time,
-# the one further along wins, so a stale "open" never replaces "succeeded" and a late
-# "failed" never replaces a payment that went through.
-_STATUS_RANK: Final[dict[str, int]] = {
-    "open": 0,
-    "confirmed": 1,
-    "expired": 2,
-    "failed": 2,
-    "succeeded": 3,
-}
-_UNKNOWN_STATUS_RANK: Final = 1
-
-# Credentials Polar hands back that must never be stored (a customer-portal bearer token).
-_UNSTORED_KEYS: Final = ("customer_session_token",)
-
-#: The range of a ``BigIntegerField`` on every database Django supports.
-_BIGINT_RANGE: Final = range(-(2**63), 2**63)
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-        return None
-    # An amount no column can hold is not an amount; the raw payload still keeps it.
-    return number if number in _BIGINT_RANGE else None
-
-
-def _text(value: Any, max_length: int) -> str:
-    return value[:max_length] if isinstance(value, str) else ""
-
-
-class InvalidPayloadError(ValueError):
-    """A payload without a usable checkout ``id``; nothing is stored."""
-
-
-def checkout_id_of(payload: Mapping[str, Any]) -> uuid.UUID:
-    """The checkout UUID of ``payload``, or :class:`InvalidPayloadError`."""
-    checkout_id = uuid_or_none(payload.get("id")) if isinstance(payload, Mapping) else None
-    if checkout_id is None:
-        raise InvalidPayloadError("A Polar checkout payload needs a UUID 'id'.")
-    return checkout_id
-
-
-def merge_payload(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload to store: ``incoming`` over ``stored``, so keys a payload lacks are kept.
-
-    A public payload carries no ``metadata``/``subscription_id``; keeping the stored keys
-    means a client-side read never wipes what a server-side read learnt.
-    """
-    merged = dict(stored or {})
-    merged.update(incoming)
-    for key in _UNSTORED_KEYS:
-        merged.pop(key, None)
-    return merged
-
-
-def fields_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The promoted column values of a (merged) payload; unknown keys are ignored."""
-    product = payload.get("product")
-    product_name = product.get("name") if isinstance(product, Mapping) else None
-    metadata = payload.get("metadata")
-    currency = payload.get("currency")
-    created_at = parse_polar_datetime(payload.get("created_at"))
-    return {
-        "status": _text(payload.get("status"), 20),
-        "client_secret": _text(payload.get("client_secret"), 255) or None,
-        "product_id": uuid_or_none(payload.get("product_id"))
-        or uuid_or_none(product.get("id") if isinstance(product, Mapping) else None),
-        "product_price_id": uuid_or_none(payload.get("product_price_id")),
-        "product_name": _text(product_name, 255),
-        "customer_id": uuid_or_none(payload.get("customer_id")),
-        "customer_email": _text(payload.get("customer_email"), 320),
-        "customer_name": _text(payload.get("customer_name"), 255),
-        "amount": _int_or_none(payload.get("amount")),
-        "tax_amount": _int_or_none(payload.get("tax_amount")),
-        "total_amount": _int_or_none(payload.get("total_amount")),
-        "currency": currency.lower()[:3] if isinstance(currency, str) else "",
-        "expires_at": parse_polar_datetime(payload.get("expires_at")),
-        # Polar always sends created_at; a payload without one is dated when first seen.
-        "created_at": created_at or timezone.now(),
-        "modified_at": parse_polar_datetime(payload.get("modified_at")),
-        "metadata": dict(metadata) if isinstance(metadata, Mapping) else {},
-        "payload": dict(payload),
-    }
-
 
 #: Columns an upsert writes (everything that comes from Polar).
 POLAR_FIELDS: Final = (
@@ -152,40 +97,6 @@ POLAR_FIELDS: Final = (
     "metadata",
     "payload",
 )
-
-
-def _rank(status: str) -> int:
-    return _STATUS_RANK.get(status, _UNKNOWN_STATUS_RANK)
-
-
-def incoming_wins(
-    *,
-    stored_status: str,
-    stored_modified_at: dt.datetime | None,
-    stored_created_at: dt.datetime | None,
-    incoming_status: str,
-    incoming_modified_at: dt.datetime | None,
-    incoming_created_at: dt.datetime | None,
-) -> bool:
-    """THE "newer data wins" rule: may an incoming payload overwrite the stored row?
-
-    Each side is dated by ``modified_at``, or ``created_at`` when Polar never modified the
-    checkout (``modified_at`` null). Strictly newer data always wins; strictly older never
-    does. When the two cannot be told apart (same date, or a date missing) the incoming
-    data wins only if it does not move the status backwards: a terminal status is never
-    rolled back to ``open``/``confirmed``, and ``succeeded`` is never replaced by ``failed``
-    or ``expired``.
-    """
-    stored_when = stored_modified_at or stored_created_at
-    incoming_when = incoming_modified_at or incoming_created_at
-    if stored_when is not None and incoming_when is not None:
-        if incoming_when > stored_when:
-            return True
-        if incoming_when < stored_when:
-            return False
-    if incoming_status == stored_status:
-        return True
-    return _rank(incoming_status) > _rank(stored_status)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The service layer: what views, the admin, commands and webhooks call.
 
 Each function wraps one or more client calls and keeps the local cache in step through
-:func:`store_checkout`, the single way a Polar payload reaches ``CheckoutSession``.
+:func:`store_checkout`, the single way a Polar payload reaches ``CheckoutSession``, which
+also sends the checkout signals (:func:`send_checkout_signals`, exactly once per success).
 Nothing else in the package combines the client with the models.
 """
 
@@ -16,18 +17,15 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
 
 from .client import MAX_PAGE_SIZE, Page, get_client
 from .conf import polar_settings
-from .models import (
-    CheckoutSession,
-    InvalidPayloadError,
-    UpsertCounts,
-    UpsertResult,
-    checkout_id_of,
-    parse_polar_datetime,
-)
-from .signals import send_checkout_signals, send_checkout_signals_many
+from .exceptions import InvalidPayloadError, ReceiverError
+from .models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
+from .payload import checkout_id_of, parse_polar_datetime
+from .signals import checkout_succeeded, checkout_updated
 from .types import Checkout
 
 logger = logging.getLogger("polar_checkouts")
@@ -82,6 +80,98 @@ def store_checkouts(payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
         counts = CheckoutSession.objects.upsert_many(payloads)
         send_checkout_signals_many(counts.results)
     return counts
+
+
+# -- the checkout signals, sent by the store path ----------------------------------------
+
+
+def _send(signal: Signal, name: str, **kwargs: object) -> None:
+    """Send a checkout signal; a receiver that raises becomes :class:`ReceiverError`."""
+    try:
+        signal.send(sender=CheckoutSession, **kwargs)
+    except Exception as exc:
+        logger.exception("A %s receiver raised; the change is rolled back and retried", name)
+        raise ReceiverError(f"A {name} receiver raised {type(exc).__name__}: {exc}") from exc
+
+
+def send_checkout_signals(result: UpsertResult) -> None:
+    """Send ``checkout_updated`` for a stored change and ``checkout_succeeded`` the first time.
+
+    Call it right after ``CheckoutSession.objects.upsert_from_polar`` in the same
+    transaction (:func:`store_checkout` does). The success is claimed with a
+    conditional ``UPDATE … WHERE succeeded_notified_at IS NULL``: of any number of
+    concurrent paths, exactly one updates the row and sends the signal.
+    """
+    checkout = result.checkout
+    with transaction.atomic(using=checkout._state.db):
+        if result.changed:
+            _send(
+                checkout_updated,
+                "checkout_updated",
+                checkout=checkout,
+                previous_status=result.previous_status,
+            )
+        if checkout.status != CheckoutStatus.SUCCEEDED or checkout.succeeded_notified_at:
+            return
+        now = timezone.now()
+        claimed = (
+            CheckoutSession.objects.using(checkout._state.db)
+            .filter(pk=checkout.pk, succeeded_notified_at__isnull=True)
+            .update(succeeded_notified_at=now)
+        )
+        if not claimed:
+            # Another path claimed it first (and sends the signal there).
+            return
+        checkout.succeeded_notified_at = now
+        logger.info("Polar checkout %s succeeded; sending checkout_succeeded", checkout.pk)
+        _send(checkout_succeeded, "checkout_succeeded", checkout=checkout)
+
+
+def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
+    """:func:`send_checkout_signals` for a page of results, with constant database work.
+
+    A sync stores pages of up to 100 checkouts: one savepoint for the page and one locked
+    ``SELECT`` plus one ``UPDATE`` claim every newly succeeded checkout of it, instead of
+    a savepoint and an ``UPDATE`` per row.
+    """
+    if not results:
+        return
+    db = results[0].checkout._state.db
+    with transaction.atomic(using=db):
+        for result in results:
+            if result.changed:
+                _send(
+                    checkout_updated,
+                    "checkout_updated",
+                    checkout=result.checkout,
+                    previous_status=result.previous_status,
+                )
+        candidates = {
+            result.checkout.pk: result.checkout
+            for result in results
+            if result.checkout.status == CheckoutStatus.SUCCEEDED
+            and not result.checkout.succeeded_notified_at
+        }
+        if not candidates:
+            return
+        # The rows are locked until commit, so what this SELECT finds unclaimed no other
+        # path can claim in between.
+        claimable = list(
+            CheckoutSession.objects.using(db)
+            .select_for_update()
+            .filter(pk__in=list(candidates), succeeded_notified_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not claimable:
+            return
+        now = timezone.now()
+        CheckoutSession.objects.using(db).filter(pk__in=claimable).update(succeeded_notified_at=now)
+        for pk in claimable:
+            checkout = candidates[pk]
+            checkout.succeeded_notified_at = now
+            logger.info("Polar checkout %s succeeded; sending checkout_succeeded", pk)
+            _send(checkout_succeeded, "checkout_succeeded", checkout=checkout)
 
 
 # -- server-side operations ----------------------------------------------------------------

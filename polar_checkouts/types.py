@@ -6,9 +6,26 @@ of them nullable, so code must treat every key as optional and ignore unknown on
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal, TypedDict
 
-CheckoutStatus = Literal["open", "expired", "confirmed", "succeeded", "failed"]
+#: A checkout's ``status`` as Polar writes it. The choices with their labels are
+#: ``polar_checkouts.models.CheckoutStatus``, the one class of that name.
+CheckoutStatusValue = Literal["open", "expired", "confirmed", "succeeded", "failed"]
+
+
+def __getattr__(name: str) -> Any:
+    # This Literal was called CheckoutStatus, like the model's choices; old imports still
+    # work, with a warning, so that one name has one meaning.
+    if name == "CheckoutStatus":
+        warnings.warn(
+            "polar_checkouts.types.CheckoutStatus is now CheckoutStatusValue "
+            "(polar_checkouts.models.CheckoutStatus is the choices class).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CheckoutStatusValue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Address(TypedDict, total=False):
@@ -67,7 +84,7 @@ class _CheckoutBase(TypedDict, total=False):
     created_at: str
     modified_at: str | None
     payment_processor: str
-    status: CheckoutStatus
+    status: CheckoutStatusValue
     client_secret: str
     url: str
     expires_at: str

@@ -1,4 +1,8 @@
-"""The checkout cache: promoted columns, the "newer data wins" upsert rule, helpers."""
+"""The checkout cache: promoted columns, the upsert applying "newer data wins", querysets.
+
+The rules themselves (parsing, "newer data wins") are tested without a database in
+``test_payload.py``; these tests check that every upsert path applies them.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,6 @@ from polar_checkouts.models import (
     CheckoutStatus,
     InvalidPayloadError,
     format_amount,
-    incoming_wins,
     parse_polar_datetime,
 )
 from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
@@ -208,36 +211,6 @@ def test_a_provably_newer_failure_does_replace_succeeded():
     upsert(checkout_payload(checkout_id, status="succeeded", modified_at=T1))
     assert upsert(checkout_payload(checkout_id, status="failed", modified_at=T2)).changed
     assert CheckoutSession.objects.get(pk=checkout_id).status == "failed"
-
-
-@pytest.mark.parametrize(
-    ("stored", "incoming", "expected"),
-    [
-        (("open", T1, T0), ("open", T2, T0), True),
-        (("open", T2, T0), ("succeeded", T1, T0), False),
-        (("open", T1, T0), ("open", T1, T0), True),
-        (("succeeded", T1, T0), ("open", T1, T0), False),
-        (("confirmed", None, T0), ("open", None, T0), False),
-        (("open", None, T0), ("confirmed", None, T0), True),
-        (("confirmed", T1, T0), ("open", None, T0), False),
-        (("open", None, T0), ("open", T1, T0), True),
-        (("failed", None, None), ("succeeded", None, None), True),
-        (("succeeded", None, None), ("failed", None, None), False),
-        (("expired", T1, T0), ("failed", T1, T0), False),
-    ],
-)
-def test_incoming_wins_table(stored, incoming, expected):
-    assert (
-        incoming_wins(
-            stored_status=stored[0],
-            stored_modified_at=stored[1],
-            stored_created_at=stored[2],
-            incoming_status=incoming[0],
-            incoming_modified_at=incoming[1],
-            incoming_created_at=incoming[2],
-        )
-        is expected
-    )
 
 
 STATUSES = ["open", "confirmed", "succeeded", "failed", "expired"]

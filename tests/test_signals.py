@@ -194,8 +194,8 @@ def test_a_failing_receiver_rolls_back_and_the_next_path_sends_again(polar, sign
 def test_send_checkout_signals_directly_after_an_upsert(signal_log):
     payload = checkout_payload(status="succeeded")
     result = CheckoutSession.objects.upsert_from_polar(payload)
-    signals.send_checkout_signals(result)
-    signals.send_checkout_signals(result)
+    services.send_checkout_signals(result)
+    services.send_checkout_signals(result)
     assert succeeded_ids(signal_log) == [payload["id"]]
     assert len(signal_log["checkout_updated"]) == 2  # once per call with a changed result
 
@@ -205,7 +205,7 @@ def test_a_stale_in_memory_checkout_cannot_claim_the_success_twice(signal_log):
     stale = CheckoutSession.objects.upsert_from_polar(payload)  # sent nothing yet
     services.store_checkout(payload)  # claims and sends
     assert stale.checkout.succeeded_notified_at is None  # this copy never saw the claim
-    signals.send_checkout_signals(stale)
+    services.send_checkout_signals(stale)
     assert succeeded_ids(signal_log) == [payload["id"]]
 
 

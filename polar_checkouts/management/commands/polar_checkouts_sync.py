@@ -14,7 +14,6 @@ from ...conf import polar_settings
 from ...exceptions import PolarError
 from ...models import CheckoutStatus
 from ...services import SyncResult, sync_checkouts
-from ...signals import ReceiverError
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -96,9 +95,9 @@ class Command(BaseCommand):
                 product_id=options.get("product"),
                 organization_id=options.get("organization") or polar_settings.ORGANIZATION_ID,
             )
-        except (PolarError, ReceiverError) as exc:
-            # ReceiverError: a signal receiver of the project raised (its traceback is
-            # logged); that page was rolled back, the pages before it are kept.
+        except PolarError as exc:
+            # Also a ReceiverError: a signal receiver of the project raised (its traceback
+            # is logged); that page was rolled back, the pages before it are kept.
             if show_progress:
                 self.stderr.write("")
             if latest.pages:
