@@ -1,0 +1,54 @@
+"""Polar webhooks: verify a delivery, record it once, process it once, answer fast.
+
+* :mod:`.verify`: Standard Webhooks signature checks and parsing of the raw body
+  (:func:`verify_signature`, :func:`parse_event`, :class:`WebhookRejected`).
+* :mod:`.processing`: the webhook log and the handlers per event type;
+  :func:`process_event` is the entry point for processing a recorded event (the
+  endpoint, the admin's reprocess action and a task queue all call it).
+* :mod:`.views`: the endpoint, :func:`webhook_view` (``polar_checkouts:webhook``).
+
+Everything importable from ``polar_checkouts.webhooks`` before it became a package still
+is; the log records go to the ``polar_checkouts.webhooks`` logger.
+"""
+
+from __future__ import annotations
+
+from ..exceptions import WebhookRejected
+from .processing import (
+    CHECKOUT_EVENTS,
+    PASSED_ON_PREFIXES,
+    STORED_HEADERS,
+    checkout_id_for,
+    dispatch_event,
+    handler_for,
+    process_event,
+    receive_delivery,
+    record_delivery,
+)
+from .verify import (
+    TIMESTAMP_TOLERANCE,
+    WHSEC_PREFIX,
+    parse_event,
+    verifiers_for,
+    verify_signature,
+)
+from .views import webhook_view
+
+__all__ = [
+    "CHECKOUT_EVENTS",
+    "PASSED_ON_PREFIXES",
+    "STORED_HEADERS",
+    "TIMESTAMP_TOLERANCE",
+    "WHSEC_PREFIX",
+    "WebhookRejected",
+    "checkout_id_for",
+    "dispatch_event",
+    "handler_for",
+    "parse_event",
+    "process_event",
+    "receive_delivery",
+    "record_delivery",
+    "verifiers_for",
+    "verify_signature",
+    "webhook_view",
+]

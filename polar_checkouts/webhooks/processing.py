@@ -1,0 +1,200 @@
+"""Record a verified Polar event once, then process it once: the webhook log's core.
+
+:func:`process_event` is THE processing entry point: the endpoint calls it (through
+:func:`receive_delivery`), the admin's "reprocess" action calls it, and so will a task
+queue worker. It works on a recorded :class:`~polar_checkouts.models.WebhookEvent`, never
+on a request, so it can run anywhere, any number of times, concurrently.
+
+The flow of one delivery (API.md §10), after :mod:`.verify` accepted it:
+
+1. :func:`record_delivery` inserts a ``WebhookEvent`` keyed by ``webhook-id`` (insert, or
+   get on ``IntegrityError``: never check-then-act).
+2. :func:`process_event` locks that row and, unless it was processed before, runs the
+   handler for its type inside a savepoint (:func:`dispatch_event`). A handler that raises
+   leaves the event ``failed`` with its error, so Polar's retry (same ``webhook-id``)
+   processes it again. Concurrent duplicates wait on the row lock and then find it done.
+
+Checkout events go into the cache through ``services.store_checkout`` (the one upsert
+path, which sends the checkout signals); order and subscription events are passed on
+through ``order_paid`` and ``webhook_received``.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..masking import mask_secrets_in
+from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
+from ..payload import uuid_or_none
+from ..services import store_checkout
+from ..signals import order_paid, webhook_received
+
+logger = logging.getLogger("polar_checkouts.webhooks")
+
+#: Headers kept on the recorded event; nothing else of the request is stored.
+STORED_HEADERS: Final = (
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "user-agent",
+)
+#: Event types whose data is a ``Checkout``, stored through the one upsert path.
+CHECKOUT_EVENTS: Final = frozenset({"checkout.created", "checkout.updated", "checkout.expired"})
+#: Prefixes of event types passed on through signals (and marked processed).
+PASSED_ON_PREFIXES: Final = ("order.", "subscription.")
+_MAX_ERROR_CHARS: Final = 10_000
+
+
+def checkout_id_for(event_type: str, data: Any) -> uuid.UUID | None:
+    """The checkout an event belongs to: the data itself for ``checkout.*``, else its
+    ``checkout_id`` (orders and subscriptions carry one)."""
+    if not isinstance(data, Mapping):
+        return None
+    if event_type.startswith("checkout."):
+        return uuid_or_none(data.get("id"))
+    return uuid_or_none(data.get("checkout_id"))
+
+
+def record_delivery(
+    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[WebhookEvent, bool]:
+    """Store a verified delivery once per ``webhook-id``; ``(event, created)``.
+
+    Insert first and fall back to reading the row on ``IntegrityError``, so concurrent
+    duplicates never both insert and never crash on the unique key.
+    """
+    event_type = str(payload["type"])
+    data = payload.get("data")
+    object_id = data.get("id") if isinstance(data, Mapping) else None
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                webhook_id=webhook_id,
+                type=event_type,
+                payload=dict(payload),
+                headers={k: v for k, v in headers.items() if k in STORED_HEADERS},
+                checkout_id=checkout_id_for(event_type, data),
+                object_id=str(object_id)[:255] if object_id else "",
+            )
+    except IntegrityError:
+        existing = WebhookEvent.objects.filter(webhook_id=webhook_id).first()
+        if existing is None:
+            raise  # not the unique key: a real integrity problem
+        return existing, False
+    return event, True
+
+
+def _handle_checkout(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{event.type} event without a checkout object in 'data'")
+    store_checkout(data)
+    return WebhookOutcome.PROCESSED
+
+
+def _handle_passed_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    # Servers from before order.paid existed (2025-03) create the order once it is paid
+    # and send no status: there, order.created is the payment notification.
+    is_legacy_paid_order = (
+        event.type == "order.created"
+        and isinstance(data, Mapping)
+        and "status" not in data
+        and "paid" not in data
+    )
+    if event.type == "order.paid" or is_legacy_paid_order:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{event.type} event without an order object in 'data'")
+        checkout = (
+            CheckoutSession.objects.filter(pk=event.checkout_id).first()
+            if event.checkout_id
+            else None
+        )
+        order_paid.send(sender=WebhookEvent, order=dict(data), checkout=checkout, event=event)
+    return WebhookOutcome.PROCESSED
+
+
+def handler_for(event_type: str) -> Callable[[WebhookEvent, Any], WebhookOutcome] | None:
+    """The built-in handler of an event type, or ``None`` (the event is then ignored)."""
+    if event_type in CHECKOUT_EVENTS:
+        return _handle_checkout
+    if event_type.startswith(PASSED_ON_PREFIXES):
+        return _handle_passed_on
+    return None
+
+
+def dispatch_event(event: WebhookEvent) -> WebhookOutcome:
+    """Run the handler of ``event``'s type, then ``webhook_received``; return the outcome."""
+    handler = handler_for(event.type)
+    data = event.payload.get("data") if isinstance(event.payload, Mapping) else None
+    outcome = handler(event, data) if handler else WebhookOutcome.IGNORED
+    webhook_received.send(sender=WebhookEvent, event=event)
+    return outcome
+
+
+def _error_text() -> str:
+    """The current exception's traceback, secrets masked, cut to fit the log row."""
+    text = mask_secrets_in(traceback.format_exc())
+    return text[-_MAX_ERROR_CHARS:]
+
+
+def process_event(event: WebhookEvent | int) -> WebhookEvent:
+    """THE processing entry point: run a recorded event's handler unless it already ran.
+
+    ``event`` is a :class:`~polar_checkouts.models.WebhookEvent` or its primary key (a
+    task queue passes the key). Returns the event with its new ``outcome``: ``processed``
+    or ``ignored`` (no handler for the type) on success, ``failed`` with ``error`` set
+    when the handler raised; it never raises for a handler's failure. An event already
+    processed or ignored is returned unchanged, so calling it twice is safe.
+
+    Opens its own transaction: the row stays locked (``SELECT … FOR UPDATE``) from the
+    check to the final write, so of several concurrent callers one processes and the
+    others see the result. A failure rolls back the handler's writes (a savepoint) and is
+    recorded on the event, with secrets masked.
+    """
+    pk = event.pk if isinstance(event, WebhookEvent) else event
+    with transaction.atomic():
+        locked = WebhookEvent.objects.select_for_update().get(pk=pk)
+        if locked.is_done:
+            return locked
+        locked.attempts += 1
+        locked.last_attempt_at = timezone.now()
+        try:
+            with transaction.atomic():
+                outcome = dispatch_event(locked)
+        except Exception:
+            logger.exception(
+                "Polar webhook %s (%s) failed on attempt %d",
+                locked.webhook_id,
+                locked.type,
+                locked.attempts,
+            )
+            locked.outcome = WebhookOutcome.FAILED
+            locked.error = _error_text()
+            locked.processed_at = None
+        else:
+            locked.outcome = outcome
+            locked.error = ""
+            locked.processed_at = timezone.now()
+            logger.info("Polar webhook %s (%s): %s", locked.webhook_id, locked.type, outcome.value)
+        locked.save(
+            update_fields=["attempts", "last_attempt_at", "outcome", "error", "processed_at"]
+        )
+    return locked
+
+
+def receive_delivery(
+    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+) -> WebhookEvent:
+    """Record a verified delivery and process it (again only if not yet processed)."""
+    event, created = record_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
+    if not created and event.is_done:
+        logger.info("Polar webhook %s (%s) is a duplicate; already done", webhook_id, event.type)
+        return event
+    return process_event(event)
