@@ -359,7 +359,8 @@ def compare(
     fake: str, deadline: float
 ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
     """Settle, then compare cache and fake until they agree or time runs out."""
-    from polar_checkouts.models import CheckoutSession, parse_polar_datetime
+    from polar_checkouts.models import CheckoutSession
+    from polar_checkouts.payload import parse_polar_datetime
 
     while True:
         fake_checkouts(fake)  # settles payments that are due; their events go out

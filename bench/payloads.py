@@ -2,6 +2,12 @@
 
 The checkout has the keys of current Polar (so polar-sdk 1.x can decode it) plus the
 seed-era keys our client reads; it weighs about as much as a real answer (~4 KB).
+
+Not ``tests.polar_payloads.checkout_payload`` on purpose: the tests' builder makes one
+small seed-era checkout with a random id for a rule to be checked on, while this one
+makes the ``n``-th of thousands with a stable id (the bench server, its clients and a
+re-run must name the same rows) at a real answer's size and shape, which is what the
+figures measure.
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ def naive_sync() -> None:
     from django.utils import timezone
 
     from polar_checkouts.client import Page, get_client
-    from polar_checkouts.models import CheckoutSession, fields_from_payload
+    from polar_checkouts.models import CheckoutSession
+    from polar_checkouts.payload import fields_from_payload
     from polar_checkouts.types import Checkout
 
     client = get_client()

@@ -2,7 +2,7 @@
 
 ``CheckoutSession.objects.upsert_from_polar`` is fed real checkout payloads with keys
 replaced by arbitrary JSON, dropped or added. It either stores a row whose promoted
-columns are well-formed, or raises :class:`~polar_checkouts.models.InvalidPayloadError`
+columns are well-formed, or raises :class:`~polar_checkouts.exceptions.InvalidPayloadError`
 and stores nothing. The same holds for ``upsert_many`` (a sync page) and for the
 service that also sends the signals.
 """
@@ -20,7 +20,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from polar_checkouts import services
-from polar_checkouts.models import CheckoutSession, InvalidPayloadError
+from polar_checkouts.exceptions import InvalidPayloadError
+from polar_checkouts.models import CheckoutSession
 from tests.polar_payloads import checkout_payload
 
 pytestmark = pytest.mark.django_db
