@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 
 import pytest
 
@@ -37,6 +38,6 @@ def test_old_import_paths_name_the_same_class(module, name):
 
 
 def test_the_typing_literal_has_its_own_name():
-    assert set(types.CheckoutStatusValue.__args__) == set(models.CheckoutStatus.values)
+    assert set(typing.get_args(types.CheckoutStatusValue)) == set(models.CheckoutStatus.values)
     with pytest.warns(DeprecationWarning, match="CheckoutStatusValue"):
         assert types.CheckoutStatus is types.CheckoutStatusValue

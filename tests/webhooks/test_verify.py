@@ -168,9 +168,9 @@ def test_verify_signature_accepts_polars_headers_in_any_case():
     # The library checks the timestamp against the real clock as well: sign it now.
     when = dt.datetime.now(dt.timezone.utc)
     headers = {name.upper(): value for name, value in signed_headers(body, when=when).items()}
-    assert verify.verify_signature(body, headers, [SECRET], now=when) is None
+    verify.verify_signature(body, headers, [SECRET], now=when)  # raises when refused
     # Any of several secrets (rotation) is enough.
-    assert verify.verify_signature(body, headers, ["polar_whs_other", SECRET], now=when) is None
+    verify.verify_signature(body, headers, ["polar_whs_other", SECRET], now=when)
 
 
 @pytest.mark.parametrize(
