@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from polar_checkouts.admin import EstimatedCountPaginator, masked_payload
+from polar_checkouts.admin.base import EstimatedCountPaginator, masked_payload
 from polar_checkouts.models import CheckoutSession
 from tests.polar_payloads import CHECKOUTS_URL, PolarListStub, checkout_payload
 
@@ -564,7 +564,7 @@ def test_detail_refresh_button(operator_client, viewer_client, rsps):
 
 
 def test_distinct_values_skip_scan():
-    from polar_checkouts.admin import distinct_values
+    from polar_checkouts.admin.filters import distinct_values
 
     for currency in ["usd", "eur", "usd", "jpy", "eur"]:
         store(currency=currency)

@@ -16,17 +16,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CheckoutSession, CheckoutStatus, format_amount
+from ..models import CheckoutSession, CheckoutStatus, format_amount
+from .base import OTHER_COLOUR, STATUS_COLOURS
 
-#: Badge and chart colours, one per status (readable on white, distinct for most
-#: colour-vision deficiencies thanks to the differing lightness).
-STATUS_COLOURS: dict[str, str] = {
-    CheckoutStatus.SUCCEEDED: "#15803d",
-    CheckoutStatus.CONFIRMED: "#b45309",
-    CheckoutStatus.OPEN: "#1d4ed8",
-    CheckoutStatus.FAILED: "#b91c1c",
-    CheckoutStatus.EXPIRED: "#6b7280",
-}
 #: Stacking order, bottom to top.
 CHART_STATUSES: tuple[str, ...] = (
     CheckoutStatus.SUCCEEDED,
@@ -35,7 +27,6 @@ CHART_STATUSES: tuple[str, ...] = (
     CheckoutStatus.FAILED,
     CheckoutStatus.EXPIRED,
 )
-OTHER_COLOUR = "#7c3aed"
 
 # Chart geometry, in SVG user units.
 WIDTH, HEIGHT = 760, 300
