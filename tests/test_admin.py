@@ -150,6 +150,26 @@ def test_changelist_columns(viewer_client):
     assert "polar_c_" not in page
 
 
+#: (currency, minor units, how staff read it): 2, 2, 0 and 3 decimal places.
+TOTALS = [
+    ("usd", 1900, "19.00 USD"),
+    ("eur", 1250, "12.50 EUR"),
+    ("jpy", 500, "500 JPY"),
+    ("kwd", 1500, "1.500 KWD"),
+]
+
+
+def test_changelist_totals_have_each_currencys_decimal_places(viewer_client):
+    for currency, minor, _text in TOTALS:
+        recent(currency=currency, total_amount=minor)
+    page = viewer_client.get(reverse(CHANGELIST)).content.decode()
+
+    for _currency, _minor, text in TOTALS:
+        assert text in page
+    assert "5.00 JPY" not in page
+    assert "15.00 KWD" not in page
+
+
 def test_changelist_shows_open_but_past_expiry_as_expired(viewer_client):
     recent(minutes_ago=45)  # expired 15 minutes ago, Polar still says open
     page = viewer_client.get(reverse(CHANGELIST)).content.decode()
@@ -248,6 +268,24 @@ def test_detail_masks_secrets_and_escapes_the_payload(viewer_client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&quot;order_ref&quot;: &quot;A-1&quot;" in page  # metadata, pretty-printed
     assert re.search(r"<pre[^>]*>\{\s+&quot;allow_discount_codes&quot;", page)
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "tax", "total", "texts"),
+    [
+        ("usd", 1900, 190, 2090, ("19.00 USD", "1.90 USD", "20.90 USD")),
+        ("eur", 1250, 250, 1500, ("12.50 EUR", "2.50 EUR", "15.00 EUR")),
+        ("jpy", 500, 50, 550, ("500 JPY", "50 JPY", "550 JPY")),
+        ("kwd", 1500, 75, 1575, ("1.500 KWD", "0.075 KWD", "1.575 KWD")),
+    ],
+)
+def test_detail_amounts_have_the_currencys_decimal_places(
+    viewer_client, currency, amount, tax, total, texts
+):
+    checkout = store(currency=currency, amount=amount, tax_amount=tax, total_amount=total)
+    page = viewer_client.get(change_url(checkout)).content.decode()
+    for text in texts:
+        assert f">{text}</" in page
 
 
 def test_detail_links_to_polars_dashboard(viewer_client, settings):
@@ -442,6 +480,28 @@ def test_overview_numbers_and_chart(viewer_client):
     assert "57.1 %" in page
     assert "<script" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert len(overview.days) == 30
+
+
+def test_overview_revenue_in_usd_eur_jpy_and_kwd(viewer_client):
+    for currency, minor, _text in TOTALS:
+        recent(status="succeeded", currency=currency, total_amount=minor)
+    recent(status="succeeded", currency="usd", total_amount=1900)
+    recent(status="succeeded", currency="jpy", total_amount=500)
+    recent(status="succeeded", currency="kwd", total_amount=2)
+    recent(status="failed", currency="kwd", total_amount=999_999)  # not revenue
+
+    response = viewer_client.get(reverse(OVERVIEW))
+
+    revenue = [(r.currency, r.amount, r.checkouts) for r in response.context["overview"].revenue]
+    assert revenue == [
+        ("EUR", "12.50 EUR", 1),
+        ("JPY", "1000 JPY", 2),
+        ("KWD", "1.502 KWD", 2),
+        ("USD", "38.00 USD", 2),
+    ]
+    page = response.content.decode()
+    for _currency, amount, _n in revenue:
+        assert f'<span class="value polar-revenue">{amount}</span>' in page
 
 
 def test_overview_with_no_checkouts(viewer_client):

@@ -30,6 +30,7 @@ from ..conf import polar_settings
 from ..exceptions import PolarError
 from ..masking import mask_secret, mask_secrets_in
 from ..models import CheckoutSession, CheckoutStatus
+from ..money import format_amount
 from ..signals import ReceiverError
 from .base import (
     OTHER_COLOUR,
@@ -194,20 +195,19 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
 
     @admin.display(description=_("total"), ordering="total_amount")
     def total_display(self, obj: CheckoutSession) -> str:
-        """``19.00 USD``; "Free" when Polar has no amount."""
-        return format_html(
-            '<span style="white-space:nowrap">{}</span>', obj.formatted_total or _("Free")
-        )
+        """``19.00 USD``, ``500 JPY``; "Free" when Polar has no amount."""
+        total = format_amount(obj.total_amount, obj.currency)
+        return format_html('<span style="white-space:nowrap">{}</span>', total or _("Free"))
 
     @admin.display(description=_("amount"))
     def amount_display(self, obj: CheckoutSession) -> str:
         """The price amount before tax."""
-        return obj.formatted_amount or "—"
+        return format_amount(obj.amount, obj.currency) or "—"
 
     @admin.display(description=_("tax"))
     def tax_display(self, obj: CheckoutSession) -> str:
         """Tax, once Polar has computed it."""
-        return obj.formatted_tax or "—"
+        return format_amount(obj.tax_amount, obj.currency) or "—"
 
     @admin.display(description=_("client secret"))
     def masked_client_secret(self, obj: CheckoutSession) -> str:

@@ -16,7 +16,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import CheckoutSession, CheckoutStatus, format_amount
+from ..models import CheckoutSession, CheckoutStatus
+from ..money import format_amount
 from .base import OTHER_COLOUR, STATUS_COLOURS
 
 #: Stacking order, bottom to top.
