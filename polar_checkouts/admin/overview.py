@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import CheckoutSession, CheckoutStatus
+from ..models import CheckoutSession, CheckoutStatus, expired_condition
 from ..money import format_amount
 from .base import OTHER_COLOUR, STATUS_COLOURS
 
@@ -116,12 +116,13 @@ class Overview:
 
 
 def _effective_status() -> Case:
-    """The status with open-but-past-``expires_at`` counted as expired (as staff expect)."""
+    """The status with open-but-past-``expires_at`` counted as expired (as staff expect).
+
+    The database form of ``CheckoutSession.effective_status``, built on the one rule,
+    :func:`polar_checkouts.models.expired_condition`.
+    """
     return Case(
-        When(
-            Q(status=CheckoutStatus.OPEN, expires_at__lte=timezone.now()),
-            then=Value(CheckoutStatus.EXPIRED.value),
-        ),
+        When(expired_condition(), then=Value(CheckoutStatus.EXPIRED.value)),
         default=F("status"),
         output_field=CharField(),
     )
