@@ -155,21 +155,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
 
     # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
 
-    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
-        """Refresh one checkout; a failure becomes an error message, never a 500."""
-        try:
-            services.refresh_checkout(checkout_id)
-        except (PolarError, ReceiverError) as exc:
-            # ReceiverError: the shop's own receiver raised (logged with its traceback).
-            self.message_user(
-                request,
-                _("Could not refresh %(id)s from Polar: %(error)s")
-                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
-                messages.ERROR,
-            )
-            return False
-        return True
-
     def has_sync_permission(self, request: HttpRequest) -> bool:
         """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
         return self.has_model_permission(request, "sync")
@@ -237,6 +222,21 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         return pretty_json(masked_payload(obj.payload))
 
     # -- actions ---------------------------------------------------------------------------
+
+    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
+        """Refresh one checkout; a failure becomes an error message, never a 500."""
+        try:
+            services.refresh_checkout(checkout_id)
+        except (PolarError, ReceiverError) as exc:
+            # ReceiverError: the shop's own receiver raised (logged with its traceback).
+            self.message_user(
+                request,
+                _("Could not refresh %(id)s from Polar: %(error)s")
+                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+            return False
+        return True
 
     @admin.action(description=_("Refresh from Polar"), permissions=["sync"])
     def refresh_from_polar(self, request: HttpRequest, queryset: QuerySet[CheckoutSession]) -> None:
