@@ -13,7 +13,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -51,11 +50,7 @@ def cached(polar_fake):
     return checkout, event
 
 
-def logged_in(django_user_model, name: str, *, staff: bool, perms: tuple[str, ...] = ()) -> Client:
-    user = django_user_model.objects.create_user(name, password="pw", is_staff=staff)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="polar_checkouts", codename__in=perms)
-    )
+def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -85,11 +80,12 @@ def test_anonymous_visitors_are_sent_to_the_login_page(cached, polar_fake):
     assert polar_fake.calls("list") == []
 
 
-def test_customers_who_are_not_staff_are_sent_to_the_login_page(
-    cached, polar_fake, django_user_model
-):
+def test_customers_who_are_not_staff_are_sent_to_the_login_page(cached, polar_fake, make_staff):
     checkout, event = cached
-    client = logged_in(django_user_model, "customer", staff=False, perms=("view_checkoutsession",))
+    customer = make_staff("customer", "view_checkoutsession")
+    customer.is_staff = False  # holds the view permission, but is not staff
+    customer.save(update_fields=["is_staff"])
+    client = logged_in(customer)
     for name, url in admin_urls(checkout, event).items():
         response = client.get(url)
         assert response.status_code == 302, name
@@ -98,23 +94,18 @@ def test_customers_who_are_not_staff_are_sent_to_the_login_page(
     assert polar_fake.calls("list") == []
 
 
-def test_staff_without_permissions_get_403(cached, polar_fake, django_user_model):
+def test_staff_without_permissions_get_403(cached, polar_fake, make_staff):
     checkout, event = cached
-    client = logged_in(django_user_model, "intern", staff=True)
+    client = logged_in(make_staff("intern"))
     for name, url in admin_urls(checkout, event).items():
         assert client.get(url).status_code == 403, name
     assert client.post(reverse(SYNC)).status_code == 403
     assert polar_fake.calls() == []
 
 
-def test_viewers_cannot_sync_refresh_or_reprocess(cached, polar_fake, django_user_model):
+def test_viewers_cannot_sync_refresh_or_reprocess(cached, polar_fake, make_staff):
     checkout, event = cached
-    client = logged_in(
-        django_user_model,
-        "viewer",
-        staff=True,
-        perms=("view_checkoutsession", "view_webhookevent"),
-    )
+    client = logged_in(make_staff("viewer", "view_checkoutsession", "view_webhookevent"))
     assert client.get(reverse(CHANGELIST)).status_code == 200
     assert client.post(reverse(SYNC)).status_code == 403
     refresh = client.post(
@@ -133,18 +124,16 @@ def test_viewers_cannot_sync_refresh_or_reprocess(cached, polar_fake, django_use
     assert "refresh_from_polar" not in client.get(reverse(CHANGELIST)).content.decode()
 
 
-def test_permitted_staff_can_do_all_of_it(cached, polar_fake, django_user_model):
+def test_permitted_staff_can_do_all_of_it(cached, polar_fake, make_staff):
     checkout, event = cached
     client = logged_in(
-        django_user_model,
-        "operator",
-        staff=True,
-        perms=(
+        make_staff(
+            "operator",
             "view_checkoutsession",
             "sync_checkoutsession",
             "view_webhookevent",
             "change_webhookevent",
-        ),
+        )
     )
     assert client.post(reverse(SYNC)).status_code == 302
     client.post(
@@ -158,10 +147,8 @@ def test_permitted_staff_can_do_all_of_it(cached, polar_fake, django_user_model)
     assert event.attempts == 1
 
 
-def test_sync_answers_get_with_405(cached, django_user_model):
-    client = logged_in(
-        django_user_model, "op", staff=True, perms=("view_checkoutsession", "sync_checkoutsession")
-    )
+def test_sync_answers_get_with_405(cached, make_staff):
+    client = logged_in(make_staff("op", "view_checkoutsession", "sync_checkoutsession"))
     assert client.get(reverse(SYNC)).status_code == 405
 
 

@@ -11,22 +11,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CheckoutSession, CheckoutStatus, format_amount
+from ..models import CheckoutSession, CheckoutStatus, expired_condition
+from ..money import format_amount
+from .base import OTHER_COLOUR, STATUS_COLOURS
 
-#: Badge and chart colours, one per status (readable on white, distinct for most
-#: colour-vision deficiencies thanks to the differing lightness).
-STATUS_COLOURS: dict[str, str] = {
-    CheckoutStatus.SUCCEEDED: "#15803d",
-    CheckoutStatus.CONFIRMED: "#b45309",
-    CheckoutStatus.OPEN: "#1d4ed8",
-    CheckoutStatus.FAILED: "#b91c1c",
-    CheckoutStatus.EXPIRED: "#6b7280",
-}
 #: Stacking order, bottom to top.
 CHART_STATUSES: tuple[str, ...] = (
     CheckoutStatus.SUCCEEDED,
@@ -35,7 +28,6 @@ CHART_STATUSES: tuple[str, ...] = (
     CheckoutStatus.FAILED,
     CheckoutStatus.EXPIRED,
 )
-OTHER_COLOUR = "#7c3aed"
 
 # Chart geometry, in SVG user units.
 WIDTH, HEIGHT = 760, 300
@@ -124,12 +116,13 @@ class Overview:
 
 
 def _effective_status() -> Case:
-    """The status with open-but-past-``expires_at`` counted as expired (as staff expect)."""
+    """The status with open-but-past-``expires_at`` counted as expired (as staff expect).
+
+    The database form of ``CheckoutSession.effective_status``, built on the one rule,
+    :func:`polar_checkouts.models.expired_condition`.
+    """
     return Case(
-        When(
-            Q(status=CheckoutStatus.OPEN, expires_at__lte=timezone.now()),
-            then=Value(CheckoutStatus.EXPIRED.value),
-        ),
+        When(expired_condition(), then=Value(CheckoutStatus.EXPIRED.value)),
         default=F("status"),
         output_field=CharField(),
     )

@@ -1,8 +1,8 @@
 """Read-only admin for the webhook event log, with a "Process again" action.
 
-Registered from :mod:`.admin`. Staff with the ``view`` permission browse deliveries;
-staff with ``polar_checkouts.change_webhookevent`` may also re-run processing of events
-that failed or never finished.
+Staff with the ``view`` permission browse deliveries; staff with
+``polar_checkouts.change_webhookevent`` may also re-run processing of events that failed
+or never finished.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin import EstimatedCountPaginator, PolarRecordAdmin, masked_payload, pretty_json
-from .models import CheckoutSession, WebhookEvent, WebhookOutcome
-from .webhooks import process_event
+from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
+from ..webhooks import process_event
+from .base import PolarRecordAdmin, badge, masked_payload, pretty_json
 
 #: Most events the "Process again" action runs in one request.
 MAX_REPROCESS = 100
@@ -48,13 +48,6 @@ class WebhookEventAdmin(PolarRecordAdmin):
     search_help_text = _("An exact webhook id, Polar object id or checkout id.")
     date_hierarchy = "received_at"
     ordering = ("-received_at",)
-    list_per_page = 50
-    show_full_result_count = False
-    # The log grows with every delivery: no exact COUNT(*) of the whole table per page,
-    # and no per-choice facet counts (Django 5.0+).
-    paginator = EstimatedCountPaginator
-    if hasattr(admin, "ShowFacets"):
-        show_facets = admin.ShowFacets.NEVER
     actions = ("process_again",)
     fields = (
         "webhook_id",
@@ -77,20 +70,16 @@ class WebhookEventAdmin(PolarRecordAdmin):
 
     def has_process_permission(self, request: HttpRequest) -> bool:
         """May re-run processing (``polar_checkouts.change_webhookevent``)."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return self.has_model_permission(request, "change")
 
     # -- columns -----------------------------------------------------------------------
 
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_display(self, obj: WebhookEvent) -> str:
         """A coloured badge."""
-        return format_html(
-            '<span style="display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;'
-            'background:{};font-weight:600;white-space:nowrap">{}</span>',
-            OUTCOME_COLOURS.get(str(obj.outcome), "#6b7280"),
-            obj.get_outcome_display(),
-        )
+        outcome = str(obj.outcome)
+        colour = OUTCOME_COLOURS.get(outcome, OUTCOME_COLOURS[WebhookOutcome.PENDING])
+        return badge(obj.get_outcome_display(), colour, f"polar-outcome polar-outcome-{outcome}")
 
     @admin.display(description=_("checkout"))
     def checkout_link(self, obj: WebhookEvent) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from polar_checkouts import signals
 from polar_checkouts.checks import check_webhook_settings
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
+from tests.admin.helpers import logged_in
 from tests.polar_payloads import checkout_payload
 from tests.webhook_helpers import connected, deliver
 
@@ -19,20 +19,16 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:polar_checkouts_webhookevent_changelist"
 
 
-def staff_client(user):
-    client = Client()
-    client.force_login(user)
-    return client
+@pytest.fixture
+def event_viewer(make_staff):
+    """Staff who may look at the event log only."""
+    return logged_in(make_staff("viewer", "view_webhookevent"))
 
 
 @pytest.fixture
-def viewer(make_staff):
-    return staff_client(make_staff("viewer", "view_webhookevent"))
-
-
-@pytest.fixture
-def operator(make_staff):
-    return staff_client(
+def event_operator(make_staff):
+    """Staff who may also process events again."""
+    return logged_in(
         make_staff(
             "operator",
             "view_webhookevent",
@@ -58,43 +54,43 @@ def failed_event(client, webhook_id="msg_failed", payload=None):
 # -- list and detail ------------------------------------------------------------------------
 
 
-def test_list_shows_deliveries_with_filters(viewer, client):
+def test_list_shows_deliveries_with_filters(event_viewer, client):
     deliver(client, "checkout.created", checkout_payload(), webhook_id="msg_a")
     deliver(client, "benefit.created", {"id": "b"}, webhook_id="msg_b")
-    response = viewer.get(reverse(CHANGELIST))
+    response = event_viewer.get(reverse(CHANGELIST))
     assert response.status_code == 200
     content = response.content.decode()
     assert "msg_a" in content
     assert "msg_b" in content
     assert "Ignored (no handler)" in content
 
-    ignored = viewer.get(reverse(CHANGELIST), {"outcome__exact": "ignored"}).content.decode()
+    ignored = event_viewer.get(reverse(CHANGELIST), {"outcome__exact": "ignored"}).content.decode()
     assert "msg_b" in ignored
     assert "msg_a" not in ignored
-    by_type = viewer.get(reverse(CHANGELIST), {"type": "checkout.created"}).content.decode()
+    by_type = event_viewer.get(reverse(CHANGELIST), {"type": "checkout.created"}).content.decode()
     assert "msg_a" in by_type
     assert "msg_b" not in by_type
 
 
-def test_search_by_webhook_id_and_checkout_id(viewer, client):
+def test_search_by_webhook_id_and_checkout_id(event_viewer, client):
     payload = checkout_payload()
     deliver(client, "checkout.created", payload, webhook_id="msg_find_me")
     deliver(client, "benefit.created", {"id": "b"}, webhook_id="msg_other")
-    by_id = viewer.get(reverse(CHANGELIST), {"q": "msg_find_me"}).content.decode()
+    by_id = event_viewer.get(reverse(CHANGELIST), {"q": "msg_find_me"}).content.decode()
     assert "msg_find_me" in by_id
     assert "msg_other" not in by_id
-    by_checkout = viewer.get(reverse(CHANGELIST), {"q": payload["id"]}).content.decode()
+    by_checkout = event_viewer.get(reverse(CHANGELIST), {"q": payload["id"]}).content.decode()
     assert "msg_find_me" in by_checkout
     assert "msg_other" not in by_checkout
 
 
-def test_detail_is_read_only_and_escapes_and_masks_the_payload(viewer, client):
+def test_detail_is_read_only_and_escapes_and_masks_the_payload(event_viewer, client):
     payload = checkout_payload(customer_name="<script>alert(1)</script>")
     deliver(client, "checkout.created", payload, webhook_id="msg_detail")
     event = WebhookEvent.objects.get(webhook_id="msg_detail")
     url = reverse("admin:polar_checkouts_webhookevent_change", args=[event.pk])
 
-    response = viewer.get(url)
+    response = event_viewer.get(url)
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -103,40 +99,42 @@ def test_detail_is_read_only_and_escapes_and_masks_the_payload(viewer, client):
     assert payload["client_secret"] not in content  # masked
     assert "polar.sh webhooks" in content  # headers shown
     assert 'name="_save"' not in content
-    assert viewer.post(url, {}).status_code == 403
+    assert event_viewer.post(url, {}).status_code == 403
 
 
-def test_no_add_or_delete(operator, client):
+def test_no_add_or_delete(event_operator, client):
     deliver(client, "checkout.created", checkout_payload(), webhook_id="msg_x")
     event = WebhookEvent.objects.get()
-    assert operator.get(reverse("admin:polar_checkouts_webhookevent_add")).status_code == 403
+    assert event_operator.get(reverse("admin:polar_checkouts_webhookevent_add")).status_code == 403
     delete = reverse("admin:polar_checkouts_webhookevent_delete", args=[event.pk])
-    assert operator.get(delete).status_code == 403
+    assert event_operator.get(delete).status_code == 403
 
 
-def test_detail_links_the_cached_checkout(operator, client):
+def test_detail_links_the_cached_checkout(event_operator, client):
     payload = checkout_payload()
     deliver(client, "checkout.created", payload, webhook_id="msg_link")
     event = WebhookEvent.objects.get()
-    response = operator.get(reverse("admin:polar_checkouts_webhookevent_change", args=[event.pk]))
+    response = event_operator.get(
+        reverse("admin:polar_checkouts_webhookevent_change", args=[event.pk])
+    )
     checkout_url = reverse("admin:polar_checkouts_checkoutsession_change", args=[payload["id"]])
     assert checkout_url in response.content.decode()
 
 
-def test_failed_event_shows_its_error(viewer, client):
+def test_failed_event_shows_its_error(event_viewer, client):
     event = failed_event(client)
     url = reverse("admin:polar_checkouts_webhookevent_change", args=[event.pk])
-    assert "warehouse offline" in viewer.get(url).content.decode()
+    assert "warehouse offline" in event_viewer.get(url).content.decode()
 
 
 # -- process again ---------------------------------------------------------------------------
 
 
-def test_process_again_reprocesses_a_failed_event(operator, client):
+def test_process_again_reprocesses_a_failed_event(event_operator, client):
     payload = checkout_payload(status="succeeded")
     event = failed_event(client, payload=payload)
 
-    response = operator.post(
+    response = event_operator.post(
         reverse(CHANGELIST),
         {"action": "process_again", "_selected_action": [event.pk]},
         follow=True,
@@ -150,13 +148,13 @@ def test_process_again_reprocesses_a_failed_event(operator, client):
     assert "Processed 1 webhook event." in response.content.decode()
 
 
-def test_process_again_skips_done_events_and_reports_repeated_failures(operator, client):
+def test_process_again_skips_done_events_and_reports_repeated_failures(event_operator, client):
     deliver(client, "checkout.created", checkout_payload(), webhook_id="msg_done")
     failing = failed_event(client, webhook_id="msg_fail_again")
     done = WebhookEvent.objects.get(webhook_id="msg_done")
 
     with connected(signals.checkout_succeeded, _boom):
-        response = operator.post(
+        response = event_operator.post(
             reverse(CHANGELIST),
             {"action": "process_again", "_selected_action": [done.pk, failing.pk]},
             follow=True,
@@ -171,11 +169,13 @@ def test_process_again_skips_done_events_and_reports_repeated_failures(operator,
     assert (failing.outcome, failing.attempts) == (WebhookOutcome.FAILED, 2)
 
 
-def test_viewer_cannot_process_again(viewer, client):
+def test_viewer_cannot_process_again(event_viewer, client):
     event = failed_event(client)
-    response = viewer.get(reverse(CHANGELIST))
+    response = event_viewer.get(reverse(CHANGELIST))
     assert "process_again" not in response.content.decode()
-    viewer.post(reverse(CHANGELIST), {"action": "process_again", "_selected_action": [event.pk]})
+    event_viewer.post(
+        reverse(CHANGELIST), {"action": "process_again", "_selected_action": [event.pk]}
+    )
     event.refresh_from_db()
     assert (event.outcome, event.attempts) == (WebhookOutcome.FAILED, 1)
 
@@ -221,19 +221,20 @@ def test_check_is_registered(settings):
     assert "polar_checkouts.W002" in {m.id for m in checks.run_checks()}
 
 
-def test_uuid_search_term_that_matches_nothing(viewer):
-    response = viewer.get(reverse(CHANGELIST), {"q": str(uuid.uuid4())})
+def test_uuid_search_term_that_matches_nothing(event_viewer):
+    response = event_viewer.get(reverse(CHANGELIST), {"q": str(uuid.uuid4())})
     assert response.status_code == 200
 
 
-def test_changelist_queries_do_not_grow_with_rows(viewer):
+def test_changelist_queries_do_not_grow_with_rows(event_viewer):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     def queries_for_list():
         with CaptureQueriesContext(connection) as captured:
             assert (
-                viewer.get(reverse(CHANGELIST), {"outcome__exact": "processed"}).status_code == 200
+                event_viewer.get(reverse(CHANGELIST), {"outcome__exact": "processed"}).status_code
+                == 200
             )
         return len(captured)
 

@@ -1,0 +1,176 @@
+"""What the checkout and webhook event admins share; imports nothing else of the admin.
+
+Both tables record what Polar said and both grow without bound, so both admins are
+read-only, never count a large table exactly and never compute facet counts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from ..masking import mask_secret, mask_secrets_in
+from ..models import CheckoutStatus
+
+#: Badge and chart colours, one per checkout status (readable on white, distinct for
+#: most colour-vision deficiencies thanks to the differing lightness).
+STATUS_COLOURS: dict[str, str] = {
+    CheckoutStatus.SUCCEEDED: "#15803d",
+    CheckoutStatus.CONFIRMED: "#b45309",
+    CheckoutStatus.OPEN: "#1d4ed8",
+    CheckoutStatus.FAILED: "#b91c1c",
+    CheckoutStatus.EXPIRED: "#6b7280",
+}
+#: The colour of a status Polar may add later.
+OTHER_COLOUR = "#7c3aed"
+
+
+def badge(label: Any, colour: str, css_class: str) -> str:
+    """``label`` as a coloured pill (white text on ``colour``), HTML escaped."""
+    return format_html(
+        '<span class="{}" style="display:inline-block;padding:1px 8px;border-radius:9px;'
+        'color:#fff;background:{};font-weight:600;white-space:nowrap">{}</span>',
+        css_class,
+        colour,
+        label,
+    )
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts exactly, except an unfiltered list of a large PostgreSQL table.
+
+    ``COUNT(*)`` over millions of rows is a sequential scan on every changelist page; for
+    the unfiltered list PostgreSQL's planner estimate (``pg_class.reltuples``) is close
+    enough to size the pagination. Filtered lists and small tables get exact counts.
+    """
+
+    #: Below this estimate an exact count is cheap enough.
+    estimate_threshold = 50_000
+
+    @cached_property
+    def count(self) -> int:
+        """The number of rows, estimated for a large unfiltered PostgreSQL table."""
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.where:
+            counted = _postgres_count(queryset, self.estimate_threshold)
+            if counted is not None:
+                return counted
+        return super().count
+
+
+_ESTIMATE_OR_COUNT_SQL = (
+    "SELECT CASE WHEN c.reltuples >= %s THEN c.reltuples::bigint "
+    "ELSE (SELECT COUNT(*) FROM __table__) END "
+    "FROM pg_class c WHERE c.oid = to_regclass(%s)"
+)
+
+
+def _postgres_count(queryset: QuerySet[Any], threshold: int) -> int | None:
+    """The table's size in ONE query: the planner's estimate when it is at least
+    ``threshold``, an exact ``COUNT(*)`` otherwise (so the number of queries does not
+    depend on the table's size)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    with connection.cursor() as cursor:
+        # reltuples is -1 (PostgreSQL 14+) or 0 when the table was never analysed: the
+        # exact count is taken then too.
+        # The table name is the model's own, quoted; the values are parameters.
+        sql = _ESTIMATE_OR_COUNT_SQL.replace("__table__", table)
+        cursor.execute(sql, [threshold, table])
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0])
+
+
+def masked_payload(value: Any, key: str = "") -> Any:
+    """A copy of a payload safe to show: secrets and tokens masked, even inside URLs."""
+    if isinstance(value, dict):
+        return {k: masked_payload(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_payload(item, key) for item in value]
+    if isinstance(value, str):
+        lowered = key.lower()
+        if "secret" in lowered or "token" in lowered:
+            return mask_secret(value)
+        return mask_secrets_in(value)
+    return value
+
+
+def pretty_json(value: Any) -> str:
+    """``value`` in an escaped ``<pre>``: text as it is, anything else as indented JSON."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    )
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+class PolarRecordAdmin(admin.ModelAdmin):
+    """Read-only admin of rows that record what Polar said (checkouts, webhook events).
+
+    Nothing is added, changed or deleted here: the data belongs to Polar, and deleting a
+    row would only hide a real checkout or the proof of a delivery. Search also matches
+    ``uuid_search_field`` exactly when the term is a UUID. The lists stay cheap on large
+    tables: an estimated count for the unfiltered list, no second full ``COUNT(*)`` and no
+    per-choice facet counts (Django 5.0+).
+    """
+
+    uuid_search_field = "pk"
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    if hasattr(admin, "ShowFacets"):
+        show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Rows come from Polar only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """Read-only: the data belongs to Polar."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        """A record of what Polar said is never deleted from the admin."""
+        return False
+
+    def has_model_permission(self, request: HttpRequest, action: str) -> bool:
+        """The user holds ``<app>.<action>_<model>`` (``sync``, ``change``…) on this model."""
+        codename = get_permission_codename(action, self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def route_name(self, view: str) -> str:
+        """The URL name of one of this model's admin pages: ``<app>_<model>_<view>``."""
+        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+
+    def redirect_to(self, view: str, *args: Any) -> HttpResponseRedirect:
+        """A redirect to one of this model's admin pages (``changelist``, ``change``…)."""
+        return HttpResponseRedirect(
+            reverse(f"{self.admin_site.name}:{self.route_name(view)}", args=args)
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """The ordinary search results, with the row whose UUID column equals the term."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            value = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(**{self.uuid_search_field: value}), may_have_duplicates

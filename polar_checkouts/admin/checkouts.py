@@ -1,0 +1,360 @@
+"""The checkout cache's admin: list, detail, refresh, sync and the overview page.
+
+The data comes from Polar, so nothing here edits it: staff with the ``view`` permission
+browse; staff with ``polar_checkouts.sync_checkoutsession`` may also refresh rows and
+run a sync. Every Polar call goes through :mod:`polar_checkouts.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..conf import polar_settings
+from ..exceptions import PolarError
+from ..masking import mask_secret, mask_secrets_in
+from ..models import CheckoutSession, CheckoutStatus
+from ..money import format_amount
+from ..signals import ReceiverError
+from .base import (
+    OTHER_COLOUR,
+    STATUS_COLOURS,
+    PolarRecordAdmin,
+    badge,
+    masked_payload,
+    pretty_json,
+)
+from .filters import (
+    CheckoutChangeList,
+    CurrencyListFilter,
+    ExpiredListFilter,
+    ProductListFilter,
+)
+from .overview import build_overview, overview_context
+
+#: Most rows the "Refresh from Polar" action fetches in one request (one call each).
+MAX_REFRESH = 100
+
+#: Polar's dashboard, per server; other servers (fake, a base URL) have none.
+DASHBOARD_URLS = {"production": "https://polar.sh", "sandbox": "https://sandbox.polar.sh"}
+
+
+def dashboard_url(checkout: CheckoutSession) -> str | None:
+    """The checkout's page in Polar's dashboard, when the server and slug are known."""
+    base = DASHBOARD_URLS.get(str(polar_settings.SERVER))
+    organization = checkout.payload.get("organization")
+    slug = polar_settings.ORGANIZATION_SLUG or (
+        organization.get("slug") if isinstance(organization, dict) else None
+    )
+    if not base or not slug:
+        return None
+    return f"{base}/dashboard/{slug}/sales/checkouts/{checkout.pk}"
+
+
+def status_badge(checkout: CheckoutSession) -> str:
+    """The status as a coloured pill; an open checkout past its expiry reads "Expired"."""
+    status = checkout.effective_status
+    label = dict(CheckoutStatus.choices).get(status, status)
+    if status != checkout.status:
+        label = _("Expired (open in Polar)")
+    colour = STATUS_COLOURS.get(status, OTHER_COLOUR)
+    return badge(label, colour, f"polar-status polar-status-{status}")
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(PolarRecordAdmin):
+    """Browse cached checkout sessions; refresh or sync them from Polar."""
+
+    list_display = (
+        "short_id",
+        "status_display",
+        "product_name",
+        "customer",
+        "total_display",
+        "created_at",
+        "expires_at",
+        "user",
+    )
+    list_display_links = ("short_id",)
+    list_filter = (
+        "status",
+        ExpiredListFilter,
+        CurrencyListFilter,
+        ProductListFilter,
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("customer_email", "customer_name", "product_name")
+    search_help_text = _("Customer email or name, product name, or an exact checkout id.")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    list_select_related = ("user",)
+    actions = ("refresh_from_polar",)
+    #: How far back the "Sync from Polar" button reads (``None``: everything).
+    sync_window: dt.timedelta | None = dt.timedelta(days=30)
+    change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
+    change_form_template = "admin/polar_checkouts/checkoutsession/change_form.html"
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "status_display",
+                    "polar_link",
+                    "created_at",
+                    "modified_at",
+                    "expires_at",
+                    "synced_at",
+                )
+            },
+        ),
+        (
+            _("Product and amounts"),
+            {
+                "fields": (
+                    "product_name",
+                    "product_id",
+                    "product_price_id",
+                    "amount_display",
+                    "tax_display",
+                    "total_display",
+                )
+            },
+        ),
+        (
+            _("Customer"),
+            {"fields": ("customer_email", "customer_name", "customer_id", "user", "ip_address")},
+        ),
+        (
+            _("Polar data"),
+            {"fields": ("masked_client_secret", "metadata_display", "payload_display")},
+        ),
+    )
+    # Every field shown is read-only: the data belongs to Polar.
+    readonly_fields = tuple(flatten_fieldsets(fieldsets))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        """The changelist with the cheap date hierarchy."""
+        return CheckoutChangeList
+
+    # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
+
+    def has_sync_permission(self, request: HttpRequest) -> bool:
+        """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
+        return self.has_model_permission(request, "sync")
+
+    # -- columns -------------------------------------------------------------------------
+
+    @admin.display(description=_("checkout"), ordering="pk")
+    def short_id(self, obj: CheckoutSession) -> str:
+        """The first block of the UUID: enough to tell rows apart."""
+        return str(obj.pk).split("-")[0] + "…"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: CheckoutSession) -> str:
+        """A coloured badge."""
+        return status_badge(obj)
+
+    @admin.display(description=_("customer"), ordering="customer_email")
+    def customer(self, obj: CheckoutSession) -> str:
+        """Email, with the name under it when known."""
+        if obj.customer_name:
+            return format_html("{}<br><small>{}</small>", obj.customer_email, obj.customer_name)
+        return obj.customer_email or "—"
+
+    @admin.display(description=_("total"), ordering="total_amount")
+    def total_display(self, obj: CheckoutSession) -> str:
+        """``19.00 USD``, ``500 JPY``; "Free" when Polar has no amount."""
+        total = format_amount(obj.total_amount, obj.currency)
+        return format_html('<span style="white-space:nowrap">{}</span>', total or _("Free"))
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, obj: CheckoutSession) -> str:
+        """The price amount before tax."""
+        return format_amount(obj.amount, obj.currency) or "—"
+
+    @admin.display(description=_("tax"))
+    def tax_display(self, obj: CheckoutSession) -> str:
+        """Tax, once Polar has computed it."""
+        return format_amount(obj.tax_amount, obj.currency) or "—"
+
+    @admin.display(description=_("client secret"))
+    def masked_client_secret(self, obj: CheckoutSession) -> str:
+        """Only the prefix: the secret lets anyone act as the buyer."""
+        return mask_secret(obj.client_secret) or "—"
+
+    @admin.display(description=_("on Polar"))
+    def polar_link(self, obj: CheckoutSession) -> str:
+        """A link to the checkout in Polar's dashboard."""
+        url = dashboard_url(obj)
+        if url is None:
+            return str(_("Set POLAR_ORGANIZATION_SLUG to link to Polar's dashboard."))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            url,
+            _("Open in Polar's dashboard"),
+        )
+
+    @admin.display(description=_("metadata"))
+    def metadata_display(self, obj: CheckoutSession) -> str:
+        """Metadata as indented JSON."""
+        return pretty_json(obj.metadata)
+
+    @admin.display(description=_("last Polar payload"))
+    def payload_display(self, obj: CheckoutSession) -> str:
+        """The whole payload as indented JSON, secrets masked, HTML escaped."""
+        return pretty_json(masked_payload(obj.payload))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
+        """Refresh one checkout; a failure becomes an error message, never a 500."""
+        try:
+            services.refresh_checkout(checkout_id)
+        except (PolarError, ReceiverError) as exc:
+            # ReceiverError: the shop's own receiver raised (logged with its traceback).
+            self.message_user(
+                request,
+                _("Could not refresh %(id)s from Polar: %(error)s")
+                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+            return False
+        return True
+
+    @admin.action(description=_("Refresh from Polar"), permissions=["sync"])
+    def refresh_from_polar(self, request: HttpRequest, queryset: QuerySet[CheckoutSession]) -> None:
+        """Fetch each selected checkout again; Polar errors become messages, not a 500."""
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_REFRESH + 1])
+        if len(ids) > MAX_REFRESH:
+            ids = ids[:MAX_REFRESH]
+            self.message_user(
+                request,
+                _("Only the first %(n)d selected checkout sessions were refreshed.")
+                % {"n": MAX_REFRESH},
+                messages.WARNING,
+            )
+        refreshed = sum(self._refresh_one(request, checkout_id) for checkout_id in ids)
+        if refreshed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Refreshed %(n)d checkout session from Polar.",
+                    "Refreshed %(n)d checkout sessions from Polar.",
+                    refreshed,
+                )
+                % {"n": refreshed},
+                messages.SUCCESS,
+            )
+
+    # -- extra pages -------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        """The sync and refresh endpoints (POST only) and the overview page, before the
+        default routes."""
+        site = self.admin_site
+        return [
+            path(
+                "sync/",
+                site.admin_view(require_POST(self.sync_view)),
+                name=self.route_name("sync"),
+            ),
+            path(
+                "overview/",
+                site.admin_view(self.overview_view),
+                name=self.route_name("overview"),
+            ),
+            path(
+                "<uuid:object_id>/refresh/",
+                site.admin_view(require_POST(self.refresh_view)),
+                name=self.route_name("refresh"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The list, with the sync button for staff allowed to use it."""
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def sync_view(self, request: HttpRequest) -> HttpResponse:
+        """Copy recent checkouts from Polar, then back to the list with a summary.
+
+        Only checkouts created within ``sync_window`` are read: a web request cannot wait
+        for every page of a large account (``manage.py polar_checkouts_sync`` can).
+        """
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        since = timezone.now() - self.sync_window if self.sync_window else None
+        try:
+            result = services.sync_checkouts(
+                organization_id=polar_settings.ORGANIZATION_ID, since=since
+            )
+        except (PolarError, ReceiverError) as exc:
+            self.message_user(
+                request,
+                _(
+                    "Sync from Polar stopped: %(error)s. Checkout sessions stored before "
+                    "the error were kept; try again shortly."
+                )
+                % {"error": mask_secrets_in(str(exc))},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                _("Synced from Polar: %(summary)s.") % {"summary": result},
+                messages.SUCCESS,
+            )
+        return self.redirect_to("changelist")
+
+    def refresh_view(self, request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+        """The detail page's "Refresh from Polar" button for one checkout."""
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        if self._refresh_one(request, object_id):
+            self.message_user(request, _("Refreshed from Polar."), messages.SUCCESS)
+        return self.redirect_to("change", object_id)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The detail page, with a refresh button for staff allowed to use it."""
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """Counts by status per day over 30 days, conversion and revenue by currency."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Checkout sessions overview"),
+            **overview_context(build_overview()),
+        }
+        return TemplateResponse(
+            request, "admin/polar_checkouts/checkoutsession/overview.html", context
+        )

@@ -1,0 +1,89 @@
+"""The checkout overview page: counts, conversion, revenue by currency and the chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.admin.helpers import OVERVIEW, TOTALS, recent, store
+
+pytestmark = pytest.mark.django_db
+
+
+def test_overview_numbers_and_chart(viewer_client):
+    recent(status="succeeded", total_amount=1900)
+    recent(status="succeeded", total_amount=1900)
+    recent(status="succeeded", currency="jpy", total_amount=500)
+    recent(status="failed")
+    recent()
+    recent(minutes_ago=60)  # open but past expiry: counted as expired
+    recent(status="succeeded", total_amount=None, currency=None, amount=None)  # free
+    store(status="succeeded", created_at=timezone.now() - dt.timedelta(days=45))  # too old
+
+    response = viewer_client.get(reverse(OVERVIEW))
+
+    assert response.status_code == 200
+    overview = response.context["overview"]
+    assert overview.created == 7
+    assert overview.succeeded == 4
+    assert overview.totals["expired"] == 1
+    assert overview.totals["open"] == 1
+    assert response.context["conversion"] == "57.1 %"
+    assert [(r.currency, r.amount, r.checkouts) for r in overview.revenue] == [
+        ("JPY", "500 JPY", 1),
+        ("USD", "38.00 USD", 2),
+    ]
+    page = response.content.decode()
+    assert "<svg" in page
+    assert '<title id="polar-chart-title">Checkout sessions per day by status' in page
+    assert f"{timezone.localdate().isoformat()}: 4 succeeded" in page
+    assert "38.00 USD" in page
+    assert "57.1 %" in page
+    assert "<script" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert len(overview.days) == 30
+
+
+def test_overview_revenue_in_usd_eur_jpy_and_kwd(viewer_client):
+    for currency, minor, _text in TOTALS:
+        recent(status="succeeded", currency=currency, total_amount=minor)
+    recent(status="succeeded", currency="usd", total_amount=1900)
+    recent(status="succeeded", currency="jpy", total_amount=500)
+    recent(status="succeeded", currency="kwd", total_amount=2)
+    recent(status="failed", currency="kwd", total_amount=999_999)  # not revenue
+
+    response = viewer_client.get(reverse(OVERVIEW))
+
+    revenue = [(r.currency, r.amount, r.checkouts) for r in response.context["overview"].revenue]
+    assert revenue == [
+        ("EUR", "12.50 EUR", 1),
+        ("JPY", "1000 JPY", 2),
+        ("KWD", "1.502 KWD", 2),
+        ("USD", "38.00 USD", 2),
+    ]
+    page = response.content.decode()
+    for _currency, amount, _n in revenue:
+        assert f'<span class="value polar-revenue">{amount}</span>' in page
+
+
+def test_overview_with_no_checkouts(viewer_client):
+    response = viewer_client.get(reverse(OVERVIEW))
+    assert response.status_code == 200
+    assert response.context["conversion"] == "—"
+    assert "no revenue yet" in response.content.decode()
+
+
+def test_overview_uses_a_constant_number_of_queries(viewer_client):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert viewer_client.get(reverse(OVERVIEW)).status_code == 200
+        return len(captured.captured_queries)
+
+    empty = queries()
+    for i in range(25):
+        recent(minutes_ago=i * 90, status=["open", "succeeded", "failed", "expired"][i % 4])
+    assert queries() == empty
