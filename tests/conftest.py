@@ -53,3 +53,14 @@ def make_staff(django_user_model):
         return user
 
     return make
+
+
+@pytest.fixture
+def polar_list():
+    """Polar's checkout list through ``responses``: a ``tests.polar_payloads.PolarListStub``."""
+    import responses
+
+    from tests.polar_payloads import PolarListStub
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield PolarListStub().register(rsps)

@@ -75,6 +75,15 @@ def checkout_payload(
     return payload
 
 
+def checkout_payloads(
+    n: int, *, start: dt.datetime = BASE_TIME, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """``n`` checkout payloads created a minute apart, oldest first (a sync's worth)."""
+    return [
+        checkout_payload(created_at=start + dt.timedelta(minutes=i), **kwargs) for i in range(n)
+    ]
+
+
 API = "https://sandbox-api.polar.sh"
 CHECKOUTS_URL = API + "/v1/checkouts/"
 
