@@ -245,6 +245,18 @@ def test_is_expired_trusts_expires_at_over_an_open_status(status, expires_at, ex
 # -- the "newer data wins" rule ----------------------------------------------------------
 
 
+def wins(stored, incoming):
+    """``incoming_wins`` for two ``(status, modified_at, created_at)`` versions."""
+    return incoming_wins(
+        stored_status=stored[0],
+        stored_modified_at=stored[1],
+        stored_created_at=stored[2],
+        incoming_status=incoming[0],
+        incoming_modified_at=incoming[1],
+        incoming_created_at=incoming[2],
+    )
+
+
 @pytest.mark.parametrize(
     ("stored", "incoming", "expected"),
     [
@@ -262,17 +274,7 @@ def test_is_expired_trusts_expires_at_over_an_open_status(status, expires_at, ex
     ],
 )
 def test_incoming_wins_table(stored, incoming, expected):
-    assert (
-        incoming_wins(
-            stored_status=stored[0],
-            stored_modified_at=stored[1],
-            stored_created_at=stored[2],
-            incoming_status=incoming[0],
-            incoming_modified_at=incoming[1],
-            incoming_created_at=incoming[2],
-        )
-        is expected
-    )
+    assert wins(stored, incoming) is expected
 
 
 def test_status_ranks_follow_the_lifecycle():
@@ -290,16 +292,6 @@ dates = st.none() | st.sampled_from([T0, T1, T2])
     incoming=st.tuples(st.sampled_from(STATUSES), dates, dates),
 )
 def test_of_two_different_versions_at_most_one_wins_over_the_other(stored, incoming):
-    def wins(a, b):
-        return incoming_wins(
-            stored_status=a[0],
-            stored_modified_at=a[1],
-            stored_created_at=a[2],
-            incoming_status=b[0],
-            incoming_modified_at=b[1],
-            incoming_created_at=b[2],
-        )
-
     a_when, b_when = stored[1] or stored[2], incoming[1] or incoming[2]
     if stored[0] != incoming[0] or (a_when and b_when and a_when != b_when):
         assert not (wins(stored, incoming) and wins(incoming, stored))
