@@ -18,7 +18,7 @@ class PolarError(Exception):
 
 
 class InvalidPayloadError(PolarError, ValueError):
-    """A payload without a usable checkout ``id``; nothing is stored."""
+    """A Polar payload that cannot be used (no checkout ``id``, no object); nothing is stored."""
 
 
 class ReceiverError(PolarError):

@@ -30,6 +30,7 @@ from typing import Any, Final
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..exceptions import InvalidPayloadError
 from ..masking import mask_secrets_in
 from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
 from ..payload import uuid_or_none
@@ -94,7 +95,7 @@ def record_delivery(
 
 def _handle_checkout(event: WebhookEvent, data: Any) -> WebhookOutcome:
     if not isinstance(data, Mapping):
-        raise ValueError(f"{event.type} event without a checkout object in 'data'")
+        raise InvalidPayloadError(f"{event.type} event without a checkout object in 'data'")
     store_checkout(data)
     return WebhookOutcome.PROCESSED
 
@@ -110,7 +111,7 @@ def _handle_passed_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
     )
     if event.type == "order.paid" or is_legacy_paid_order:
         if not isinstance(data, Mapping):
-            raise ValueError(f"{event.type} event without an order object in 'data'")
+            raise InvalidPayloadError(f"{event.type} event without an order object in 'data'")
         checkout = (
             CheckoutSession.objects.filter(pk=event.checkout_id).first()
             if event.checkout_id
