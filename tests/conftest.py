@@ -20,11 +20,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_client_cache():
     """Each test builds its own client from the settings it runs with."""
-    from polar_checkouts import client
+    from polar_checkouts.client import reset_client_cache
 
-    client._client_cache = None
+    reset_client_cache()
     yield
-    client._client_cache = None
+    reset_client_cache()
 
 
 @pytest.fixture

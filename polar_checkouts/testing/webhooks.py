@@ -66,7 +66,7 @@ class Attempt:
 
 
 @dataclass
-class WebhookEvent:
+class SentWebhook:
     """An event the fake emitted. ``id`` is the ``webhook-id`` of every delivery attempt."""
 
     id: str
@@ -98,7 +98,7 @@ class WebhookEndpoint:
         """Seconds to wait after the ``failures``-th failed attempt (exponential)."""
         return float(self.backoff * (2 ** (failures - 1)))
 
-    def attempt(self, event: WebhookEvent, now: datetime) -> Attempt:
+    def attempt(self, event: SentWebhook, now: datetime) -> Attempt:
         """Send ``event`` once and record the outcome on it."""
         headers = sign(self.secret, event.id, event.body)
         try:

@@ -33,7 +33,6 @@ from polar_checkouts.testing import (
     TOKEN_SUCCEEDED,
     FakePolar,
 )
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 BUYER = {
     "customer_email": "ada@example.com",
