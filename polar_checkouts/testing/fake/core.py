@@ -6,11 +6,12 @@ transport, the Django views and the standalone server all call it, so there is o
 implementation of Polar's behaviour (``/work/shared/polar/API.md`` in the project notes):
 
 * the seven checkout routes under ``/v1/checkouts/`` and ``/v1/checkouts/custom/``, and
-  ``GET /v1/products/`` and ``/v1/products/{id}`` (:mod:`.routes`, :mod:`.operations`);
+  ``GET /v1/products/`` and ``/v1/products/{id}`` (:mod:`.routes`, :mod:`.checkouts`,
+  :mod:`.products`);
 * the status machine ``open -> confirmed -> succeeded | failed``, ``open -> expired``
   (here: the clock, :meth:`FakePolar.tick`);
 * amounts, a 10 % discount code, a deterministic tax rule (:mod:`.pricing`), Polar's
-  JSON shapes (:mod:`.serialise`) and 4xx bodies;
+  JSON shapes (:mod:`.serialise`), orders (:mod:`.orders`) and 4xx bodies;
 * fault injection (:mod:`..faults`) and Standard Webhooks deliveries (:mod:`..webhooks`);
 * fake-only routes under ``/_fake/`` (complete a "3-D Secure" action, reset, move the
   clock, inject faults) that a browser or another process can call.
@@ -31,7 +32,7 @@ from ..faults import Injection, injected_response, mangle, take_injection
 from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
-from . import operations
+from . import checkouts, orders
 from .routes import dispatch, route
 from .serialise import checkout_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
@@ -332,7 +333,7 @@ class FakePolar:
         body = {**(data or {}), **fields}
         with self._lock:
             try:
-                result = operations.create(self, json_bytes(body))
+                result = checkouts.create(self, json_bytes(body))
             except RequestInvalid as exc:
                 raise ValueError(json.dumps(exc.errors)) from None
         self._after_call()
@@ -341,7 +342,7 @@ class FakePolar:
     def complete_action(self, client_secret: str, *, succeed: bool = True) -> JsonDict:
         """Finish the buyer's "3-D Secure" step of a ``requires_action`` confirmation."""
         with self._lock:
-            result = operations.complete_action(self, client_secret, succeed)
+            result = checkouts.complete_action(self, client_secret, succeed)
         self._after_call()
         return result
 
@@ -482,8 +483,6 @@ class FakePolar:
             observer(record, response)
         return response
 
-    # -- faults -------------------------------------------------------------------------
-
     # -- time-driven transitions -----------------------------------------------------------
 
     def touch(self, checkout: CheckoutState) -> None:
@@ -519,16 +518,6 @@ class FakePolar:
                 self.touch(checkout)
                 self.emit("checkout.updated", checkout_json(self, checkout))
                 if outcome == "succeeded":
-                    order = operations.create_order(self, checkout)
+                    order = orders.create_order(self, checkout)
                     self.emit("order.created", order)
                     self.emit("order.paid", order)
-
-    # -- lookups -----------------------------------------------------------------------------
-
-    # -- operations -----------------------------------------------------------------------
-
-    # -- fake-only routes -----------------------------------------------------------------
-
-    # -- updates --------------------------------------------------------------------------
-
-    # -- JSON ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """HTTP routing of the fake Polar: which operation answers a method and path.
 
-Polar's routes go to :mod:`.operations`; the fake-only control routes under ``/_fake/``
-(complete a "3-D Secure" action, reset, move the clock, arm faults, add products, list
-events) are here.
+Polar's routes go to :mod:`.checkouts` and :mod:`.products`; the fake-only control
+routes under ``/_fake/`` (complete a "3-D Secure" action, reset, move the clock, arm
+faults, add products, list events) are here.
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ from urllib.parse import unquote
 from .. import catalogue
 from ..faults import Injection
 from ..messages import FakeResponse, HTTPError, json_response
-from ..validation import RequestInvalid
-from .operations import (
+from ..validation import RequestInvalid, parse_body
+from .checkouts import (
     client_confirm,
     client_get,
     client_update,
     complete_action,
     create_op,
     get,
-    get_product,
     list_checkouts,
-    list_products,
-    parse_body,
     update,
 )
+from .products import get_product, list_products
 from .state import isoformat
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import TYPE_CHECKING
 
 from .. import catalogue
@@ -11,6 +12,9 @@ from .state import CheckoutState, JsonDict, isoformat
 
 if TYPE_CHECKING:
     from .core import FakePolar
+
+#: The largest page Polar serves; a bigger ``limit`` is clamped.
+MAX_LIMIT = 100
 
 
 def price_json(fake: FakePolar, price_id: str) -> JsonDict:
@@ -159,4 +163,14 @@ def discount_json(fake: FakePolar, discount: JsonDict) -> JsonDict:
             1 for o in fake.orders.values() if o["discount_id"] == discount["id"]
         ),
         "organization_id": catalogue.ORGANIZATION_ID,
+    }
+
+
+def page_of(items: list[JsonDict], page: int, limit: int) -> JsonDict:
+    """One page of ``items`` in Polar's ``ListResource`` shape (``limit`` capped at 100)."""
+    limit = min(limit, MAX_LIMIT)
+    start = (page - 1) * limit
+    return {
+        "items": items[start : start + limit],
+        "pagination": {"total_count": len(items), "max_page": math.ceil(len(items) / limit)},
     }

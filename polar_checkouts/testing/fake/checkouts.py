@@ -1,4 +1,4 @@
-"""The fake's API operations: Polar's checkout and product routes, as functions of a fake.
+"""The fake's checkout operations: Polar's seven checkout routes, as functions of a fake.
 
 Each takes the :class:`~.core.FakePolar` whose lock the caller holds, reads or changes its
 state, and returns an answer or raises ``HTTPError`` / ``RequestInvalid``.
@@ -7,11 +7,8 @@ state, and returns an answer or raises ``HTTPError`` / ``RequestInvalid``.
 from __future__ import annotations
 
 import copy
-import json
-import math
 import uuid
 from datetime import timedelta
-from functools import partial
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -25,34 +22,23 @@ from ..validation import (
     NON_NULLABLE_ON_CREATE,
     UPDATE_FIELDS,
     Errors,
-    RequestInvalid,
+    parse_body,
     parse_fields,
-    query_bool,
     query_enum,
     query_ints,
     query_uuids,
     uuid_value,
 )
+from .orders import customer_for
 from .pricing import default_amount, totals
-from .serialise import checkout_json, discount_json, price_json, product_json
-from .state import CheckoutState, JsonDict, isoformat, new_token
+from .serialise import checkout_json, page_of
+from .state import CheckoutState, JsonDict, new_token
 
 if TYPE_CHECKING:
     from .core import FakePolar
 
 CHECKOUT_SORTS = ("created_at", "-created_at", "expires_at", "-expires_at", "status", "-status")
-PRODUCT_SORTS = (
-    "created_at",
-    "-created_at",
-    "name",
-    "-name",
-    "price_amount_type",
-    "-price_amount_type",
-    "price_amount",
-    "-price_amount",
-)
 STATUSES = ("open", "expired", "confirmed", "succeeded", "failed")
-MAX_LIMIT = 100
 #: The error name of the service's own 422s (schema errors are "RequestValidationError").
 BUSINESS_ERROR = "PolarRequestValidationError"
 
@@ -125,16 +111,6 @@ def list_checkouts(
         name = key.lstrip("-")
         items.sort(key=attrgetter(name), reverse=key.startswith("-"))
     return json_response(200, page_of([checkout_json(fake, c) for c in items], page, limit))
-
-
-def page_of(items: list[JsonDict], page: int, limit: int) -> JsonDict:
-    """One page of ``items`` in Polar's ``ListResource`` shape (``limit`` capped at 100)."""
-    limit = min(limit, MAX_LIMIT)
-    start = (page - 1) * limit
-    return {
-        "items": items[start : start + limit],
-        "pagination": {"total_count": len(items), "max_page": math.ceil(len(items) / limit)},
-    }
 
 
 def create_op(fake: FakePolar, headers: Any, params: Any, body: bytes) -> FakeResponse:
@@ -419,92 +395,6 @@ def complete_action(fake: FakePolar, client_secret: str, succeed: bool) -> JsonD
     return checkout_json(fake, checkout, public=True)
 
 
-def list_products(
-    fake: FakePolar, headers: Any, params: dict[str, list[str]], body: bytes
-) -> FakeResponse:
-    """``GET /v1/products/``: filters, sorting and pages."""
-    errors = Errors()
-    ids = query_uuids(errors, params, "id")
-    organization_ids = query_uuids(errors, params, "organization_id")
-    is_archived = query_bool(errors, params, "is_archived")
-    is_recurring = query_bool(errors, params, "is_recurring")
-    sorting = query_enum(errors, params, "sorting", PRODUCT_SORTS) or ["created_at"]
-    page = query_ints(errors, params, "page", 1)
-    limit = query_ints(errors, params, "limit", 10)
-    errors.raise_if_any()
-    assert page is not None
-    assert limit is not None
-    query = (params.get("query") or [""])[-1].lower()
-    products = list(fake.products.values())
-    if ids:
-        products = [p for p in products if p["id"] in ids]
-    if organization_ids:
-        products = [p for p in products if p["organization_id"] in organization_ids]
-    if is_archived is not None:
-        products = [p for p in products if p["is_archived"] == is_archived]
-    if is_recurring is not None:
-        products = [p for p in products if p["is_recurring"] == is_recurring]
-    if query:
-        products = [p for p in products if query in p["name"].lower()]
-
-    def sort_value(product: JsonDict, name: str) -> Any:
-        price = fake.prices[product["price_ids"][0]]
-        if name == "price_amount_type":
-            return price["amount_type"]
-        if name == "price_amount":
-            return price.get("price_amount") or price.get("preset_amount") or 0
-        return product[name]
-
-    for key in reversed(sorting):
-        name = key.lstrip("-")
-        products.sort(key=partial(sort_value, name=name), reverse=key.startswith("-"))
-    return json_response(200, page_of([product_json(fake, p["id"]) for p in products], page, limit))
-
-
-def get_product(fake: FakePolar, product_id: str) -> FakeResponse:
-    """``GET /v1/products/{id}``."""
-    errors = Errors()
-    value = uuid_value(errors, ("path", "id"), product_id)
-    errors.raise_if_any()
-    if value not in fake.products:
-        raise HTTPError(404, NOT_FOUND)
-    return json_response(200, product_json(fake, value))
-
-
-def parse_body(body: bytes) -> JsonDict:
-    """The request body as a JSON object, or Polar's 422 for anything else."""
-    try:
-        data = json.loads(body or b"null")
-    except ValueError as exc:
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body", getattr(exc, "pos", 0)],
-                    "msg": "JSON decode error",
-                    "type": "json_invalid",
-                    "input": {},
-                    "ctx": {"error": getattr(exc, "msg", str(exc))},
-                }
-            ]
-        ) from None
-    if data is None:
-        raise RequestInvalid(
-            [{"loc": ["body"], "msg": "Field required", "type": "missing", "input": None}]
-        )
-    if not isinstance(data, dict):
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body"],
-                    "msg": ("Input should be a valid dictionary or object to extract fields from"),
-                    "type": "model_attributes_type",
-                    "input": data,
-                }
-            ]
-        )
-    return data
-
-
 def apply_fields(
     fake: FakePolar, errors: Errors, work: CheckoutState, fields: JsonDict, *, public: bool
 ) -> None:
@@ -618,115 +508,3 @@ def commit(fake: FakePolar, work: CheckoutState) -> JsonDict:
     result = checkout_json(fake, work)
     fake.emit("checkout.updated", result)
     return result
-
-
-def customer_for(fake: FakePolar, work: CheckoutState) -> JsonDict:
-    """The fake customer of the checkout's e-mail address, created on first use."""
-    email = (work.customer_email or "").lower()
-    customer = fake.customers.get(email)
-    if customer is None:
-        customer = {
-            "id": str(uuid.uuid4()),
-            "stripe_id": "cus_fake" + uuid.uuid4().hex[:14],
-            "created_at": isoformat(fake.now()),
-            "email": work.customer_email,
-        }
-        fake.customers[email] = customer
-    customer["name"] = work.customer_name
-    customer["billing_address"] = work.customer_billing_address
-    return customer
-
-
-def create_order(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
-    """The order (and subscription, for a recurring price) of a succeeded checkout."""
-    amounts = totals(fake, checkout)
-    price = price_json(fake, checkout.price_id)
-    product = product_json(fake, checkout.product_id)
-    customer = next(c for c in fake.customers.values() if c["id"] == checkout.customer_id)
-    now = isoformat(fake.now())
-    subscription = None
-    if price["type"] == "recurring":
-        subscription = {
-            "metadata": dict(checkout.metadata),
-            "created_at": now,
-            "modified_at": None,
-            "id": str(uuid.uuid4()),
-            "amount": amounts["net_amount"],
-            "currency": checkout.currency,
-            "recurring_interval": price["recurring_interval"],
-            "status": "active",
-            "current_period_start": now,
-            "current_period_end": isoformat(fake.now() + timedelta(days=30)),
-            "cancel_at_period_end": False,
-            "started_at": now,
-            "ended_at": None,
-            "customer_id": customer["id"],
-            "product_id": checkout.product_id,
-            "price_id": checkout.price_id,
-            "discount_id": checkout.discount_id,
-            "checkout_id": checkout.id,
-            "canceled_at": None,
-            "ends_at": None,
-            "customer_cancellation_reason": None,
-            "customer_cancellation_comment": None,
-            "user_id": customer["id"],
-        }
-        fake.subscriptions[subscription["id"]] = subscription
-        checkout.subscription_id = subscription["id"]
-    discount = fake.discounts.get(checkout.discount_id or "")
-    order = {
-        "created_at": now,
-        "modified_at": None,
-        "id": str(uuid.uuid4()),
-        "status": "paid",
-        "paid": True,
-        "metadata": dict(checkout.metadata),
-        "custom_field_data": dict(checkout.custom_field_data),
-        "amount": amounts["net_amount"] or 0,
-        "subtotal_amount": amounts["amount"] or 0,
-        "discount_amount": amounts["discount_amount"],
-        "net_amount": amounts["net_amount"] or 0,
-        "tax_amount": amounts["tax_amount"] or 0,
-        "total_amount": amounts["total_amount"] or 0,
-        "refunded_amount": 0,
-        "refunded_tax_amount": 0,
-        "currency": checkout.currency or "usd",
-        "billing_reason": "subscription_create" if subscription else "purchase",
-        "billing_address": copy.copy(checkout.customer_billing_address),
-        "customer_id": customer["id"],
-        "product_id": checkout.product_id,
-        "product_price_id": checkout.price_id,
-        "discount_id": checkout.discount_id,
-        "subscription_id": subscription["id"] if subscription else None,
-        "checkout_id": checkout.id,
-        "customer": {
-            "created_at": customer["created_at"],
-            "modified_at": None,
-            "id": customer["id"],
-            "metadata": {},
-            "email": customer["email"],
-            "email_verified": False,
-            "name": customer["name"],
-            "billing_address": copy.copy(customer["billing_address"]),
-            "tax_id": None,
-            "organization_id": product["organization_id"],
-            "avatar_url": "https://www.gravatar.com/avatar/00000000000000000000000000000000",
-        },
-        "user_id": customer["id"],
-        "user": {
-            "id": customer["id"],
-            "email": customer["email"],
-            "public_name": (customer["name"] or customer["email"] or "?")[:1],
-        },
-        "product": {
-            k: v
-            for k, v in product.items()
-            if k not in ("prices", "benefits", "medias", "attached_custom_fields", "metadata")
-        },
-        "product_price": price,
-        "discount": discount_json(fake, discount) if discount else None,
-        "subscription": subscription,
-    }
-    fake.orders[order["id"]] = order
-    checkout.order_id = order["id"]
-    return order
