@@ -230,6 +230,13 @@ class Page(Generic[T]):
         """The next page, or ``None`` on the last one."""
         return self._fetch(self.page + 1) if self.has_next() else None
 
+    def all_items(self) -> Iterator[T]:
+        """This page's items, then every later page's, fetched as the iteration reaches them."""
+        current: Page[T] | None = self
+        while current is not None:
+            yield from current.items
+            current = current.next()
+
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
 
@@ -495,10 +502,7 @@ class PolarClient:
     def iter_checkouts(self, **filters: Any) -> Iterator[Checkout]:
         """Yield every checkout matching ``filters`` (as for :meth:`list`), page by page."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
-        current: Page[Checkout] | None = self.list(**filters)
-        while current is not None:
-            yield from current.items
-            current = current.next()
+        yield from self.list(**filters).all_items()
 
     def create(self, data: CheckoutCreate | Mapping[str, Any]) -> Checkout:
         """Create a checkout session (POST, 201). Never retried once it may have been sent."""
@@ -574,10 +578,7 @@ class PolarClient:
     def iter_products(self, **filters: Any) -> Iterator[Product]:
         """Yield every product matching ``filters`` (as for :meth:`list_products`)."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
-        current: Page[Product] | None = self.list_products(**filters)
-        while current is not None:
-            yield from current.items
-            current = current.next()
+        yield from self.list_products(**filters).all_items()
 
     def get_product(self, id: str) -> Product:
         """Fetch one product with its prices."""

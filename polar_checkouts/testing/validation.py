@@ -13,8 +13,10 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
+
+from ..types import CheckoutConfirm, CheckoutUpdatePublic
 
 #: Marker for "the key was not sent", distinct from an explicit ``null``.
 MISSING: Any = object()
@@ -86,10 +88,38 @@ def uuid_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | 
     return None
 
 
+def is_string(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
+    """True for a string; otherwise records pydantic's ``string_type`` error."""
+    if isinstance(value, str):
+        return True
+    errors.add(loc, "Input should be a valid string", "string_type", value)
+    return False
+
+
+def is_dict(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
+    """True for an object; otherwise records pydantic's ``dict_type`` error."""
+    if isinstance(value, dict):
+        return True
+    errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
+    return False
+
+
+def is_model(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
+    """True for an object to read a model from; otherwise ``model_attributes_type``."""
+    if isinstance(value, dict):
+        return True
+    errors.add(
+        loc,
+        "Input should be a valid dictionary or object to extract fields from",
+        "model_attributes_type",
+        value,
+    )
+    return False
+
+
 def string_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """A string field; blank strings become ``None`` as Polar does for names and tax ids."""
-    if not isinstance(value, str):
-        errors.add(loc, "Input should be a valid string", "string_type", value)
+    if not is_string(errors, loc, value):
         return None
     value = value.strip()
     return value or None
@@ -105,8 +135,7 @@ def bool_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool |
 
 def email_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """An e-mail address: a local part, an ``@`` and a dotted domain."""
-    if not isinstance(value, str):
-        errors.add(loc, "Input should be a valid string", "string_type", value)
+    if not is_string(errors, loc, value):
         return None
     if "@" not in value:
         reason = "An email address must have an @-sign."
@@ -209,8 +238,7 @@ def metadata_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | int | bool] | None:
     """Polar's ``Metadata``: at most 50 keys of 1-40 characters; values str (1-500), int, bool."""
-    if not isinstance(value, dict):
-        errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
+    if not is_dict(errors, loc, value):
         return None
     before = len(errors)
     if len(value) > METADATA_MAX_KEYS:
@@ -230,10 +258,8 @@ def metadata_value(
         _string_length(errors, (*loc, key, "[key]"), key, METADATA_KEY_MAX)
         if isinstance(item, bool | int):
             continue
-        if isinstance(item, str):
+        if is_string(errors, (*loc, key, "str"), item):
             _string_length(errors, (*loc, key, "str"), item, METADATA_VALUE_MAX)
-            continue
-        errors.add((*loc, key, "str"), "Input should be a valid string", "string_type", item)
     return dict(value) if len(errors) == before else None
 
 
@@ -241,12 +267,14 @@ def custom_field_data_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, Any] | None:
     """Custom field values: an object of strings, numbers, booleans or nulls."""
-    if not isinstance(value, dict):
-        errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
+    if not is_dict(errors, loc, value):
         return None
     for key, item in value.items():
-        if item is not None and not isinstance(item, str | int | bool):
-            errors.add((*loc, key), "Input should be a valid string", "string_type", item)
+        if (
+            item is not None
+            and not isinstance(item, int | bool)
+            and not is_string(errors, (*loc, key), item)
+        ):
             return None
     return dict(value)
 
@@ -255,22 +283,14 @@ def address_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | None] | None:
     """Polar's ``Address``: ``country`` (two letters) required; other parts optional."""
-    if not isinstance(value, dict):
-        errors.add(
-            loc,
-            "Input should be a valid dictionary or object to extract fields from",
-            "model_attributes_type",
-            value,
-        )
+    if not is_model(errors, loc, value):
         return None
     before = len(errors)
     address: dict[str, str | None] = {}
     country = value.get("country", MISSING)
     if country is MISSING:
         errors.add((*loc, "country"), "Field required", "missing", value)
-    elif not isinstance(country, str):
-        errors.add((*loc, "country"), "Input should be a valid string", "string_type", country)
-    elif not _COUNTRY.match(country):
+    elif is_string(errors, (*loc, "country"), country) and not _COUNTRY.match(country):
         errors.add(
             (*loc, "country"),
             "String should match pattern '^\\w{2}$'",
@@ -282,10 +302,8 @@ def address_value(
         item = value.get(part)
         if item is None:
             address[part] = None
-        elif isinstance(item, str):
+        elif is_string(errors, (*loc, part), item):
             address[part] = item.strip() or None
-        else:
-            errors.add((*loc, part), "Input should be a valid string", "string_type", item)
     if len(errors) != before:
         return None
     address["country"] = str(country).upper()
@@ -414,14 +432,13 @@ NON_NULLABLE_ON_CREATE = (
     "custom_field_data",
     "allow_discount_codes",
 )
+# What a buyer may send is Polar's API, declared once, in polar_checkouts.types (the
+# order of these names is the order of the errors in a 422).
+CLIENT_UPDATE_FIELDS = tuple(CheckoutUpdatePublic.__annotations__)
+CONFIRM_FIELDS = tuple(CheckoutConfirm.__annotations__)
+#: The server-side update: the buyer's fields (not the discount code), then the shop's.
 UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
+    *(name for name in CLIENT_UPDATE_FIELDS if name != "discount_code"),
     "metadata",
     "customer_metadata",
     "discount_id",
@@ -430,17 +447,6 @@ UPDATE_FIELDS = (
     "success_url",
     "embed_origin",
 )
-CLIENT_UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
-    "discount_code",
-)
-CONFIRM_FIELDS = (*CLIENT_UPDATE_FIELDS, "confirmation_token_id")
 
 
 def parse_fields(
@@ -468,33 +474,21 @@ def parse_fields(
 
 def parse_body(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object, or Polar's 422 for anything else."""
+    errors = Errors()
     try:
         data = json.loads(body or b"null")
     except ValueError as exc:
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body", getattr(exc, "pos", 0)],
-                    "msg": "JSON decode error",
-                    "type": "json_invalid",
-                    "input": {},
-                    "ctx": {"error": getattr(exc, "msg", str(exc))},
-                }
-            ]
-        ) from None
+        errors.add(
+            ("body", getattr(exc, "pos", 0)),
+            "JSON decode error",
+            "json_invalid",
+            {},
+            {"error": getattr(exc, "msg", str(exc))},
+        )
+        data = MISSING
     if data is None:
-        raise RequestInvalid(
-            [{"loc": ["body"], "msg": "Field required", "type": "missing", "input": None}]
-        )
-    if not isinstance(data, dict):
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body"],
-                    "msg": ("Input should be a valid dictionary or object to extract fields from"),
-                    "type": "model_attributes_type",
-                    "input": data,
-                }
-            ]
-        )
-    return data
+        errors.add(("body",), "Field required", "missing", None)
+    elif data is not MISSING:
+        is_model(errors, ("body",), data)
+    errors.raise_if_any()
+    return cast("dict[str, Any]", data)
