@@ -17,7 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from .client import MAX_PAGE_SIZE, Page, get_client
+from .client import MAX_PAGE_SIZE, Page, get_client, id_list
 from .conf import polar_settings
 from .models import (
     CheckoutSession,
@@ -167,14 +167,6 @@ def client_confirm(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any
 # -- sync ----------------------------------------------------------------------------------
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
 def sync_checkouts(
     *,
     progress: Callable[[SyncResult], None] | None = None,
@@ -193,7 +185,7 @@ def sync_checkouts(
     ``status`` is sent to Polar (current servers filter on it) and applied here too,
     since seed-era servers ignore it. ``progress`` is called after every page.
     """
-    statuses = set(_as_list(status))
+    statuses = set(id_list(status))
     query: dict[str, Any] = dict(filters)
     if statuses:
         query["status"] = sorted(statuses)
