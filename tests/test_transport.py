@@ -1,7 +1,10 @@
-"""The client's retry policy over real sockets: timeouts, refusals and resets.
+"""How the client's requests travel: the transport seam, and the real network's retries.
 
-``responses`` cannot show these: a read timeout or a reset only happens on a real
-connection, and only real connections go through urllib3's retry loop.
+The seam: ``PolarClient(transport=...)``, ``POLAR_TRANSPORT`` for ``get_client()``, and
+the default transport a test double installs. Then the retry policy over real sockets:
+timeouts, refusals and resets. ``responses`` cannot show these: a read timeout or a reset
+only happens on a real connection, and only real connections go through urllib3's retry
+loop.
 """
 
 from __future__ import annotations
@@ -10,17 +13,202 @@ import json
 import socket
 import socketserver
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import requests
+from django.test import override_settings
+from requests.adapters import BaseAdapter, HTTPAdapter
 
-from polar_checkouts.client import PolarClient, PolarRetry
+from polar_checkouts.client import (
+    FAKE_BASE_URL,
+    PolarClient,
+    PolarRetry,
+    default_transport,
+    get_client,
+    http_transport,
+    reset_client_cache,
+    set_default_transport,
+)
+from polar_checkouts.conf import polar_settings
 from polar_checkouts.exceptions import PolarConnectionError, PolarTimeoutError, ServerError
+from polar_checkouts.testing import (
+    PRODUCT_ONE_TIME_ID,
+    FakePolar,
+    FakeTransport,
+    fake_transport,
+)
 
 CID = "0b6bd3fa-5d0c-4c57-9a9d-4b0c7c7a3f1e"
 BODY = json.dumps({"id": CID, "status": "open", "client_secret": "polar_c_x"}).encode()
+
+
+# -- the transport seam -----------------------------------------------------------------------
+
+
+class RecordingAdapter(BaseAdapter):
+    """A transport that answers every request with one checkout and keeps what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(
+        self,
+        request,
+        stream=False,
+        timeout=None,
+        verify=True,
+        cert=None,
+        proxies=None,
+    ):
+        self.sent.append(request)
+        response = requests.Response()
+        response.status_code = 200
+        response.headers["Content-Type"] = "application/json"
+        response._content = BODY
+        response.request = request
+        response.url = request.url
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+#: Factories named by POLAR_TRANSPORT in the tests below, with the retries they received.
+FACTORY_CALLS: list[object] = []
+RECORDER = RecordingAdapter()
+
+
+def recording_transport(retry):
+    """A ``POLAR_TRANSPORT`` factory, named by its dotted path in a test below."""
+    FACTORY_CALLS.append(retry)
+    return RECORDER
+
+
+def test_a_client_sends_through_the_adapter_it_is_given():
+    adapter = RecordingAdapter()
+    client = PolarClient("polar_oat_x", server="production", transport=adapter)
+    assert client.get(CID)["id"] == CID
+    (sent,) = adapter.sent
+    assert sent.url == f"https://api.polar.sh/v1/checkouts/{CID}"
+    assert sent.headers["Authorization"] == "Bearer polar_oat_x"
+    assert client.session.get_adapter(client.base_url) is adapter
+
+
+def test_a_transport_factory_receives_the_clients_retry_policy():
+    received = []
+    adapter = RecordingAdapter()
+
+    def factory(retry):
+        received.append(retry)
+        return adapter
+
+    client = PolarClient("t", max_retries=2, transport=factory)
+    assert received == [client.retry]
+    assert isinstance(client.retry, PolarRetry)
+    assert client.retry.total == 2
+    client.client_get("polar_c_secret")
+    assert adapter.sent[0].headers.get("Authorization") is None
+
+
+def test_without_a_transport_the_client_uses_the_network():
+    client = PolarClient("t")
+    adapter = client.session.get_adapter(client.base_url)
+    assert type(adapter) is HTTPAdapter
+    assert adapter.max_retries is client.retry
+    assert type(http_transport(client.retry)) is HTTPAdapter
+
+
+def test_the_default_transport_serves_clients_built_without_one_and_is_restored():
+    adapter = RecordingAdapter()
+    with default_transport(adapter):
+        assert PolarClient("t").session.get_adapter(FAKE_BASE_URL) is adapter
+        own = RecordingAdapter()
+        # A client given its own transport keeps it.
+        assert PolarClient("t", transport=own).session.get_adapter(FAKE_BASE_URL) is own
+    assert type(PolarClient("t").session.get_adapter(FAKE_BASE_URL)) is HTTPAdapter
+    assert set_default_transport(None) is None
+
+
+def test_polar_transport_dotted_path_is_honoured_by_get_client():
+    FACTORY_CALLS.clear()
+    RECORDER.sent.clear()
+    with override_settings(
+        POLAR_TRANSPORT="tests.test_transport.recording_transport", POLAR_MAX_RETRIES=1
+    ):
+        assert polar_settings.transport_factory is recording_transport
+        client = get_client()
+        assert get_client() is client  # built once while the settings stay the same
+        assert client.get(CID)["id"] == CID
+    assert [client.retry] == FACTORY_CALLS
+    assert [r.url for r in RECORDER.sent] == [f"https://sandbox-api.polar.sh/v1/checkouts/{CID}"]
+    # Other settings, another client: the network again.
+    assert get_client() is not client
+    assert type(get_client().session.get_adapter(client.base_url)) is HTTPAdapter
+
+
+def test_polar_transport_may_be_a_callable():
+    FACTORY_CALLS.clear()
+    with override_settings(POLAR_TRANSPORT=recording_transport):
+        assert get_client().session.get_adapter(FAKE_BASE_URL) is RECORDER
+    assert len(FACTORY_CALLS) == 1
+
+
+def test_transport_factory_defaults():
+    assert polar_settings.transport_factory is None  # tests/settings.py: sandbox
+    with override_settings(POLAR_SERVER="fake"):
+        assert polar_settings.transport_factory is fake_transport
+    with override_settings(POLAR_SERVER="fake", POLAR_TRANSPORT=recording_transport):
+        assert polar_settings.transport_factory is recording_transport
+
+
+def test_reset_client_cache_builds_a_new_client():
+    first = get_client()
+    assert get_client() is first
+    reset_client_cache()
+    assert get_client() is not first
+
+
+def test_a_client_in_the_default_transport_of_another_test_is_not_reused():
+    outside = get_client()
+    fake = FakePolar()
+    try:
+        with default_transport(FakeTransport(fake)):
+            inside = get_client()
+            assert inside is not outside
+            inside.create({"product_id": PRODUCT_ONE_TIME_ID})
+        assert len(fake.checkouts()) == 1
+        assert get_client() is not inside
+    finally:
+        fake.close()
+
+
+def test_fake_transport_tells_the_storefront_where_a_browser_reaches_it(rf):
+    request = rf.get("/")
+    assert fake_transport.browser_api_root(request) == "/polar-fake/"  # tests/urls.py
+    # A fake of its own is not the one the mounted urls serve.
+    assert FakeTransport(FakePolar()).browser_api_root(request) is None
+    with override_settings(ROOT_URLCONF="polar_checkouts.urls"):
+        assert fake_transport.browser_api_root(request) is None
+
+
+def test_the_client_does_not_import_the_fake():
+    code = (
+        "import sys, polar_checkouts.client, polar_checkouts.conf;"
+        "print([m for m in sys.modules if m.startswith('polar_checkouts.testing')])"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "[]"
+
+
+# -- the network's retry policy over real sockets ------------------------------------------------
 
 
 class ScriptedServer(socketserver.ThreadingTCPServer):

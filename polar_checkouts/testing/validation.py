@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -385,6 +386,27 @@ def query_enum(
         else:
             result.append(raw)
     return result
+
+
+@dataclass
+class ListParams:
+    """The parameters every list route shares: sort keys, page, page size, search text."""
+
+    sorting: list[str]
+    page: int
+    limit: int
+    query: str
+
+
+def list_params(
+    errors: Errors, query: Mapping[str, list[str]], sorts: tuple[str, ...], default_sort: str
+) -> ListParams:
+    """``sorting``, ``page``, ``limit`` and ``query`` of a list route (errors recorded)."""
+    sorting = query_enum(errors, query, "sorting", sorts) or [default_sort]
+    page = query_ints(errors, query, "page", 1)
+    limit = query_ints(errors, query, "limit", 10)
+    text = (query.get("query") or [""])[-1].lower()
+    return ListParams(sorting, page or 1, limit or 10, text)
 
 
 # -- request bodies ------------------------------------------------------------------------

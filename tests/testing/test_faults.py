@@ -248,6 +248,8 @@ def test_polar_server_fake_uses_the_default_fake():
             client_module.reset_client_cache()
             client = get_client()
             assert client.base_url == FAKE_BASE_URL
+            # Through the seam: POLAR_TRANSPORT's default for "fake", no patched client.
+            assert isinstance(client.session.get_adapter(client.base_url), FakePolarAdapter)
             created = client.create({"product_id": PRODUCT_ONE_TIME_ID})
         assert fresh.checkout(created["id"])["status"] == "open"
         assert get_default_fake() is fresh

@@ -20,6 +20,15 @@ from polar_checkouts.testing import (
 
 SECRET = "polar_whs_test_secret"
 URL = "https://shop.example.com/polar/webhook/"
+#: The events of a paid checkout, in the order Polar sends them.
+PAID_CHECKOUT_EVENTS = [
+    "checkout.created",
+    "checkout.updated",
+    "checkout.updated",
+    "checkout.updated",
+    "order.created",
+    "order.paid",
+]
 BUYER = {
     "customer_email": "ada@example.com",
     "customer_name": "Ada",
@@ -71,14 +80,7 @@ def _buy(client, token=TOKEN_SUCCEEDED):
 
 def test_a_paid_checkout_sends_every_event_in_order(client, polar_fake, receiver):
     checkout, _ = _buy(client)
-    assert receiver.types() == [
-        "checkout.created",
-        "checkout.updated",
-        "checkout.updated",
-        "checkout.updated",
-        "order.created",
-        "order.paid",
-    ]
+    assert receiver.types() == PAID_CHECKOUT_EVENTS
     statuses = [
         polar_webhook(SECRET).verify(b, h)["data"].get("status") for _, b, h in receiver.deliveries
     ]
@@ -249,12 +251,5 @@ def test_the_app_s_webhook_endpoint_accepts_the_fake_s_deliveries(polar_fake, cl
         reverse("polar_checkouts:webhook"), settings.POLAR_WEBHOOK_SECRET, sender=deliver
     )
     _buy(client)
-    assert [e.type for e in polar_fake.events] == [
-        "checkout.created",
-        "checkout.updated",
-        "checkout.updated",
-        "checkout.updated",
-        "order.created",
-        "order.paid",
-    ]
+    assert [e.type for e in polar_fake.events] == PAID_CHECKOUT_EVENTS
     assert {e.state for e in polar_fake.events} == {"delivered"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import timedelta
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .. import catalogue
@@ -22,16 +21,16 @@ from ..validation import (
     NON_NULLABLE_ON_CREATE,
     UPDATE_FIELDS,
     Errors,
+    list_params,
     parse_body,
     parse_fields,
     query_enum,
-    query_ints,
     query_uuids,
     uuid_value,
 )
 from .orders import customer_for
 from .pricing import default_amount, totals
-from .serialise import checkout_json, page_of
+from .serialise import checkout_json, page_of, sort_items
 from .state import CheckoutState, JsonDict, new_token
 
 if TYPE_CHECKING:
@@ -86,13 +85,8 @@ def list_checkouts(
     product_ids = query_uuids(errors, params, "product_id")
     customer_ids = query_uuids(errors, params, "customer_id")
     statuses = query_enum(errors, params, "status", STATUSES)
-    sorting = query_enum(errors, params, "sorting", CHECKOUT_SORTS) or ["-created_at"]
-    page = query_ints(errors, params, "page", 1)
-    limit = query_ints(errors, params, "limit", 10)
+    listing = list_params(errors, params, CHECKOUT_SORTS, "-created_at")
     errors.raise_if_any()
-    assert page is not None
-    assert limit is not None
-    query = (params.get("query") or [""])[-1].lower()
     items = [fake.states[i] for i in fake.creation_order]
     if organization_ids:
         items = [
@@ -104,13 +98,11 @@ def list_checkouts(
         items = [c for c in items if c.customer_id in customer_ids]
     if statuses:
         items = [c for c in items if c.status in statuses]
-    if query:
-        items = [c for c in items if query in (c.customer_email or "").lower()]
-    # Python's sort is stable: apply the keys from last to first.
-    for key in reversed(sorting):
-        name = key.lstrip("-")
-        items.sort(key=attrgetter(name), reverse=key.startswith("-"))
-    return json_response(200, page_of([checkout_json(fake, c) for c in items], page, limit))
+    if listing.query:
+        items = [c for c in items if listing.query in (c.customer_email or "").lower()]
+    sort_items(items, listing.sorting, getattr)
+    page = page_of([checkout_json(fake, c) for c in items], listing.page, listing.limit)
+    return json_response(200, page)
 
 
 def create_op(fake: FakePolar, headers: Any, params: Any, body: bytes) -> FakeResponse:

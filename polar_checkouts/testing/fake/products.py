@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, json_response
-from ..validation import Errors, query_bool, query_enum, query_ints, query_uuids, uuid_value
-from .serialise import page_of, product_json
+from ..validation import Errors, list_params, query_bool, query_uuids, uuid_value
+from .serialise import page_of, product_json, sort_items
 from .state import JsonDict
 
 if TYPE_CHECKING:
@@ -34,13 +33,8 @@ def list_products(
     organization_ids = query_uuids(errors, params, "organization_id")
     is_archived = query_bool(errors, params, "is_archived")
     is_recurring = query_bool(errors, params, "is_recurring")
-    sorting = query_enum(errors, params, "sorting", PRODUCT_SORTS) or ["created_at"]
-    page = query_ints(errors, params, "page", 1)
-    limit = query_ints(errors, params, "limit", 10)
+    listing = list_params(errors, params, PRODUCT_SORTS, "created_at")
     errors.raise_if_any()
-    assert page is not None
-    assert limit is not None
-    query = (params.get("query") or [""])[-1].lower()
     products = list(fake.products.values())
     if ids:
         products = [p for p in products if p["id"] in ids]
@@ -50,8 +44,8 @@ def list_products(
         products = [p for p in products if p["is_archived"] == is_archived]
     if is_recurring is not None:
         products = [p for p in products if p["is_recurring"] == is_recurring]
-    if query:
-        products = [p for p in products if query in p["name"].lower()]
+    if listing.query:
+        products = [p for p in products if listing.query in p["name"].lower()]
 
     def sort_value(product: JsonDict, name: str) -> Any:
         price = fake.prices[product["price_ids"][0]]
@@ -61,10 +55,9 @@ def list_products(
             return price.get("price_amount") or price.get("preset_amount") or 0
         return product[name]
 
-    for key in reversed(sorting):
-        name = key.lstrip("-")
-        products.sort(key=partial(sort_value, name=name), reverse=key.startswith("-"))
-    return json_response(200, page_of([product_json(fake, p["id"]) for p in products], page, limit))
+    sort_items(products, listing.sorting, sort_value)
+    items = [product_json(fake, p["id"]) for p in products]
+    return json_response(200, page_of(items, listing.page, listing.limit))
 
 
 def get_product(fake: FakePolar, product_id: str) -> FakeResponse:

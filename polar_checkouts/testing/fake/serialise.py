@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import catalogue
 from .pricing import totals
@@ -12,6 +14,8 @@ from .state import CheckoutState, JsonDict, isoformat
 
 if TYPE_CHECKING:
     from .core import FakePolar
+
+T = TypeVar("T")
 
 #: The largest page Polar serves; a bigger ``limit`` is clamped.
 MAX_LIMIT = 100
@@ -174,3 +178,14 @@ def page_of(items: list[JsonDict], page: int, limit: int) -> JsonDict:
         "items": items[start : start + limit],
         "pagination": {"total_count": len(items), "max_page": math.ceil(len(items) / limit)},
     }
+
+
+def sort_items(items: list[T], sorting: list[str], value: Callable[[T, str], Any]) -> None:
+    """Sort ``items`` in place by Polar's sort keys (``name`` or ``-name``, first key first)."""
+    # Python's sort is stable: apply the keys from last to first.
+    for key in reversed(sorting):
+        items.sort(key=partial(_key, value, key.lstrip("-")), reverse=key.startswith("-"))
+
+
+def _key(value: Callable[[T, str], Any], name: str, item: T) -> Any:
+    return value(item, name)
