@@ -39,7 +39,6 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .conf import normalize_timeout, polar_settings
 from .exceptions import (
     AuthenticationError,
     InvalidResponseError,
@@ -254,7 +253,9 @@ class PolarClient:
     """A client for Polar's checkout and product API.
 
     One client holds one keep-alive :class:`requests.Session` and may be shared between
-    threads. ``server`` is ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL.
+    threads. ``server`` is ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL;
+    ``timeout`` is seconds, one number or ``(connect, read)`` (``get_client()`` passes
+    ``POLAR_TIMEOUT`` normalised by :func:`polar_checkouts.conf.normalize_timeout`).
     ``transport`` is a requests adapter, or a factory ``factory(retry) -> adapter`` given
     this client's retry policy (:data:`Transport`); ``None`` is the default transport
     (:func:`default_transport`), which is the real network unless a test set another.
@@ -266,7 +267,7 @@ class PolarClient:
         *,
         server: str = "sandbox",
         checkout_path: str = DEFAULT_CHECKOUT_PATH,
-        timeout: Timeout | Sequence[float] = (5, 30),
+        timeout: Timeout = (5.0, 30.0),
         max_retries: int = 3,
         transport: Transport | None = None,
     ) -> None:
@@ -280,7 +281,7 @@ class PolarClient:
         self.server = server
         self.base_url = resolve_server(server)
         self.checkout_path = checkout_path
-        self.timeout = normalize_timeout(timeout)
+        self.timeout = timeout
         self.max_retries = max_retries
         self.retry = build_retry(max_retries)
         self._access_token = access_token or None
@@ -633,7 +634,10 @@ def get_client() -> PolarClient:
     fake's for ``POLAR_SERVER = "fake"``), else the default transport.
     """
     global _client_cache
-    s = polar_settings
+    # Imported here, not at the top: the client alone does not load Django (a process
+    # that only talks to Polar starts faster; BENCHMARKS.md, figure b).
+    from .conf import polar_settings as s
+
     key = (
         s.ACCESS_TOKEN,
         s.SERVER,
