@@ -89,38 +89,31 @@ def uuid_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | 
     return None
 
 
-def is_string(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
-    """True for a string; otherwise records pydantic's ``string_type`` error."""
-    if isinstance(value, str):
-        return True
-    errors.add(loc, "Input should be a valid string", "string_type", value)
-    return False
-
-
-def is_dict(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
-    """True for an object; otherwise records pydantic's ``dict_type`` error."""
-    if isinstance(value, dict):
-        return True
-    errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
-    return False
-
-
-def is_model(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool:
-    """True for an object to read a model from; otherwise ``model_attributes_type``."""
-    if isinstance(value, dict):
-        return True
-    errors.add(
-        loc,
+#: Pydantic's type errors: the Python type a value must have, its message and error type.
+_TYPE_ERRORS: dict[str, tuple[type, str, str]] = {
+    "string": (str, "Input should be a valid string", "string_type"),
+    "dict": (dict, "Input should be a valid dictionary", "dict_type"),
+    "model": (
+        dict,
         "Input should be a valid dictionary or object to extract fields from",
         "model_attributes_type",
-        value,
-    )
+    ),
+}
+
+
+def has_type(errors: Errors, loc: tuple[str | int, ...], value: Any, kind: str) -> bool:
+    """True when ``value`` is a ``kind`` (``"string"``, ``"dict"``, ``"model"``); otherwise
+    records pydantic's error for it and returns False."""
+    expected, message, error_type = _TYPE_ERRORS[kind]
+    if isinstance(value, expected):
+        return True
+    errors.add(loc, message, error_type, value)
     return False
 
 
 def string_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """A string field; blank strings become ``None`` as Polar does for names and tax ids."""
-    if not is_string(errors, loc, value):
+    if not has_type(errors, loc, value, "string"):
         return None
     value = value.strip()
     return value or None
@@ -136,7 +129,7 @@ def bool_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool |
 
 def email_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """An e-mail address: a local part, an ``@`` and a dotted domain."""
-    if not is_string(errors, loc, value):
+    if not has_type(errors, loc, value, "string"):
         return None
     if "@" not in value:
         reason = "An email address must have an @-sign."
@@ -239,7 +232,7 @@ def metadata_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | int | bool] | None:
     """Polar's ``Metadata``: at most 50 keys of 1-40 characters; values str (1-500), int, bool."""
-    if not is_dict(errors, loc, value):
+    if not has_type(errors, loc, value, "dict"):
         return None
     before = len(errors)
     if len(value) > METADATA_MAX_KEYS:
@@ -259,7 +252,7 @@ def metadata_value(
         _string_length(errors, (*loc, key, "[key]"), key, METADATA_KEY_MAX)
         if isinstance(item, bool | int):
             continue
-        if is_string(errors, (*loc, key, "str"), item):
+        if has_type(errors, (*loc, key, "str"), item, "string"):
             _string_length(errors, (*loc, key, "str"), item, METADATA_VALUE_MAX)
     return dict(value) if len(errors) == before else None
 
@@ -268,13 +261,13 @@ def custom_field_data_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, Any] | None:
     """Custom field values: an object of strings, numbers, booleans or nulls."""
-    if not is_dict(errors, loc, value):
+    if not has_type(errors, loc, value, "dict"):
         return None
     for key, item in value.items():
         if (
             item is not None
             and not isinstance(item, int | bool)
-            and not is_string(errors, (*loc, key), item)
+            and not has_type(errors, (*loc, key), item, "string")
         ):
             return None
     return dict(value)
@@ -284,14 +277,14 @@ def address_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | None] | None:
     """Polar's ``Address``: ``country`` (two letters) required; other parts optional."""
-    if not is_model(errors, loc, value):
+    if not has_type(errors, loc, value, "model"):
         return None
     before = len(errors)
     address: dict[str, str | None] = {}
     country = value.get("country", MISSING)
     if country is MISSING:
         errors.add((*loc, "country"), "Field required", "missing", value)
-    elif is_string(errors, (*loc, "country"), country) and not _COUNTRY.match(country):
+    elif has_type(errors, (*loc, "country"), country, "string") and not _COUNTRY.match(country):
         errors.add(
             (*loc, "country"),
             "String should match pattern '^\\w{2}$'",
@@ -303,7 +296,7 @@ def address_value(
         item = value.get(part)
         if item is None:
             address[part] = None
-        elif is_string(errors, (*loc, part), item):
+        elif has_type(errors, (*loc, part), item, "string"):
             address[part] = item.strip() or None
     if len(errors) != before:
         return None
@@ -511,6 +504,6 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if data is None:
         errors.add(("body",), "Field required", "missing", None)
     elif data is not MISSING:
-        is_model(errors, ("body",), data)
+        has_type(errors, ("body",), data, "model")
     errors.raise_if_any()
     return cast("dict[str, Any]", data)
