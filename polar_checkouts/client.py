@@ -286,6 +286,13 @@ class PolarClient:
         self.retry = build_retry(max_retries)
         self._access_token = access_token or None
 
+        if self.base_url == FAKE_BASE_URL and transport is None and _default_transport is None:
+            # Fail now, not with a DNS error at the first call.
+            raise ValueError(
+                'server="fake" has no network address: give the client a transport, e.g. '
+                '"polar_checkouts.testing.transport.fake_transport" (get_client() does, '
+                'for POLAR_SERVER = "fake")'
+            )
         self.session = requests.Session()
         adapter = _adapter(transport, self.retry)
         self.session.mount("https://", adapter)

@@ -39,6 +39,7 @@ from polar_checkouts.exceptions import PolarConnectionError, PolarTimeoutError, 
 from polar_checkouts.testing import (
     PRODUCT_ONE_TIME_ID,
     FakePolar,
+    FakePolarAdapter,
     FakeTransport,
     fake_transport,
 )
@@ -165,6 +166,13 @@ def test_transport_factory_defaults():
         assert polar_settings.transport_factory is fake_transport
     with override_settings(POLAR_SERVER="fake", POLAR_TRANSPORT=recording_transport):
         assert polar_settings.transport_factory is recording_transport
+
+
+def test_server_fake_without_a_transport_fails_at_once():
+    with pytest.raises(ValueError, match="no network address"):
+        PolarClient("t", server="fake")
+    client = PolarClient("t", server="fake", transport=fake_transport)
+    assert isinstance(client.session.get_adapter(client.base_url), FakePolarAdapter)
 
 
 def test_reset_client_cache_builds_a_new_client():

@@ -3,8 +3,9 @@
 One implementation, three ways in:
 
 * the pytest fixture ``polar_fake`` (this package's pytest plugin): every
-  :class:`~polar_checkouts.client.PolarClient` built during the test talks to a fresh
-  :class:`FakePolar`, with no network;
+  :class:`~polar_checkouts.client.PolarClient` built during the test without a transport
+  of its own talks to a fresh :class:`FakePolar`, with no network (the fixture sets the
+  client's default transport, :func:`polar_checkouts.client.default_transport`);
 * ``POLAR_SERVER = "fake"``: the client's transport is
   :data:`~.transport.fake_transport` (the default of ``POLAR_TRANSPORT``), answering from
   :func:`get_default_fake`, and ``polar_checkouts.testing.urls`` serves that same fake
