@@ -67,7 +67,8 @@ class Attempt:
 
 @dataclass
 class SentWebhook:
-    """An event the fake emitted. ``id`` is the ``webhook-id`` of every delivery attempt."""
+    """A webhook event the fake emitted and sends (not the app's ``models.WebhookEvent``,
+    which records a delivery received). ``id`` is the ``webhook-id`` of every attempt."""
 
     id: str
     type: str
