@@ -12,7 +12,8 @@ from .conf import polar_settings
 
 @register("polar_checkouts")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Validate ``POLAR_SERVER``, ``POLAR_CHECKOUT_PATH`` and warn about a missing token."""
+    """Validate ``POLAR_SERVER``, ``POLAR_CHECKOUT_PATH``, ``POLAR_TRANSPORT``; warn about a
+    missing token."""
     messages: list[CheckMessage] = []
     server = polar_settings.SERVER
     try:
@@ -34,6 +35,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"POLAR_CHECKOUT_PATH must start and end with '/': {path!r}",
                 hint="Use '/v1/checkouts/' (the default) or '/v1/checkouts/custom/'.",
                 id="polar_checkouts.E002",
+            )
+        )
+    try:
+        factory = polar_settings.transport_factory
+    except ImportError as exc:
+        factory, problem = None, f"cannot be imported: {exc}"
+    else:
+        problem = "" if factory is None or callable(factory) else "is not callable"
+    if problem:
+        messages.append(
+            Error(
+                f"POLAR_TRANSPORT {problem}",
+                hint="Name a factory taking the client's urllib3 Retry and returning a "
+                "requests adapter, by dotted path, or leave it unset (the network).",
+                id="polar_checkouts.E005",
             )
         )
     if server != "fake" and not polar_settings.ACCESS_TOKEN:

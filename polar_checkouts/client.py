@@ -8,6 +8,12 @@ session's adapter: GET and PATCH retry on connection errors, read errors, 429 an
 502/503/504 with exponential backoff and jitter; POST (``create``, ``client_confirm``)
 retries only when the connection was never established, because Polar has no
 idempotency keys and a blind retry makes a second checkout or a second charge attempt.
+
+How the bytes travel is the client's **transport**: a ``requests`` adapter, or a factory
+``factory(retry) -> adapter`` that receives the client's retry policy. ``None`` means the
+real network (:func:`http_transport`). Tests swap the transport, never the client: the
+fake Polar (``polar_checkouts.testing``) is one transport among others, and
+:func:`default_transport` sets the one used by clients built without one.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 from urllib3.connectionpool import ConnectionPool
@@ -59,7 +66,8 @@ SERVERS = {
     "production": "https://api.polar.sh",
     "sandbox": "https://sandbox-api.polar.sh",
 }
-#: Base URL of the in-process fake Polar (``server="fake"``); never resolved on a network.
+#: Placeholder base URL of ``server="fake"``: never resolved on a network, it only names
+#: the in-process fake, which a transport (``POLAR_TRANSPORT``) answers for.
 FAKE_BASE_URL = "http://fake-polar.invalid"
 DEFAULT_CHECKOUT_PATH = "/v1/checkouts/"
 PRODUCTS_PATH = "/v1/products/"
@@ -68,6 +76,9 @@ MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 IdFilter = str | Sequence[str] | None
 Timeout = float | tuple[float, float]
+#: A requests adapter, or a factory building one from the client's retry policy.
+TransportFactory = Callable[[Retry], BaseAdapter]
+Transport = BaseAdapter | TransportFactory
 
 
 class PolarRetry(Retry):
@@ -133,11 +144,42 @@ def resolve_server(server: str) -> str:
     )
 
 
-def _normalize_timeout(timeout: Timeout | Sequence[float]) -> Timeout:
-    if isinstance(timeout, (int, float)):
-        return float(timeout)
-    connect, read = timeout
-    return (float(connect), float(read))
+def http_transport(retry: Retry) -> HTTPAdapter:
+    """The real network: a pooled :class:`~requests.adapters.HTTPAdapter` running ``retry``."""
+    return HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+
+
+_default_transport: Transport | None = None
+
+
+def set_default_transport(transport: Transport | None) -> Transport | None:
+    """Set the transport of clients built from now on without one; returns the previous.
+
+    ``None`` restores the real network. A test double for a whole test run installs
+    itself here (the ``polar_fake`` fixture does); a client given a transport keeps it.
+    """
+    global _default_transport
+    previous, _default_transport = _default_transport, transport
+    return previous
+
+
+@contextmanager
+def default_transport(transport: Transport | None) -> Iterator[None]:
+    """``with default_transport(t):`` clients built inside without a transport use ``t``."""
+    previous = set_default_transport(transport)
+    try:
+        yield
+    finally:
+        set_default_transport(previous)
+
+
+def _adapter(transport: Transport | None, retry: Retry) -> BaseAdapter:
+    chosen = transport if transport is not None else _default_transport
+    if chosen is None:
+        return http_transport(retry)
+    if isinstance(chosen, BaseAdapter):
+        return chosen
+    return chosen(retry)
 
 
 def _segment(value: str, what: str) -> str:
@@ -148,7 +190,8 @@ def _segment(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
-def _ids(value: IdFilter) -> list[str]:
+def id_list(value: IdFilter) -> list[str]:
+    """One id, several, or ``None`` as a list of strings (a filter's repeated values)."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -186,6 +229,13 @@ class Page(Generic[T]):
         """The next page, or ``None`` on the last one."""
         return self._fetch(self.page + 1) if self.has_next() else None
 
+    def all_items(self) -> Iterator[T]:
+        """This page's items, then every later page's, fetched as the iteration reaches them."""
+        current: Page[T] | None = self
+        while current is not None:
+            yield from current.items
+            current = current.next()
+
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
 
@@ -203,7 +253,12 @@ class PolarClient:
     """A client for Polar's checkout and product API.
 
     One client holds one keep-alive :class:`requests.Session` and may be shared between
-    threads. ``server`` is ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL.
+    threads. ``server`` is ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL;
+    ``timeout`` is seconds, one number or ``(connect, read)`` (``get_client()`` passes
+    ``POLAR_TIMEOUT`` normalised by :func:`polar_checkouts.conf.normalize_timeout`).
+    ``transport`` is a requests adapter, or a factory ``factory(retry) -> adapter`` given
+    this client's retry policy (:data:`Transport`); ``None`` is the default transport
+    (:func:`default_transport`), which is the real network unless a test set another.
     """
 
     def __init__(
@@ -212,8 +267,9 @@ class PolarClient:
         *,
         server: str = "sandbox",
         checkout_path: str = DEFAULT_CHECKOUT_PATH,
-        timeout: Timeout | Sequence[float] = (5, 30),
+        timeout: Timeout = (5.0, 30.0),
         max_retries: int = 3,
+        transport: Transport | None = None,
     ) -> None:
         if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
             raise ValueError(
@@ -225,13 +281,20 @@ class PolarClient:
         self.server = server
         self.base_url = resolve_server(server)
         self.checkout_path = checkout_path
-        self.timeout = _normalize_timeout(timeout)
+        self.timeout = timeout
         self.max_retries = max_retries
         self.retry = build_retry(max_retries)
         self._access_token = access_token or None
 
+        if self.base_url == FAKE_BASE_URL and transport is None and _default_transport is None:
+            # Fail now, not with a DNS error at the first call.
+            raise ValueError(
+                'server="fake" has no network address: give the client a transport, e.g. '
+                '"polar_checkouts.testing.transport.fake_transport" (get_client() does, '
+                'for POLAR_SERVER = "fake")'
+            )
         self.session = requests.Session()
-        adapter = self._make_adapter()
+        adapter = _adapter(transport, self.retry)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -257,14 +320,6 @@ class PolarClient:
             "cert": None,
             "proxies": requests.utils.get_environ_proxies(self.base_url),
         }
-
-    def _make_adapter(self) -> HTTPAdapter:
-        """The transport adapter; the fake Polar's test fixture replaces it."""
-        if self.base_url == FAKE_BASE_URL:
-            from .testing import fake_adapter  # type: ignore[attr-defined,unused-ignore]
-
-            return fake_adapter(max_retries=self.retry)
-        return HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=16)
 
     def __repr__(self) -> str:
         return f"<PolarClient {self.base_url}{self.checkout_path}>"
@@ -346,11 +401,11 @@ class PolarClient:
                     f"Polar answered {status} to {method} {mask_secrets_in(path)} "
                     "with a body that is not JSON",
                     status_code=status,
-                    body=_text(content),
+                    body=_body_excerpt(content),
                 ) from None
         error = error_from_response(
             status,
-            _text(content),
+            _body_excerpt(content),
             response.headers,
             method=method,
             path=mask_secrets_in(path),
@@ -381,7 +436,7 @@ class PolarClient:
             raise InvalidResponseError(
                 f"Polar's answer to {method} {mask_secrets_in(path)} is not the object "
                 f"expected (missing: {', '.join(missing)})",
-                body=_text(json.dumps(data)[:2000].encode()),
+                body=_body_excerpt(json.dumps(data)[:2000].encode()),
             )
         return data
 
@@ -440,11 +495,11 @@ class PolarClient:
         ``customer_id`` and ``query`` are understood by current Polar only.
         """
         params: list[tuple[str, Any]] = []
-        params += [("organization_id", v) for v in _ids(organization_id)]
-        params += [("product_id", v) for v in _ids(product_id)]
-        params += [("customer_id", v) for v in _ids(customer_id)]
-        params += [("status", v) for v in _ids(status)]
-        params += [("sorting", v) for v in _ids(sorting)]
+        params += [("organization_id", v) for v in id_list(organization_id)]
+        params += [("product_id", v) for v in id_list(product_id)]
+        params += [("customer_id", v) for v in id_list(customer_id)]
+        params += [("status", v) for v in id_list(status)]
+        params += [("sorting", v) for v in id_list(sorting)]
         if query:
             params.append(("query", query))
         return cast(
@@ -455,10 +510,7 @@ class PolarClient:
     def iter_checkouts(self, **filters: Any) -> Iterator[Checkout]:
         """Yield every checkout matching ``filters`` (as for :meth:`list`), page by page."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
-        current: Page[Checkout] | None = self.list(**filters)
-        while current is not None:
-            yield from current.items
-            current = current.next()
+        yield from self.list(**filters).all_items()
 
     def create(self, data: CheckoutCreate | Mapping[str, Any]) -> Checkout:
         """Create a checkout session (POST, 201). Never retried once it may have been sent."""
@@ -521,23 +573,20 @@ class PolarClient:
         sorting: str | Sequence[str] | None = None,
     ) -> Page[Product]:
         """One page of the catalogue."""
-        params: list[tuple[str, Any]] = [("organization_id", v) for v in _ids(organization_id)]
+        params: list[tuple[str, Any]] = [("organization_id", v) for v in id_list(organization_id)]
         if is_archived is not None:
             params.append(("is_archived", "true" if is_archived else "false"))
         if is_recurring is not None:
             params.append(("is_recurring", "true" if is_recurring else "false"))
         if query:
             params.append(("query", query))
-        params += [("sorting", v) for v in _ids(sorting)]
+        params += [("sorting", v) for v in id_list(sorting)]
         return cast("Page[Product]", self._page(PRODUCTS_PATH, params, page, limit, ("id",)))
 
     def iter_products(self, **filters: Any) -> Iterator[Product]:
         """Yield every product matching ``filters`` (as for :meth:`list_products`)."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
-        current: Page[Product] | None = self.list_products(**filters)
-        while current is not None:
-            yield from current.items
-            current = current.next()
+        yield from self.list_products(**filters).all_items()
 
     def get_product(self, id: str) -> Product:
         """Fetch one product with its prices."""
@@ -576,7 +625,8 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _text(content: bytes) -> str:
+def _body_excerpt(content: bytes) -> str:
+    """The start of a response body as text, for error messages and exceptions."""
     return content[:20_000].decode("utf-8", errors="replace")
 
 
@@ -585,31 +635,48 @@ _client_cache: tuple[tuple[Any, ...], PolarClient] | None = None
 
 
 def get_client() -> PolarClient:
-    """The client built from Django settings; rebuilt whenever those settings change."""
+    """The client built from Django settings; rebuilt whenever those settings change.
+
+    Its transport is ``polar_settings.transport_factory`` (``POLAR_TRANSPORT``, or the
+    fake's for ``POLAR_SERVER = "fake"``), else the default transport.
+    """
     global _client_cache
+    # Imported here, not at the top: the client alone does not load Django (a process
+    # that only talks to Polar starts faster; BENCHMARKS.md, figure b).
     from .conf import polar_settings as s
 
-    timeout = s.TIMEOUT
     key = (
         s.ACCESS_TOKEN,
         s.SERVER,
         s.CHECKOUT_PATH,
-        tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        s.timeout,
         s.MAX_RETRIES,
+        s.transport_factory,
+        # A client built under another default transport (a test's fake) is not this one.
+        _default_transport,
     )
     cached = _client_cache
     if cached is not None and cached[0] == key:
         return cached[1]
     with _client_lock:
         if _client_cache is None or _client_cache[0] != key:
+            token, server, checkout_path, timeout, max_retries, transport, _ = key
             _client_cache = (
                 key,
                 PolarClient(
-                    key[0],
-                    server=key[1],
-                    checkout_path=key[2],
-                    timeout=key[3],
-                    max_retries=key[4],
+                    token,
+                    server=server,
+                    checkout_path=checkout_path,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    transport=transport,
                 ),
             )
         return _client_cache[1]
+
+
+def reset_client_cache() -> None:
+    """Forget the client :func:`get_client` built; the next call builds a new one."""
+    global _client_cache
+    with _client_lock:
+        _client_cache = None

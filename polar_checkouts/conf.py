@@ -47,7 +47,14 @@ DEFAULTS: dict[str, Any] = {
     # The shop's decisions (metadata, sellable products, prefill, client IP…): a subclass
     # of polar_checkouts.adapter.DefaultAdapter, by dotted path.
     "ADAPTER": "polar_checkouts.adapter.DefaultAdapter",
+    # How the client's requests travel: a factory ``factory(retry) -> requests adapter``
+    # (or its dotted path). None: the real network, or the fake's when SERVER is "fake".
+    "TRANSPORT": None,
 }
+
+#: The transport ``POLAR_SERVER = "fake"`` uses unless ``POLAR_TRANSPORT`` says otherwise;
+#: a dotted path, imported only when the fake is asked for.
+FAKE_TRANSPORT = "polar_checkouts.testing.transport.fake_transport"
 
 VALID_SERVERS = ("production", "sandbox", "fake")
 
@@ -103,6 +110,16 @@ class PolarSettings:
     def client_calls(self) -> str:
         """``"server"`` or ``"browser"`` (anything but ``"server"`` means the browser)."""
         return "server" if self.CLIENT_CALLS == "server" else "browser"
+
+    @property
+    def transport_factory(self) -> Callable[..., Any] | None:
+        """``POLAR_TRANSPORT`` resolved to a callable; the fake's for ``SERVER = "fake"``."""
+        value = self.TRANSPORT or None
+        if value is None and self.SERVER == "fake":
+            value = FAKE_TRANSPORT
+        if isinstance(value, str):
+            value = import_string(value)
+        return value
 
 
 def normalize_timeout(timeout: Any) -> Timeout:

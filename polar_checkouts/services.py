@@ -20,7 +20,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .client import MAX_PAGE_SIZE, Page, get_client
+from .client import MAX_PAGE_SIZE, Page, get_client, id_list
 from .conf import polar_settings
 from .exceptions import InvalidPayloadError, ReceiverError
 from .models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
@@ -257,14 +257,6 @@ def client_confirm(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any
 # -- sync ----------------------------------------------------------------------------------
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
 def sync_checkouts(
     *,
     progress: Callable[[SyncResult], None] | None = None,
@@ -283,7 +275,7 @@ def sync_checkouts(
     ``status`` is sent to Polar (current servers filter on it) and applied here too,
     since seed-era servers ignore it. ``progress`` is called after every page.
     """
-    statuses = set(_as_list(status))
+    statuses = set(id_list(status))
     query: dict[str, Any] = dict(filters)
     if statuses:
         query["status"] = sorted(statuses)

@@ -20,11 +20,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_client_cache():
     """Each test builds its own client from the settings it runs with."""
-    from polar_checkouts import client
+    from polar_checkouts.client import reset_client_cache
 
-    client._client_cache = None
+    reset_client_cache()
     yield
-    client._client_cache = None
+    reset_client_cache()
 
 
 @pytest.fixture
@@ -64,3 +64,28 @@ def polar_list():
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield PolarListStub().register(rsps)
+
+
+@pytest.fixture
+def run_in_threads():
+    """``run_in_threads(work, count)`` runs ``work()`` in ``count`` threads at once and
+    returns what they raised (an empty list when all went well)."""
+    import threading
+
+    def run(work, count):
+        errors: list[BaseException] = []
+
+        def guarded():
+            try:
+                work()
+            except BaseException as exc:  # pragma: no cover - reported to the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=guarded) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return errors
+
+    return run

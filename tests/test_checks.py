@@ -50,6 +50,19 @@ def test_invalid_checkout_path_is_an_error(settings):
     assert ids(check_settings()) == ["polar_checkouts.E002"]
 
 
+@pytest.mark.parametrize(
+    "transport", ["polar_checkouts.nowhere.transport", "polar_checkouts.client.SERVERS"]
+)
+def test_unusable_transport_is_an_error(settings, transport):
+    settings.POLAR_TRANSPORT = transport
+    assert ids(check_settings()) == ["polar_checkouts.E005"]
+
+
+def test_transport_by_dotted_path_passes(settings):
+    settings.POLAR_TRANSPORT = "polar_checkouts.client.http_transport"
+    assert check_settings() == []
+
+
 def test_missing_token_is_a_warning_except_with_the_fake(settings):
     settings.POLAR_ACCESS_TOKEN = ""
     assert ids(check_settings()) == ["polar_checkouts.W001"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -611,22 +610,14 @@ def test_get_client_follows_settings(settings):
     assert third._auth_headers["Authorization"] == "Bearer polar_oat_two"
 
 
-def test_one_client_is_safe_to_share_between_threads(mocked, client):
+def test_one_client_is_safe_to_share_between_threads(mocked, client, run_in_threads):
     mocked.get(f"{BASE}/v1/checkouts/{CID}", json=checkout())
-    errors: list[BaseException] = []
     results: list[str] = []
 
     def work():
-        try:
-            for _ in range(20):
-                results.append(client.get(CID)["id"])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(20):
+            results.append(client.get(CID)["id"])
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(work, 8)
     assert errors == []
     assert results == [CID] * 160

@@ -55,7 +55,7 @@ from polar_checkouts.testing import (
     PRODUCT_ONE_TIME_ID,
     TOKEN_SUCCEEDED,
     FakePolar,
-    FakePolarAdapter,
+    FakeTransport,
     set_default_fake,
 )
 from polar_checkouts.testing.server import FakePolarServer
@@ -141,18 +141,12 @@ def _free_port() -> int:
 def in_process() -> Iterator[FakePolar]:
     """Every client built inside talks to a fresh fake through the in-process adapter."""
     fake = FakePolar()
-
-    def make_adapter(self: client_module.PolarClient) -> FakePolarAdapter:
-        return FakePolarAdapter(fake, max_retries=self.retry)
-
     previous = set_default_fake(fake)
-    client_module._client_cache = None
     try:
-        with mock.patch.object(client_module.PolarClient, "_make_adapter", make_adapter):
+        with client_module.default_transport(FakeTransport(fake)):
             yield fake
     finally:
         set_default_fake(previous)
-        client_module._client_cache = None
         fake.close()
 
 
@@ -181,7 +175,7 @@ def over_sockets(*, start_on_first_retry: bool = False) -> Iterator[FakePolar]:
 
     if not start_on_first_retry:
         start()
-    client_module._client_cache = None
+    client_module.reset_client_cache()
     try:
         with (
             override_settings(
@@ -200,7 +194,7 @@ def over_sockets(*, start_on_first_retry: bool = False) -> Iterator[FakePolar]:
     finally:
         for server in servers:
             server.stop()
-        client_module._client_cache = None
+        client_module.reset_client_cache()
 
 
 # -- one cell ---------------------------------------------------------------------------------
@@ -334,7 +328,7 @@ def test_operation_under_fault(op, fault_key):
 def test_refused_for_good_gives_a_connection_error_and_no_row():
     """Nothing ever listens: every retry is refused, the error names the cause."""
     port = _free_port()
-    client_module._client_cache = None
+    client_module.reset_client_cache()
     with (
         override_settings(POLAR_SERVER=f"http://127.0.0.1:{port}", POLAR_MAX_RETRIES=2),
         mock.patch.object(urllib3.util.retry.time, "sleep"),

@@ -3,9 +3,11 @@
 One implementation, three ways in:
 
 * the pytest fixture ``polar_fake`` (this package's pytest plugin): every
-  :class:`~polar_checkouts.client.PolarClient` built during the test talks to a fresh
-  :class:`FakePolar`, with no network;
-* ``POLAR_SERVER = "fake"``: the client uses :func:`fake_adapter`, answering from
+  :class:`~polar_checkouts.client.PolarClient` built during the test without a transport
+  of its own talks to a fresh :class:`FakePolar`, with no network (the fixture sets the
+  client's default transport, :func:`polar_checkouts.client.default_transport`);
+* ``POLAR_SERVER = "fake"``: the client's transport is
+  :data:`~.transport.fake_transport` (the default of ``POLAR_TRANSPORT``), answering from
   :func:`get_default_fake`, and ``polar_checkouts.testing.urls`` serves that same fake
   over HTTP (with CORS) so a browser reaches its client routes;
 * ``python -m polar_checkouts.testing.server``: a standalone HTTP server.
@@ -13,9 +15,6 @@ One implementation, three ways in:
 
 from __future__ import annotations
 
-import threading
-
-from .adapter import FakePolarAdapter, fake_adapter
 from .catalogue import (
     DISCOUNT_BASIS_POINTS,
     DISCOUNT_CODE,
@@ -40,9 +39,11 @@ from .catalogue import (
     TOKEN_REQUIRES_ACTION,
     TOKEN_SUCCEEDED,
 )
+from .default import get_default_fake, set_default_fake
 from .fake import FakePolar, FakeResponse, RecordedRequest
 from .faults import Injection
-from .webhooks import WebhookEvent, polar_webhook
+from .transport import FakePolarAdapter, FakeTransport, fake_adapter, fake_transport
+from .webhooks import SentWebhook, polar_webhook
 
 __all__ = [
     "DISCOUNT_BASIS_POINTS",
@@ -70,37 +71,13 @@ __all__ = [
     "FakePolar",
     "FakePolarAdapter",
     "FakeResponse",
+    "FakeTransport",
     "Injection",
     "RecordedRequest",
-    "WebhookEvent",
+    "SentWebhook",
     "fake_adapter",
+    "fake_transport",
     "get_default_fake",
     "polar_webhook",
     "set_default_fake",
 ]
-
-_default_lock = threading.Lock()
-_default_fake: FakePolar | None = None
-
-
-def get_default_fake() -> FakePolar:
-    """The process-wide fake used by ``POLAR_SERVER = "fake"`` and the mounted urls.
-
-    During a test that uses the ``polar_fake`` fixture, this is the test's fake.
-    """
-    global _default_fake
-    fake = _default_fake
-    if fake is None:
-        with _default_lock:
-            if _default_fake is None:
-                _default_fake = FakePolar()
-            fake = _default_fake
-    return fake
-
-
-def set_default_fake(fake: FakePolar | None) -> FakePolar | None:
-    """Replace the process-wide fake (``None``: a new one on next use); returns the old one."""
-    global _default_fake
-    with _default_lock:
-        previous, _default_fake = _default_fake, fake
-    return previous

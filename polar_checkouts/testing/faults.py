@@ -1,11 +1,18 @@
-"""Fault injection for the fake Polar: the next N calls answer an error or break."""
+"""Fault injection for the fake Polar: the next N calls answer an error or break.
+
+:class:`Injection` is one armed fault; :func:`injected_response` and :func:`mangle` act
+it out on an answer (the transports act out the socket-level part).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 
-#: Transport faults: the adapter raises what ``requests`` raises; the server breaks the socket.
-TRANSPORT_FAULTS = ("timeout", "refused", "disconnect", "reset")
+from .messages import TRANSPORT_FAULTS, FakeResponse, json_bytes
+
 #: Body faults: a 2xx (or the given status) whose body is not what Polar sends.
 BODY_FAULTS = ("malformed_json", "html", "missing_keys")
 FAULTS = TRANSPORT_FAULTS + BODY_FAULTS
@@ -74,3 +81,66 @@ class Injection:
     def processed(self) -> bool:
         """Whether the request still changes the fake's state (the answer is lost later)."""
         return self.fault in PROCESSED_FAULTS
+
+
+def take_injection(injections: Iterable[Injection], operation: str | None) -> Injection | None:
+    """The first armed injection matching ``operation``, counted as used."""
+    for injection in injections:
+        if injection.matches(operation):
+            injection.consume()
+            return injection
+    return None
+
+
+def injected_response(injection: Injection, operation: str | None) -> FakeResponse:
+    """The answer of a call the fault stops before it is processed."""
+    headers: dict[str, str] = {}
+    if injection.retry_after is not None:
+        headers["retry-after"] = f"{injection.retry_after:g}"
+    if injection.fault in ("refused", "disconnect"):
+        return FakeResponse(0, headers, b"", operation, injection.fault)
+    if injection.fault == "html":
+        status = injection.status or 200
+        page = injection.body or (
+            b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+            b"<body><h1>Bad gateway</h1><p>The upstream server is unavailable.</p>"
+            b"</body></html>"
+        )
+        return FakeResponse(
+            status,
+            {**headers, "content-type": "text/html; charset=utf-8"},
+            page,
+            operation,
+            "html",
+        )
+    status = injection.status or 500
+    if injection.body is not None:
+        body = injection.body
+    elif status == 429:
+        body = b""  # Polar's limiter answers 429 with an empty body.
+    else:
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        body = json_bytes({"error": phrase.replace(" ", ""), "detail": phrase})
+    if body:
+        headers["content-type"] = "application/json"
+    return FakeResponse(status, headers, body, operation)
+
+
+def mangle(injection: Injection, response: FakeResponse) -> FakeResponse:
+    """The processed call's ``response`` as the fault spoils it."""
+    if injection.fault in ("timeout", "reset"):
+        response.fault = injection.fault
+        response.hang = injection.hang
+        return response
+    if injection.fault == "malformed_json":
+        response.body = response.body[: max(len(response.body) // 2, 1)]
+    elif injection.fault == "missing_keys":
+        data = json.loads(response.body) if response.body else {}
+        if isinstance(data, dict):
+            for key in ("id", "status", "client_secret", "items", "pagination"):
+                data.pop(key, None)
+        response.body = json_bytes(data)
+    response.fault = injection.fault
+    if injection.status is not None:
+        response.status = injection.status
+    return response

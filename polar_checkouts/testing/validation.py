@@ -9,11 +9,15 @@ together, as Polar does.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlsplit
+
+from ..types import CheckoutConfirm, CheckoutUpdatePublic
 
 #: Marker for "the key was not sent", distinct from an explicit ``null``.
 MISSING: Any = object()
@@ -85,10 +89,31 @@ def uuid_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | 
     return None
 
 
+#: Pydantic's type errors: the Python type a value must have, its message and error type.
+_TYPE_ERRORS: dict[str, tuple[type, str, str]] = {
+    "string": (str, "Input should be a valid string", "string_type"),
+    "dict": (dict, "Input should be a valid dictionary", "dict_type"),
+    "model": (
+        dict,
+        "Input should be a valid dictionary or object to extract fields from",
+        "model_attributes_type",
+    ),
+}
+
+
+def has_type(errors: Errors, loc: tuple[str | int, ...], value: Any, kind: str) -> bool:
+    """True when ``value`` is a ``kind`` (``"string"``, ``"dict"``, ``"model"``); otherwise
+    records pydantic's error for it and returns False."""
+    expected, message, error_type = _TYPE_ERRORS[kind]
+    if isinstance(value, expected):
+        return True
+    errors.add(loc, message, error_type, value)
+    return False
+
+
 def string_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """A string field; blank strings become ``None`` as Polar does for names and tax ids."""
-    if not isinstance(value, str):
-        errors.add(loc, "Input should be a valid string", "string_type", value)
+    if not has_type(errors, loc, value, "string"):
         return None
     value = value.strip()
     return value or None
@@ -104,8 +129,7 @@ def bool_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> bool |
 
 def email_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
     """An e-mail address: a local part, an ``@`` and a dotted domain."""
-    if not isinstance(value, str):
-        errors.add(loc, "Input should be a valid string", "string_type", value)
+    if not has_type(errors, loc, value, "string"):
         return None
     if "@" not in value:
         reason = "An email address must have an @-sign."
@@ -208,8 +232,7 @@ def metadata_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | int | bool] | None:
     """Polar's ``Metadata``: at most 50 keys of 1-40 characters; values str (1-500), int, bool."""
-    if not isinstance(value, dict):
-        errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
+    if not has_type(errors, loc, value, "dict"):
         return None
     before = len(errors)
     if len(value) > METADATA_MAX_KEYS:
@@ -229,10 +252,8 @@ def metadata_value(
         _string_length(errors, (*loc, key, "[key]"), key, METADATA_KEY_MAX)
         if isinstance(item, bool | int):
             continue
-        if isinstance(item, str):
+        if has_type(errors, (*loc, key, "str"), item, "string"):
             _string_length(errors, (*loc, key, "str"), item, METADATA_VALUE_MAX)
-            continue
-        errors.add((*loc, key, "str"), "Input should be a valid string", "string_type", item)
     return dict(value) if len(errors) == before else None
 
 
@@ -240,12 +261,14 @@ def custom_field_data_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, Any] | None:
     """Custom field values: an object of strings, numbers, booleans or nulls."""
-    if not isinstance(value, dict):
-        errors.add(loc, "Input should be a valid dictionary", "dict_type", value)
+    if not has_type(errors, loc, value, "dict"):
         return None
     for key, item in value.items():
-        if item is not None and not isinstance(item, str | int | bool):
-            errors.add((*loc, key), "Input should be a valid string", "string_type", item)
+        if (
+            item is not None
+            and not isinstance(item, int | bool)
+            and not has_type(errors, (*loc, key), item, "string")
+        ):
             return None
     return dict(value)
 
@@ -254,22 +277,14 @@ def address_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | None] | None:
     """Polar's ``Address``: ``country`` (two letters) required; other parts optional."""
-    if not isinstance(value, dict):
-        errors.add(
-            loc,
-            "Input should be a valid dictionary or object to extract fields from",
-            "model_attributes_type",
-            value,
-        )
+    if not has_type(errors, loc, value, "model"):
         return None
     before = len(errors)
     address: dict[str, str | None] = {}
     country = value.get("country", MISSING)
     if country is MISSING:
         errors.add((*loc, "country"), "Field required", "missing", value)
-    elif not isinstance(country, str):
-        errors.add((*loc, "country"), "Input should be a valid string", "string_type", country)
-    elif not _COUNTRY.match(country):
+    elif has_type(errors, (*loc, "country"), country, "string") and not _COUNTRY.match(country):
         errors.add(
             (*loc, "country"),
             "String should match pattern '^\\w{2}$'",
@@ -281,10 +296,8 @@ def address_value(
         item = value.get(part)
         if item is None:
             address[part] = None
-        elif isinstance(item, str):
+        elif has_type(errors, (*loc, part), item, "string"):
             address[part] = item.strip() or None
-        else:
-            errors.add((*loc, part), "Input should be a valid string", "string_type", item)
     if len(errors) != before:
         return None
     address["country"] = str(country).upper()
@@ -368,6 +381,27 @@ def query_enum(
     return result
 
 
+@dataclass
+class ListParams:
+    """The parameters every list route shares: sort keys, page, page size, search text."""
+
+    sorting: list[str]
+    page: int
+    limit: int
+    query: str
+
+
+def list_params(
+    errors: Errors, query: Mapping[str, list[str]], sorts: tuple[str, ...], default_sort: str
+) -> ListParams:
+    """``sorting``, ``page``, ``limit`` and ``query`` of a list route (errors recorded)."""
+    sorting = query_enum(errors, query, "sorting", sorts) or [default_sort]
+    page = query_ints(errors, query, "page", 1)
+    limit = query_ints(errors, query, "limit", 10)
+    text = (query.get("query") or [""])[-1].lower()
+    return ListParams(sorting, page or 1, limit or 10, text)
+
+
 # -- request bodies ------------------------------------------------------------------------
 
 _PARSERS: dict[str, Callable[[Errors, tuple[str | int, ...], Any], Any]] = {
@@ -413,14 +447,13 @@ NON_NULLABLE_ON_CREATE = (
     "custom_field_data",
     "allow_discount_codes",
 )
+# What a buyer may send is Polar's API, declared once, in polar_checkouts.types (the
+# order of these names is the order of the errors in a 422).
+CLIENT_UPDATE_FIELDS = tuple(CheckoutUpdatePublic.__annotations__)
+CONFIRM_FIELDS = tuple(CheckoutConfirm.__annotations__)
+#: The server-side update: the buyer's fields (not the discount code), then the shop's.
 UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
+    *(name for name in CLIENT_UPDATE_FIELDS if name != "discount_code"),
     "metadata",
     "customer_metadata",
     "discount_id",
@@ -429,17 +462,6 @@ UPDATE_FIELDS = (
     "success_url",
     "embed_origin",
 )
-CLIENT_UPDATE_FIELDS = (
-    "custom_field_data",
-    "product_price_id",
-    "amount",
-    "customer_name",
-    "customer_email",
-    "customer_billing_address",
-    "customer_tax_id",
-    "discount_code",
-)
-CONFIRM_FIELDS = (*CLIENT_UPDATE_FIELDS, "confirmation_token_id")
 
 
 def parse_fields(
@@ -463,3 +485,25 @@ def parse_fields(
         if len(errors) == before:
             fields[name] = parsed
     return fields
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or Polar's 422 for anything else."""
+    errors = Errors()
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        errors.add(
+            ("body", getattr(exc, "pos", 0)),
+            "JSON decode error",
+            "json_invalid",
+            {},
+            {"error": getattr(exc, "msg", str(exc))},
+        )
+        data = MISSING
+    if data is None:
+        errors.add(("body",), "Field required", "missing", None)
+    elif data is not MISSING:
+        has_type(errors, ("body",), data, "model")
+    errors.raise_if_any()
+    return cast("dict[str, Any]", data)

@@ -12,7 +12,7 @@ import time
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import get_default_fake
+from .default import get_default_fake
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",

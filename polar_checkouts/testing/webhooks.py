@@ -66,8 +66,9 @@ class Attempt:
 
 
 @dataclass
-class WebhookEvent:
-    """An event the fake emitted. ``id`` is the ``webhook-id`` of every delivery attempt."""
+class SentWebhook:
+    """A webhook event the fake emitted and sends (not the app's ``models.WebhookEvent``,
+    which records a delivery received). ``id`` is the ``webhook-id`` of every attempt."""
 
     id: str
     type: str
@@ -98,7 +99,7 @@ class WebhookEndpoint:
         """Seconds to wait after the ``failures``-th failed attempt (exponential)."""
         return float(self.backoff * (2 ** (failures - 1)))
 
-    def attempt(self, event: WebhookEvent, now: datetime) -> Attempt:
+    def attempt(self, event: SentWebhook, now: datetime) -> Attempt:
         """Send ``event`` once and record the outcome on it."""
         headers = sign(self.secret, event.id, event.body)
         try:

@@ -1,6 +1,11 @@
-"""A ``requests`` transport adapter that answers from a :class:`FakePolar`, with no network.
+"""The fake Polar as a client transport: a ``requests`` adapter answering from a
+:class:`FakePolar`, with no network.
 
-It runs the retry policy the client configured (``self.max_retries``, a urllib3
+``POLAR_SERVER = "fake"`` selects :data:`fake_transport` (through ``POLAR_TRANSPORT``'s
+default); ``PolarClient(..., transport=fake_transport)`` or
+``PolarClient(..., transport=FakePolarAdapter(fake))`` pick it by hand.
+
+The adapter runs the retry policy the client configured (``self.max_retries``, a urllib3
 :class:`~urllib3.util.Retry`) the way urllib3's connection pool does: statuses go
 through ``is_retry``/``increment``, transport faults are raised as the exceptions urllib3
 and requests raise for real ones. It never sleeps: each wait the policy asks for
@@ -11,10 +16,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from django.urls import NoReverseMatch, reverse
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 from urllib3.exceptions import (
@@ -27,7 +34,12 @@ from urllib3.exceptions import (
 from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
-from .fake import FakePolar, FakeResponse
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+from .default import get_default_fake
+from .fake import FakePolar
+from .messages import FakeResponse
 
 
 class FakePolarAdapter(HTTPAdapter):
@@ -42,8 +54,6 @@ class FakePolarAdapter(HTTPAdapter):
         """The fake this adapter answers from."""
         if self._fake is not None:
             return self._fake
-        from . import get_default_fake
-
         return get_default_fake()
 
     def send(
@@ -155,8 +165,6 @@ def _urllib3_response(answer: FakeResponse, method: str, url: str) -> HTTPRespon
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -173,5 +181,39 @@ def _planned_sleep(retries: Retry, response: Any) -> float:
 
 
 def fake_adapter(max_retries: Retry | int = 0, fake: FakePolar | None = None) -> FakePolarAdapter:
-    """The adapter ``PolarClient(server="fake")`` mounts: answers from the default fake."""
+    """An adapter answering from ``fake`` (default: :func:`get_default_fake`, at each call)."""
     return FakePolarAdapter(fake, max_retries=max_retries)
+
+
+class FakeTransport:
+    """A transport factory (``POLAR_TRANSPORT``): ``factory(retry)`` is a
+    :class:`FakePolarAdapter` running the client's retry policy against ``fake`` (default:
+    :func:`get_default_fake`, looked up at each call, so the ``polar_fake`` fixture's fake).
+    """
+
+    def __init__(self, fake: FakePolar | None = None) -> None:
+        self.fake = fake
+
+    def __call__(self, retry: Retry) -> FakePolarAdapter:
+        """The adapter of one client, running ``retry``."""
+        return FakePolarAdapter(self.fake, max_retries=retry)
+
+    def browser_api_root(self, request: HttpRequest) -> str | None:
+        """Where a browser reaches this fake: the mounted ``polar_checkouts.testing.urls``.
+
+        ``None`` when they are not mounted (the page's client calls then go through the
+        server). Only the default fake is served there.
+        """
+        if self.fake is not None:
+            return None
+        try:
+            return reverse("polar_fake:api-root")
+        except NoReverseMatch:
+            return None
+
+    def __repr__(self) -> str:
+        return f"<FakeTransport {'default fake' if self.fake is None else self.fake!r}>"
+
+
+#: The transport ``POLAR_SERVER = "fake"`` uses: the default fake, in process.
+fake_transport = FakeTransport()

@@ -33,7 +33,6 @@ from polar_checkouts.testing import (
     TOKEN_SUCCEEDED,
     FakePolar,
 )
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 BUYER = {
     "customer_email": "ada@example.com",
@@ -437,25 +436,15 @@ def test_create_checkout_helper_raises_on_invalid_data(polar_fake):
         polar_fake.create_checkout(product_id="8d6a4c1e-0b2f-4a3d-9e8f-7a6b5c4d3e2f")
 
 
-def test_fake_is_thread_safe(polar_fake):
-    import threading
-
+def test_fake_is_thread_safe(polar_fake, run_in_threads):
     client = PolarClient("t", max_retries=0)
-    errors = []
 
     def work():
-        try:
-            for _ in range(10):
-                checkout = client.create({"product_id": PRODUCT_ONE_TIME_ID})
-                client.client_update(checkout["client_secret"], {"customer_name": "T"})
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(10):
+            checkout = client.create({"product_id": PRODUCT_ONE_TIME_ID})
+            client.client_update(checkout["client_secret"], {"customer_name": "T"})
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(work, 4)
     assert errors == []
     assert len(polar_fake.checkouts()) == 40
     assert len({c["client_secret"] for c in polar_fake.checkouts()}) == 40

@@ -17,10 +17,18 @@ from polar_checkouts.testing import (
     TOKEN_SUCCEEDED,
     polar_webhook,
 )
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 SECRET = "polar_whs_test_secret"
 URL = "https://shop.example.com/polar/webhook/"
+#: The events of a paid checkout, in the order Polar sends them.
+PAID_CHECKOUT_EVENTS = [
+    "checkout.created",
+    "checkout.updated",
+    "checkout.updated",
+    "checkout.updated",
+    "order.created",
+    "order.paid",
+]
 BUYER = {
     "customer_email": "ada@example.com",
     "customer_name": "Ada",
@@ -47,7 +55,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(polar_fake, spec_checked):  # noqa: F811
+def receiver(polar_fake, spec_checked):
     receiver = Receiver()
     polar_fake.configure_webhooks(URL, SECRET, sender=receiver)
     yield receiver
@@ -72,14 +80,7 @@ def _buy(client, token=TOKEN_SUCCEEDED):
 
 def test_a_paid_checkout_sends_every_event_in_order(client, polar_fake, receiver):
     checkout, _ = _buy(client)
-    assert receiver.types() == [
-        "checkout.created",
-        "checkout.updated",
-        "checkout.updated",
-        "checkout.updated",
-        "order.created",
-        "order.paid",
-    ]
+    assert receiver.types() == PAID_CHECKOUT_EVENTS
     statuses = [
         polar_webhook(SECRET).verify(b, h)["data"].get("status") for _, b, h in receiver.deliveries
     ]
@@ -147,7 +148,7 @@ def test_the_key_is_the_secret_s_utf8_bytes(client, receiver):
         polar_webhook(SECRET).verify(tampered, headers)
 
 
-def test_failed_deliveries_are_retried_with_the_same_webhook_id(polar_fake, client, spec_checked):  # noqa: F811
+def test_failed_deliveries_are_retried_with_the_same_webhook_id(polar_fake, client, spec_checked):
     receiver = Receiver(500, ConnectionError("down"), 200)
     endpoint = polar_fake.configure_webhooks(
         URL, SECRET, sender=receiver, delivery="manual", backoff=10
@@ -250,12 +251,5 @@ def test_the_app_s_webhook_endpoint_accepts_the_fake_s_deliveries(polar_fake, cl
         reverse("polar_checkouts:webhook"), settings.POLAR_WEBHOOK_SECRET, sender=deliver
     )
     _buy(client)
-    assert [e.type for e in polar_fake.events] == [
-        "checkout.created",
-        "checkout.updated",
-        "checkout.updated",
-        "checkout.updated",
-        "order.created",
-        "order.paid",
-    ]
+    assert [e.type for e in polar_fake.events] == PAID_CHECKOUT_EVENTS
     assert {e.state for e in polar_fake.events} == {"delivered"}

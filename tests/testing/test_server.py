@@ -28,7 +28,6 @@ from polar_checkouts.testing import (
     polar_webhook,
 )
 from polar_checkouts.testing.server import FakePolarServer
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 BUYER = {
     "customer_email": "ada@example.com",
@@ -175,7 +174,7 @@ def collector():
     httpd.server_close()
 
 
-def test_background_webhooks_over_http_with_a_retry(collector, spec_checked):  # noqa: F811
+def test_background_webhooks_over_http_with_a_retry(collector, spec_checked):
     fake = FakePolar()
     url = f"http://127.0.0.1:{collector.server_address[1]}/hook"
     fake.configure_webhooks(url, "polar_whs_secret", delivery="background", backoff=0.2)

@@ -9,7 +9,7 @@ import requests
 from django.test import override_settings
 
 from polar_checkouts import client as client_module
-from polar_checkouts.client import FAKE_BASE_URL, PolarClient, get_client
+from polar_checkouts.client import FAKE_BASE_URL, PolarClient, get_client, set_default_transport
 from polar_checkouts.exceptions import (
     InvalidResponseError,
     PolarConnectionError,
@@ -25,7 +25,6 @@ from polar_checkouts.testing import (
     get_default_fake,
     set_default_fake,
 )
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 
 @pytest.fixture
@@ -246,9 +245,11 @@ def test_polar_server_fake_uses_the_default_fake():
     previous = set_default_fake(fresh)
     try:
         with override_settings(POLAR_SERVER="fake"):
-            client_module._client_cache = None
+            client_module.reset_client_cache()
             client = get_client()
             assert client.base_url == FAKE_BASE_URL
+            # Through the seam: POLAR_TRANSPORT's default for "fake", no patched client.
+            assert isinstance(client.session.get_adapter(client.base_url), FakePolarAdapter)
             created = client.create({"product_id": PRODUCT_ONE_TIME_ID})
         assert fresh.checkout(created["id"])["status"] == "open"
         assert get_default_fake() is fresh
@@ -277,4 +278,4 @@ def test_without_the_fixture_clients_use_the_real_transport():
     client = PolarClient("t", server="sandbox")
     adapter = client.session.get_adapter(client.base_url)
     assert not isinstance(adapter, FakePolarAdapter)
-    assert PolarClient._make_adapter.__module__ == "polar_checkouts.client"
+    assert set_default_transport(None) is None  # the fixture put the network back

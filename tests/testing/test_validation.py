@@ -19,7 +19,6 @@ from polar_checkouts.testing import (
     PRODUCT_SUBSCRIPTION_ID,
     FakePolar,
 )
-from tests.test_fake_spec import spec_checked  # noqa: F401 - validates every response
 
 AUTH = {"Authorization": "Bearer polar_oat_anything"}
 UNKNOWN = "8d6a4c1e-0b2f-4a3d-9e8f-7a6b5c4d3e2f"

@@ -1,0 +1,58 @@
+"""The fake's stored checkout, and small helpers every part of the fake uses."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+def isoformat(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, as Polar writes datetimes."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_token(prefix: str, length: int = 48) -> str:
+    """A random secret such as a client secret: ``prefix`` and ``length`` letters/digits."""
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+@dataclass
+class CheckoutState:
+    """One checkout session as the fake stores it (its JSON is built by :mod:`.serialise`)."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    client_secret: str
+    product_id: str
+    price_id: str
+    amount: int | None
+    currency: str | None
+    modified_at: datetime | None = None
+    status: str = "open"
+    success_url: str | None = None
+    embed_origin: str | None = None
+    discount_id: str | None = None
+    allow_discount_codes: bool = True
+    customer_id: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_ip_address: str | None = None
+    customer_billing_address: dict[str, str | None] | None = None
+    customer_tax_id: str | None = None
+    payment_processor_metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    customer_metadata: dict[str, Any] = field(default_factory=dict)
+    custom_field_data: dict[str, Any] = field(default_factory=dict)
+    subscription_id: str | None = None
+    customer_session_token: str | None = None
+    settle: tuple[str, datetime] | None = None
+    pending_action: bool = False
+    order_id: str | None = None
+    product_ids: list[str] = field(default_factory=list)
