@@ -128,8 +128,9 @@ def _apply(checkout: CheckoutSession, payload: Mapping[str, Any], *, now: dt.dat
     """Apply ``payload`` to ``checkout`` in memory when it wins; True when anything changed."""
     merged = merge_payload(checkout.payload, payload)
     values = fields_from_payload(merged)
-    if not values["client_secret"]:
-        values["client_secret"] = checkout.client_secret
+    # A checkout's client secret is fixed when Polar creates it: once stored it never
+    # changes, so an update can never take a secret another cached checkout holds.
+    values["client_secret"] = checkout.client_secret or values["client_secret"]
     if not incoming_wins(
         stored_status=checkout.status,
         stored_modified_at=checkout.modified_at,
@@ -228,6 +229,7 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
                     # Someone else inserted it between our read and our write.
                     existing = self.select_for_update().filter(pk=checkout_id).first()
                     if existing is None:
+                        _refuse_secret_clash(self, checkout)
                         raise
                 else:
                     return UpsertResult(checkout, created=True, changed=True, previous_status=None)
@@ -328,6 +330,19 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
                 UpsertResult(row, created=False, changed=True, previous_status=previous_status),
             )
         return counts
+
+
+def _refuse_secret_clash(manager: models.Manager[CheckoutSession], row: CheckoutSession) -> None:
+    """Raise :class:`InvalidPayloadError` when another cached checkout holds ``row``'s secret.
+
+    Polar gives every checkout its own client secret; a payload claiming another one's is
+    not data the cache can hold, and its page is refused whole.
+    """
+    secret = row.client_secret
+    if secret and manager.filter(client_secret=secret).exclude(pk=row.pk).exists():
+        raise InvalidPayloadError(
+            f"Checkout {row.pk} carries the client secret of another cached checkout"
+        )
 
 
 def _insert_new(manager: models.Manager[CheckoutSession], rows: list[CheckoutSession]) -> None:

@@ -111,6 +111,28 @@ def test_customer_session_token_is_never_stored():
 # -- the "newer data wins" rule ----------------------------------------------------------
 
 
+def test_a_stored_client_secret_never_changes():
+    first = checkout_payload(client_secret="polar_c_first", modified_at=T0)
+    upsert(first)
+    upsert({**first, "client_secret": "polar_c_other", "modified_at": T1.isoformat()})
+    assert CheckoutSession.objects.get().client_secret == "polar_c_first"
+
+
+def test_a_new_checkout_claiming_a_cached_secret_is_refused():
+    upsert(checkout_payload(client_secret="polar_c_taken"))
+    with pytest.raises(InvalidPayloadError, match="client secret of another"):
+        upsert(checkout_payload(client_secret="polar_c_taken"))
+    assert CheckoutSession.objects.count() == 1
+
+
+def test_a_page_with_one_secret_on_two_checkouts_is_refused_whole():
+    page = [checkout_payload(client_secret="polar_c_twice") for _ in range(2)]
+    page.append(checkout_payload())
+    with pytest.raises(InvalidPayloadError):
+        CheckoutSession.objects.upsert_many(page)
+    assert CheckoutSession.objects.count() == 0
+
+
 def test_newer_payload_overwrites_and_reports_previous_status():
     checkout_id = str(uuid.uuid4())
     upsert(checkout_payload(checkout_id, modified_at=T1))
