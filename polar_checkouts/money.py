@@ -9,12 +9,13 @@ formats with the browser's ``Intl.NumberFormat``; it never assumes two decimals.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 from django.utils import translation
 
 #: Currencies whose API amounts use more decimal places than CLDR gives them for
@@ -80,13 +81,26 @@ def format_money(amount: Any, currency: str | None, locale: str | None = None) -
     """An amount as a shopper reads it: ``1900, "usd"`` → ``"$19.00"``; ``""`` for none.
 
     Locale-aware (``"19,00 $US"`` in French) and currency-aware (``"¥500"``,
-    ``"KWD1.500"``).
+    ``"KWD\u00a01.500"``).
     """
     if amount is None or isinstance(amount, bool):
         return ""
-    return format_currency(
-        to_decimal(amount, currency), _code(currency), locale=locale or current_locale()
-    )
+    code = _code(currency)
+    locale = locale or current_locale()
+    text = format_currency(to_decimal(amount, currency), code, locale=locale)
+    return _space_letters_from_digits(text, get_currency_symbol(code, locale=locale))
+
+
+def _space_letters_from_digits(text: str, symbol: str) -> str:
+    # CLDR's currencySpacing rule, which Babel does not apply and browsers' Intl does: a
+    # currency sign that ends (or starts) with a letter is kept apart from the digits by a
+    # no-break space ("KWD 1.500", as "$19.00" stays), so the server's text and the
+    # script's match.
+    if symbol and symbol[-1].isalpha():
+        text = re.sub(re.escape(symbol) + r"(?=\d)", symbol + "\u00a0", text, count=1)
+    if symbol and symbol[0].isalpha():
+        text = re.sub(r"(?<=\d)" + re.escape(symbol), "\u00a0" + symbol, text, count=1)
+    return text
 
 
 def format_amount(amount: Any, currency: str | None, locale: str | None = None) -> str:
