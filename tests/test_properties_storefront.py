@@ -30,7 +30,7 @@ from polar_checkouts.testing import (
     PWYW_MAXIMUM,
     PWYW_MINIMUM,
 )
-from polar_checkouts.views import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
+from polar_checkouts.storefront.responses import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
 
 pytestmark = pytest.mark.django_db
 
