@@ -22,6 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from polar_checkouts.models import CheckoutSession
+from polar_checkouts.storefront.responses import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
 from polar_checkouts.testing import (
     PRICE_PWYW_ID,
     PRODUCT_FREE_ID,
@@ -30,7 +31,6 @@ from polar_checkouts.testing import (
     PWYW_MAXIMUM,
     PWYW_MINIMUM,
 )
-from polar_checkouts.storefront.responses import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
 
 pytestmark = pytest.mark.django_db
 

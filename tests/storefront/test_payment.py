@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory, override_settings
 from django.urls import include, path
@@ -174,7 +175,7 @@ def test_checkout_page_with_an_unmounted_fake_falls_back_to_server_mode(client, 
 # -- the system check ------------------------------------------------------------------------
 
 
-def check_ids() -> list[str]:
+def check_ids() -> list[str | None]:
     return [error.id for error in check_payment_providers()]
 
 
@@ -192,7 +193,7 @@ def test_check_reports_a_provider_that_cannot_be_loaded(entry):
         [error] = check_payment_providers()
     assert error.id == "polar_checkouts.E101"
     assert "cannot be loaded" in error.msg
-    assert "INSTALLED_APPS" in error.hint
+    assert "INSTALLED_APPS" in str(error.hint)
 
 
 def test_check_reports_the_fake_without_its_app(settings):
@@ -201,4 +202,10 @@ def test_check_reports_the_fake_without_its_app(settings):
         [error] = check_payment_providers()
     assert error.id == "polar_checkouts.E102"
     assert "polar_checkouts/payment/fake.html" in error.msg
-    assert "'polar_checkouts.testing'" in error.hint
+    assert "'polar_checkouts.testing'" in str(error.hint)
+
+
+def test_the_check_runs_with_djangos_checks():
+    with override_settings(POLAR_PAYMENT_PROVIDERS=["shop.payments.NoSuchProvider"]):
+        ids = [message.id for message in checks.run_checks()]
+    assert "polar_checkouts.E101" in ids
