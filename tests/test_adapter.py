@@ -10,12 +10,18 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import Client, RequestFactory, override_settings
 
 from polar_checkouts.adapter import DefaultAdapter, get_adapter
-from tests.storefront.stubs import OTHER_PRODUCT, PRICE, PRODUCT, SECRET, validation_error
+from tests.storefront.stubs import (
+    OTHER_PRODUCT,
+    PRICE,
+    PRODUCT,
+    SECRET,
+    messages_of,
+    validation_error,
+)
 
 SHOP_ADAPTER = "tests.test_adapter.ShopAdapter"
 
@@ -41,10 +47,6 @@ class ShopAdapter(DefaultAdapter):
 
 class NotAnAdapter:
     pass
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def test_get_adapter_reads_the_setting_on_each_call():

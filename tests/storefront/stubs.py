@@ -11,6 +11,7 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from polar_checkouts.exceptions import PolarValidationError
@@ -130,3 +131,8 @@ def page_config(response) -> dict[str, Any]:
 def assert_private(response) -> None:
     assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
+
+
+def messages_of(response) -> list[str]:
+    """The messages (``django.contrib.messages``) the response's request left."""
+    return [str(m) for m in get_messages(response.wsgi_request)]

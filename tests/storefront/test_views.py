@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
@@ -46,15 +45,11 @@ from tests.storefront.stubs import (
     PWYW_PRODUCT,
     SECRET,
     assert_private,
+    messages_of,
     page_config,
     polar_error,
     validation_error,
 )
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
 
 # -- create ----------------------------------------------------------------------------------
 
