@@ -23,6 +23,9 @@ from django.utils.module_loading import import_string
 
 from ..conf import polar_settings
 
+#: ``config.payment.provider`` when no provider can take the payment.
+UNAVAILABLE = "unavailable"
+
 
 class PaymentProvider:
     """One way to pay on the checkout page; subclass it and list it in the setting."""
@@ -90,7 +93,3 @@ def provider_for(checkout: Mapping[str, Any]) -> PaymentProvider | None:
         if provider.applies_to(checkout):
             return provider
     return None
-
-
-#: ``config.payment.provider`` when no provider can take the payment.
-UNAVAILABLE = "unavailable"
