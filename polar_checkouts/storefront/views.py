@@ -289,20 +289,14 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
                 return polar_error_response(exc)
             logger.warning("Status refresh failed, answering from the cache: %s", exc)
         else:
-            return json_payload(
-                {
-                    "id": data.get("id"),
-                    "status": data.get("status"),
-                    "success_url": success_url_for(data.get("id")),
-                }
-            )
+            return _status_answer(data.get("id"), data.get("status"))
     assert cached is not None
+    return _status_answer(str(cached.id), cached.effective_status)
+
+
+def _status_answer(checkout_id: Any, status: Any) -> JsonResponse:
     return json_payload(
-        {
-            "id": str(cached.id),
-            "status": cached.effective_status,
-            "success_url": success_url_for(cached.id),
-        }
+        {"id": checkout_id, "status": status, "success_url": success_url_for(checkout_id)}
     )
 
 
