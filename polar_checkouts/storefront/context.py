@@ -130,8 +130,8 @@ def client_calls_config(
 ) -> dict[str, str]:
     """Where the page's script sends Polar's client calls: ``{"mode", "base"}``.
 
-    ``POLAR_CLIENT_CALLS = "browser"`` sends them to Polar's API root (or the one the
-    payment provider names); when the browser cannot reach that root, this app's own
+    ``POLAR_CLIENT_CALLS = "browser"`` sends them to the API root of
+    :func:`browser_api_root`; when the browser cannot reach one, this app's own
     ``client/`` endpoints carry them instead (``"server"`` mode).
     """
     if polar_settings.client_calls == "browser":
@@ -142,12 +142,21 @@ def client_calls_config(
     return {"mode": "server", "base": reverse("polar_checkouts:client", args=["-"])[:-1]}
 
 
-def browser_api_root(request: HttpRequest, provider: PaymentProvider | None) -> str | None:
-    """The API root a browser calls: the provider's ``browser_api_root`` or ``POLAR_SERVER``."""
-    hook = getattr(provider, "browser_api_root", None)
-    if callable(hook):
-        root: str | None = hook(request)
-        return root
+def browser_api_root(request: HttpRequest, provider: PaymentProvider | None = None) -> str | None:
+    """The Polar API root a browser calls, or ``None`` when a browser cannot reach it.
+
+    Asked in order: the payment provider's ``browser_api_root(request)``, then the
+    transport's (``POLAR_TRANSPORT``); a transport without one is out of a browser's
+    reach. Without a transport, the Polar of ``POLAR_SERVER``.
+    """
+    transport = getattr(polar_settings, "transport_factory", None)
+    for source in (provider, transport):
+        hook = getattr(source, "browser_api_root", None)
+        if callable(hook):
+            root: str | None = hook(request)
+            return root
+    if transport is not None:
+        return None
     return resolve_server(polar_settings.SERVER)
 
 

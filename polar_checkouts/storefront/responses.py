@@ -26,25 +26,16 @@ from ..exceptions import (
 )
 from ..httputil import declared_length
 from ..signals import ReceiverError
+from ..types import CheckoutConfirm, CheckoutUpdatePublic
 
 logger = logging.getLogger("polar_checkouts")
 
 #: Largest JSON body the client endpoints accept (a checkout update is a few hundred bytes).
 MAX_JSON_BODY = 64 * 1024
-#: Keys a buyer may send to ``client_update`` (API.md §3.3); confirm adds the token.
-CLIENT_UPDATE_KEYS = frozenset(
-    {
-        "custom_field_data",
-        "product_price_id",
-        "amount",
-        "customer_name",
-        "customer_email",
-        "customer_billing_address",
-        "customer_tax_id",
-        "discount_code",
-    }
-)
-CLIENT_CONFIRM_KEYS = CLIENT_UPDATE_KEYS | {"confirmation_token_id"}
+#: Keys a buyer may send to ``client_update`` and ``client_confirm``: Polar's request
+#: bodies as ``polar_checkouts.types`` declares them (the fake validates against the same).
+CLIENT_UPDATE_KEYS = frozenset(CheckoutUpdatePublic.__annotations__)
+CLIENT_CONFIRM_KEYS = frozenset(CheckoutConfirm.__annotations__)
 
 
 def json_error(status: int, error: str, detail: Any) -> JsonResponse:

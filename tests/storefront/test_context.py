@@ -12,6 +12,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 from django.utils import translation
 
+from polar_checkouts.conf import PolarSettings
 from polar_checkouts.storefront.context import (
     amount_lines,
     client_calls_config,
@@ -189,3 +190,30 @@ def test_client_calls_go_where_the_provider_says():
     }
     with override_settings(POLAR_CLIENT_CALLS="server"):
         assert client_calls_config(request, Reachable())["mode"] == "server"
+
+
+class TransportWithRoot:
+    """A transport factory a browser can reach too (the in-process fake's is one)."""
+
+    def __call__(self, retry):
+        raise AssertionError("no Polar call in this test")
+
+    def browser_api_root(self, request):
+        return "/in-process-polar/"
+
+
+def no_browser_transport(retry):
+    raise AssertionError("no Polar call in this test")
+
+
+@pytest.mark.skipif(
+    not hasattr(PolarSettings, "transport_factory"), reason="needs POLAR_TRANSPORT (the seam)"
+)
+def test_client_calls_ask_the_transport_after_the_provider():
+    request = RequestFactory().get("/")
+    with override_settings(POLAR_TRANSPORT=TransportWithRoot()):
+        assert client_calls_config(request)["base"] == "/in-process-polar/v1/checkouts/client/"
+        assert client_calls_config(request, Unreachable())["mode"] == "server"
+    # A transport a browser cannot use: the page calls through this app.
+    with override_settings(POLAR_TRANSPORT=no_browser_transport):
+        assert client_calls_config(request) == {"mode": "server", "base": "/checkout/client/"}
