@@ -149,7 +149,7 @@ def browser_api_root(request: HttpRequest, provider: PaymentProvider | None = No
     transport's (``POLAR_TRANSPORT``); a transport without one is out of a browser's
     reach. Without a transport, the Polar of ``POLAR_SERVER``.
     """
-    transport = getattr(polar_settings, "transport_factory", None)
+    transport = polar_settings.transport_factory
     for source in (provider, transport):
         hook = getattr(source, "browser_api_root", None)
         if callable(hook):

@@ -8,8 +8,8 @@ says yes wins. No candidate: the page says payment is unavailable.
 
 A provider may also define ``browser_api_root(request) -> str | None``: where a browser
 reaches Polar's client routes for its checkouts (``None``: a browser cannot reach them,
-so the page sends its calls through this app). Without it, the browser calls the Polar
-of ``POLAR_SERVER``.
+so the page sends its calls through this app). It is asked before the transport's; see
+:func:`polar_checkouts.storefront.context.browser_api_root`.
 """
 
 from __future__ import annotations

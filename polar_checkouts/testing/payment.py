@@ -15,12 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..client import resolve_server
 from ..conf import polar_settings
+from ..storefront.context import browser_api_root
 from ..storefront.payment import PaymentProvider, publishable_key
 from .catalogue import TOKEN_DECLINED, TOKEN_FAILED, TOKEN_REQUIRES_ACTION, TOKEN_SUCCEEDED
 
@@ -48,23 +47,10 @@ class FakePaymentProvider(PaymentProvider):
             FAKE_KEY_PREFIX
         )
 
-    def browser_api_root(self, request: HttpRequest) -> str | None:
-        """Where a browser reaches the fake: its mounted urls, or the server it runs as.
-
-        ``None`` when the in-process fake's urls are not mounted (the page then sends its
-        calls through this app).
-        """
-        if polar_settings.SERVER != "fake":
-            # A standalone fake (``python -m polar_checkouts.testing.server``) or Polar.
-            return resolve_server(polar_settings.SERVER)
-        try:
-            return reverse("polar_fake:api-root")
-        except NoReverseMatch:
-            return None
-
     def script_config(self, request: HttpRequest, checkout: Mapping[str, Any]) -> dict[str, Any]:
         """The test tokens, the fake's API root and its "complete the action" URL."""
-        root = self.browser_api_root(request)
+        # Where the page's client calls go (the transport says, for the in-process fake).
+        root = browser_api_root(request)
         secret = checkout.get("client_secret")
         complete = None
         if root is not None and isinstance(secret, str) and secret:

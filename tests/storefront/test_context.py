@@ -12,7 +12,6 @@ import pytest
 from django.test import RequestFactory, override_settings
 from django.utils import translation
 
-from polar_checkouts.conf import PolarSettings
 from polar_checkouts.storefront.context import (
     amount_lines,
     client_calls_config,
@@ -206,9 +205,6 @@ def no_browser_transport(retry):
     raise AssertionError("no Polar call in this test")
 
 
-@pytest.mark.skipif(
-    not hasattr(PolarSettings, "transport_factory"), reason="needs POLAR_TRANSPORT (the seam)"
-)
 def test_client_calls_ask_the_transport_after_the_provider():
     request = RequestFactory().get("/")
     with override_settings(POLAR_TRANSPORT=TransportWithRoot()):

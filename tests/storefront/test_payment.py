@@ -16,6 +16,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import include, path
 
 from polar_checkouts.storefront.checks import check_payment_providers
+from polar_checkouts.storefront.context import browser_api_root
 from polar_checkouts.storefront.payment import (
     PaymentProvider,
     StripeProvider,
@@ -155,7 +156,7 @@ def test_checkout_page_with_the_mounted_fake_calls_it_from_the_browser(client, s
 def test_a_standalone_fake_is_reached_where_polar_server_points():
     request = RequestFactory().get("/")
     with override_settings(POLAR_SERVER="http://127.0.0.1:8765/"):
-        assert FakePaymentProvider().browser_api_root(request) == "http://127.0.0.1:8765"
+        assert browser_api_root(request) == "http://127.0.0.1:8765"
         config = FakePaymentProvider().script_config(request, {"client_secret": "polar_c_x"})
     assert config["completeActionUrl"] == "http://127.0.0.1:8765/_fake/actions/polar_c_x/complete"
 
