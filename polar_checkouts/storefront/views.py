@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from django.contrib import messages
@@ -238,15 +238,12 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
 @require_http_methods(["GET", "PATCH"])
 def client(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``GET``/``PATCH client/<secret>``: Polar's client_get/client_update."""
-    try:
-        if request.method == "GET":
-            return json_payload(services.client_get(client_secret))
-        body = json_body(request, CLIENT_UPDATE_KEYS)
-        if isinstance(body, JsonResponse):
-            return body
-        return json_payload(services.client_update(client_secret, body))
-    except (PolarError, ReceiverError) as exc:
-        return polar_error_response(exc)
+    if request.method == "GET":
+        return _relay(lambda: services.client_get(client_secret))
+    body = json_body(request, CLIENT_UPDATE_KEYS)
+    if isinstance(body, JsonResponse):
+        return body
+    return _relay(lambda: services.client_update(client_secret, body))
 
 
 @private_page
@@ -256,8 +253,13 @@ def client_confirm(request: HttpRequest, client_secret: str) -> HttpResponse:
     body = json_body(request, CLIENT_CONFIRM_KEYS)
     if isinstance(body, JsonResponse):
         return body
+    return _relay(lambda: services.client_confirm(client_secret, body))
+
+
+def _relay(call: Callable[[], Mapping[str, Any]]) -> JsonResponse:
+    """Polar's answer to ``call``, or its error in Polar's shape."""
     try:
-        return json_payload(services.client_confirm(client_secret, body))
+        return json_payload(call())
     except (PolarError, ReceiverError) as exc:
         return polar_error_response(exc)
 
