@@ -50,11 +50,19 @@ DEFAULTS: dict[str, Any] = {
     # How the client's requests travel: a factory ``factory(retry) -> requests adapter``
     # (or its dotted path). None: the real network, or the fake's when SERVER is "fake".
     "TRANSPORT": None,
+    # How the checkout page takes payment: PaymentProvider subclasses by dotted path, the
+    # first that applies to a checkout wins. None: the default below.
+    "PAYMENT_PROVIDERS": None,
 }
 
 #: The transport ``POLAR_SERVER = "fake"`` uses unless ``POLAR_TRANSPORT`` says otherwise;
 #: a dotted path, imported only when the fake is asked for.
 FAKE_TRANSPORT = "polar_checkouts.testing.transport.fake_transport"
+
+#: The providers used when ``POLAR_PAYMENT_PROVIDERS`` is not set: Stripe, after the fake
+#: Polar's test-payment selector when ``SERVER = "fake"`` (a path, imported only then).
+STRIPE_PAYMENT_PROVIDER = "polar_checkouts.storefront.payment.StripeProvider"
+FAKE_PAYMENT_PROVIDER = "polar_checkouts.testing.payment.FakePaymentProvider"
 
 VALID_SERVERS = ("production", "sandbox", "fake")
 
@@ -120,6 +128,17 @@ class PolarSettings:
         if isinstance(value, str):
             value = import_string(value)
         return value
+
+    @property
+    def payment_providers(self) -> list[Any]:
+        """``POLAR_PAYMENT_PROVIDERS`` as a list of dotted paths (or classes), or the default."""
+        value = self.PAYMENT_PROVIDERS
+        if value is None:
+            fake = [FAKE_PAYMENT_PROVIDER] if self.SERVER == "fake" else []
+            return [*fake, STRIPE_PAYMENT_PROVIDER]
+        if isinstance(value, (str, type)):
+            return [value]
+        return list(value)
 
 
 def normalize_timeout(timeout: Any) -> Timeout:

@@ -6,7 +6,8 @@ page's script only swaps its base URL between ``POLAR_CLIENT_CALLS`` modes.
 
 from django.urls import path
 
-from . import views, webhooks
+from . import webhooks
+from .storefront import views
 
 app_name = "polar_checkouts"
 

@@ -89,3 +89,26 @@ def run_in_threads():
         return errors
 
     return run
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    """The service layer replaced by a ``tests.storefront.stubs.StubServices``; cache cleared."""
+    from django.core.cache import cache
+
+    from polar_checkouts import services
+    from tests.storefront.stubs import StubServices
+
+    fake = StubServices()
+    for name in (
+        "list_products",
+        "create_checkout",
+        "client_get",
+        "client_update",
+        "client_confirm",
+        "refresh_checkout",
+    ):
+        monkeypatch.setattr(services, name, getattr(fake, name))
+    cache.clear()
+    yield fake
+    cache.clear()

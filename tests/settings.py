@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "polar_checkouts",
+    # The fake Polar's payment template and script (POLAR_SERVER = "fake" pages).
+    "polar_checkouts.testing",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from polar_checkouts.models import CheckoutSession
+from polar_checkouts.storefront.responses import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
 from polar_checkouts.testing import (
     PRICE_PWYW_ID,
     PRODUCT_FREE_ID,
@@ -30,7 +30,7 @@ from polar_checkouts.testing import (
     PWYW_MAXIMUM,
     PWYW_MINIMUM,
 )
-from polar_checkouts.views import CLIENT_UPDATE_KEYS, MAX_JSON_BODY
+from tests.storefront.stubs import messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_buy_form_never_fails_and_never_stores_a_rejected_purchase(polar_fake, f
         assert CheckoutSession.objects.count() == before_rows
         # Sent back to this site with a message saying what was wrong.
         assert url_has_allowed_host_and_scheme(location, allowed_hosts={"testserver"})
-        shown = [str(message) for message in get_messages(response.wsgi_request)]
+        shown = messages_of(response)
         assert shown
         assert all(message.strip() for message in shown)
     assert_cache_matches_polar(polar_fake)

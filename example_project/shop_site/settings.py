@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "polar_checkouts",
+    # The fake Polar's test-payment selector (its template and script) for the demo.
+    "polar_checkouts.testing",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,8 @@
 """Template tags for shops: ``{% load polar_checkouts %}``.
 
 ``{% polar_checkout_button product_id %}`` renders a plain POST form (works without
-JavaScript) that starts a checkout; ``polar_money`` and ``polar_price`` format amounts.
+JavaScript) that starts a checkout; ``polar_money`` and ``polar_price`` format amounts
+through :mod:`polar_checkouts.money` (per currency, in the active language).
 Nothing here calls Polar: rendering a button never costs a network round trip.
 """
 
@@ -9,23 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+
+from .. import money
 
 register = template.Library()
 
 #: How the button hands the customer over: this app's page, or Polar's hosted page.
 BUTTON_MODES = ("embedded", "hosted")
-
-#: Symbols for the currencies Polar sells in most; anything else shows its ISO code.
-CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
 
 
 def _as_uuid(value: Any, what: str) -> str:
@@ -52,7 +50,8 @@ def polar_checkout_button(
 ) -> SafeString:
     """Render the "Buy" form for a product (or one price of it) as a POST to ``create``.
 
-    ``amount`` (cents) pre-sets a pay-what-you-want amount; ``mode="hosted"`` sends the
+    ``amount`` (in the currency's minor unit: cents, whole yen…) pre-sets a
+    pay-what-you-want amount; ``mode="hosted"`` sends the
     customer to Polar's own page. The form carries the CSRF token of ``context["request"]``.
     """
     if (product_id is None) == (price_id is None):
@@ -68,7 +67,8 @@ def polar_checkout_button(
             amount = int(amount)
         except (TypeError, ValueError):
             raise template.TemplateSyntaxError(
-                f"polar_checkout_button: amount must be a whole number of cents, not {amount!r}"
+                "polar_checkout_button: amount must be a whole number in the currency's minor "
+                f"unit (cents), not {amount!r}"
             ) from None
     else:
         amount = None
@@ -88,25 +88,13 @@ def polar_checkout_button(
     return render_to_string(template_name, button_context, request=request)
 
 
-def format_money(amount: int | None, currency: str | None) -> str:
-    """Format an amount in cents, e.g. ``1900, "usd"`` → ``"$19.00"``."""
-    if amount is None:
-        return ""
-    code = (currency or "usd").lower()
-    value = number_format(Decimal(int(amount)) / 100, decimal_pos=2)
-    symbol = CURRENCY_SYMBOLS.get(code)
-    sign = "-" if int(amount) < 0 else ""
-    value = value.lstrip("-")
-    return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {code.upper()}"
-
-
 @register.filter
 def polar_money(amount: Any, currency: str | None = "usd") -> str:
-    """``{{ cents|polar_money:currency }}``: an amount in cents, formatted for display."""
+    """``{{ amount|polar_money:currency }}``: a minor-unit amount as a shopper reads it."""
     if amount in (None, ""):
         return ""
     try:
-        return format_money(int(amount), currency)
+        return money.format_money(int(amount), currency)
     except (TypeError, ValueError):
         return ""
 
@@ -123,12 +111,12 @@ def describe_price(price: Mapping[str, Any] | None) -> str:
         minimum = price.get("minimum_amount")
         if minimum:
             text = _("Pay what you want (from %(amount)s)") % {
-                "amount": format_money(minimum, currency)
+                "amount": money.format_money(minimum, currency)
             }
         else:
             text = _("Pay what you want")
     else:
-        text = format_money(price.get("price_amount"), currency)
+        text = money.format_money(price.get("price_amount"), currency)
     interval = price.get("recurring_interval")
     if price.get("type") == "recurring" or interval:
         if interval == "year":

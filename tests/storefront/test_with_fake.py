@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.test import Client, override_settings
 
@@ -30,6 +29,7 @@ from polar_checkouts.testing import (
     TOKEN_REQUIRES_ACTION,
     TOKEN_SUCCEEDED,
 )
+from tests.storefront.stubs import messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +205,7 @@ def test_subscription_page(shopper):
 def test_pay_what_you_want_bounds_come_from_the_catalogue(shopper):
     too_low = shopper.buy(product_id=PRODUCT_PWYW_ID, amount=PWYW_MINIMUM - 1)
     assert too_low["Location"] == "http://testserver/shop/"
-    assert [str(m) for m in get_messages(too_low.wsgi_request)] == ["Please enter at least $5.00."]
+    assert messages_of(too_low) == ["Please enter at least $5.00."]
     fine = shopper.buy(price_id=PRICE_PWYW_ID, amount=1234)
     assert fine.status_code == 303
     assert CheckoutSession.objects.get(client_secret=shopper.secret).amount == 1234
@@ -215,9 +215,7 @@ def test_pay_what_you_want_bounds_come_from_the_catalogue(shopper):
 def test_allowed_products_by_price_use_the_catalogue(shopper):
     with override_settings(POLAR_ALLOWED_PRODUCTS=[PRODUCT_ONE_TIME_ID]):
         refused = shopper.buy(price_id=PRICE_PWYW_ID)
-    assert [str(m) for m in get_messages(refused.wsgi_request)] == [
-        "This product is not available."
-    ]
+    assert messages_of(refused) == ["This product is not available."]
     assert not CheckoutSession.objects.exists()
 
 

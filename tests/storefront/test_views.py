@@ -1,7 +1,7 @@
 """Storefront views with the service layer stubbed: validation, error mapping, headers.
 
 Each test says what Polar answers (a payload or an error) and checks what the customer
-or the page's script gets. ``tests/test_storefront_fake.py`` runs the same views against
+or the page's script gets. ``tests/storefront/test_with_fake.py`` runs the same views against
 the fake Polar end to end.
 """
 
@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
-from django.urls import include, path
 from django.utils import timezone, translation
 
 from polar_checkouts import services
@@ -34,133 +32,24 @@ from polar_checkouts.exceptions import (
     PaymentError,
     PolarConnectionError,
     PolarTimeoutError,
-    PolarValidationError,
     RateLimitError,
     ServerError,
 )
 from polar_checkouts.models import CheckoutSession
 from tests.polar_payloads import checkout_payload, iso
-
-PRODUCT = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f01"
-PRICE = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f02"
-PWYW_PRODUCT = "2c0e7a91-4d5f-4e3a-8b1c-3d4e5f6a7b01"
-PWYW_PRICE = "2c0e7a91-4d5f-4e3a-8b1c-3d4e5f6a7b02"
-OTHER_PRODUCT = "9f9f9f9f-2b3d-4c1e-8f9a-1b2c3d4e5f01"
-SECRET = "polar_c_" + "a" * 40
-
-CATALOGUE = [
-    {
-        "id": PRODUCT,
-        "name": "E-book",
-        "prices": [
-            {
-                "id": PRICE,
-                "amount_type": "fixed",
-                "price_amount": 1900,
-                "price_currency": "usd",
-                "type": "one_time",
-            }
-        ],
-    },
-    {
-        "id": PWYW_PRODUCT,
-        "name": "Tip jar",
-        "prices": [
-            {
-                "id": PWYW_PRICE,
-                "amount_type": "custom",
-                "minimum_amount": 500,
-                "maximum_amount": 10_000,
-                "price_currency": "usd",
-                "type": "one_time",
-            }
-        ],
-    },
-]
-
-
-def polar_error(cls: type, status: int, error: str | None = None, detail: Any = None, **kw):
-    return cls(f"Polar answered {status}", status_code=status, error=error, detail=detail, **kw)
-
-
-def validation_error(loc: list[str], msg: str = "Invalid.") -> PolarValidationError:
-    return polar_error(
-        PolarValidationError,
-        422,
-        "RequestValidationError",
-        [{"loc": loc, "msg": msg, "type": "value_error"}],
-    )
-
-
-class StubServices:
-    """Stands in for :mod:`polar_checkouts.services`; records calls, raises on demand."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple, dict]] = []
-        self.errors: dict[str, list[Exception]] = {}
-        self.public = checkout_payload(
-            public=True, client_secret=SECRET, created_at=timezone.now() - dt.timedelta(minutes=1)
-        )
-        self.catalogue = CATALOGUE
-        self.server_payload: dict[str, Any] = {}
-
-    def fail(self, name: str, *errors: Exception) -> None:
-        self.errors.setdefault(name, []).extend(errors)
-
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> None:
-        self.calls.append((name, args, kwargs))
-        if self.errors.get(name):
-            raise self.errors[name].pop(0)
-
-    def named(self, name: str) -> list[tuple[tuple, dict]]:
-        return [(args, kwargs) for call, args, kwargs in self.calls if call == name]
-
-    def list_products(self):
-        self._call("list_products")
-        return self.catalogue
-
-    def create_checkout(self, **kwargs):
-        self._call("create_checkout", **kwargs)
-        payload = checkout_payload(client_secret=SECRET)
-        return SimpleNamespace(client_secret=SECRET, payload=payload, id=payload["id"])
-
-    def client_get(self, secret):
-        self._call("client_get", secret)
-        return dict(self.public)
-
-    def client_update(self, secret, data):
-        self._call("client_update", secret, data)
-        return {**self.public, **data}
-
-    def client_confirm(self, secret, data):
-        self._call("client_confirm", secret, data)
-        return {**self.public, "status": "confirmed", "customer_session_token": "polar_cst_x"}
-
-    def refresh_checkout(self, checkout_id):
-        self._call("refresh_checkout", checkout_id)
-        return CheckoutSession.objects.upsert_from_polar(self.server_payload).checkout
-
-
-@pytest.fixture
-def stub(monkeypatch):
-    fake = StubServices()
-    for name in (
-        "list_products",
-        "create_checkout",
-        "client_get",
-        "client_update",
-        "client_confirm",
-        "refresh_checkout",
-    ):
-        monkeypatch.setattr(services, name, getattr(fake, name))
-    cache.clear()
-    yield fake
-    cache.clear()
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
+from tests.storefront.stubs import (
+    OTHER_PRODUCT,
+    PRICE,
+    PRODUCT,
+    PWYW_PRICE,
+    PWYW_PRODUCT,
+    SECRET,
+    assert_private,
+    messages_of,
+    page_config,
+    polar_error,
+    validation_error,
+)
 
 # -- create ----------------------------------------------------------------------------------
 
@@ -348,7 +237,7 @@ def refusing_hook(request, data):
 
 @pytest.mark.django_db
 def test_create_metadata_hook(client, stub):
-    with override_settings(POLAR_CHECKOUT_METADATA="tests.test_storefront.metadata_hook"):
+    with override_settings(POLAR_CHECKOUT_METADATA="tests.storefront.test_views.metadata_hook"):
         client.post("/checkout/create/", {"product_id": PRODUCT})
     with override_settings(POLAR_CHECKOUT_METADATA=lambda request, data: None):
         client.post("/checkout/create/", {"product_id": PRODUCT})
@@ -359,28 +248,13 @@ def test_create_metadata_hook(client, stub):
 
 @pytest.mark.django_db
 def test_create_metadata_hook_can_refuse(client, stub):
-    with override_settings(POLAR_CHECKOUT_METADATA="tests.test_storefront.refusing_hook"):
+    with override_settings(POLAR_CHECKOUT_METADATA="tests.storefront.test_views.refusing_hook"):
         response = client.post("/checkout/create/", {"product_id": PRODUCT})
     assert messages_of(response) == ["Your cart is empty."]
     assert stub.named("create_checkout") == []
 
 
 # -- checkout page ------------------------------------------------------------------------------
-
-
-def page_config(response) -> dict[str, Any]:
-    match = re.search(
-        r'<script id="polar-checkout-config" type="application/json">(.*?)</script>',
-        response.content.decode(),
-        re.S,
-    )
-    assert match, "the page carries its data as json_script"
-    return json.loads(match.group(1))
-
-
-def assert_private(response) -> None:
-    assert response["Referrer-Policy"] == "same-origin"
-    assert "no-store" in response["Cache-Control"]
 
 
 def test_checkout_page_renders_the_checkout(client, stub):
@@ -426,23 +300,8 @@ def test_checkout_page_server_mode_and_custom_path(client, stub):
         server = page_config(client.get(f"/checkout/{SECRET}/"))["client"]
     with override_settings(POLAR_CHECKOUT_PATH="/v1/checkouts/custom/", POLAR_SERVER="production"):
         browser = page_config(client.get(f"/checkout/{SECRET}/"))["client"]
-    assert server == {
-        "mode": "server",
-        "base": "/checkout/client/",
-        "fake": False,
-        "fakeRoot": None,
-    }
+    assert server == {"mode": "server", "base": "/checkout/client/"}
     assert browser["base"] == "https://api.polar.sh/v1/checkouts/custom/client/"
-
-
-def test_checkout_page_with_the_fake_polar_offers_test_payments(client, stub):
-    stub.public["payment_processor_metadata"] = {"publishable_key": "pk_fake_demo"}
-    response = client.get(f"/checkout/{SECRET}/")
-    html = response.content.decode()
-    assert "js.stripe.com" not in html
-    for token in ("succeeded", "declined", "requires_action", "failed"):
-        assert f'value="ctoken_fake_{token}"' in html
-    assert page_config(response)["payment"]["provider"] == "fake"
 
 
 def test_checkout_page_for_a_free_product_asks_only_an_email(client, stub):
@@ -895,29 +754,6 @@ def test_checkout_page_names_the_product_when_polar_lists_products_instead(clien
     assert "Listed e-book" in html
 
 
-def test_checkout_page_with_the_mounted_fake_calls_it_from_the_browser(client, stub):
-    with override_settings(POLAR_SERVER="fake"):
-        config = page_config(client.get(f"/checkout/{SECRET}/"))
-    assert config["client"] == {
-        "mode": "browser",
-        "base": "/polar-fake/v1/checkouts/client/",
-        "fake": True,
-        "fakeRoot": "/polar-fake/",
-    }
-    assert config["payment"]["provider"] == "fake"
-
-
-# A project that runs the fake Polar in-process without mounting its urls.
-urlpatterns = [path("checkout/", include("polar_checkouts.urls"))]
-
-
-@override_settings(ROOT_URLCONF=__name__, POLAR_SERVER="fake")
-def test_checkout_page_with_an_unmounted_fake_falls_back_to_server_mode(client, stub):
-    config = page_config(client.get(f"/checkout/{SECRET}/"))
-    assert config["client"]["mode"] == "server"
-    assert config["client"]["base"] == "/checkout/client/"
-
-
 @pytest.mark.django_db
 def test_create_without_a_client_secret_is_a_message_not_a_500(client, stub, monkeypatch):
     def no_secret(**kwargs):
@@ -938,7 +774,8 @@ def test_checkout_page_is_translated(client, stub):
     assert '<html lang="fr">' in html
     assert "Vos coordonnées" in html
     assert '<label for="polar-postal-code">Code postal</label>' in html
-    assert "Payer $19,00" in html
+    assert "Payer 19,00\xa0$US" in html  # Babel's French format for US dollars
     strings = page_config(response)["strings"]
     assert strings["payAmount"] == "Payer %(amount)s"
-    assert page_config(response)["currencySymbols"]["eur"] == "€"
+    # The script formats amounts itself from the currency's exponent and the locale.
+    assert page_config(response)["money"] == {"currency": "USD", "exponent": 2, "locale": "fr"}

@@ -7,8 +7,9 @@ import re
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory, override_settings
+from django.utils import translation
 
-from polar_checkouts.templatetags.polar_checkouts import describe_price, format_money
+from polar_checkouts.templatetags.polar_checkouts import describe_price
 
 PRODUCT_ID = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f01"
 PRICE_ID = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f02"
@@ -99,12 +100,21 @@ def test_button_developer_errors_are_loud(source):
         (0, "usd", "$0.00"),
         (-190, "usd", "-$1.90"),
         (1000, "EUR", "€10.00"),
-        (1234, "sek", "12.34 SEK"),
+        (1234, "sek", "SEK12.34"),
+        (500, "jpy", "¥500"),
+        (1500, "kwd", "KWD1.500"),
         (None, "usd", ""),
     ],
 )
-def test_format_money(amount, currency, expected):
-    assert format_money(amount, currency) == expected
+def test_money_filter_formats_per_currency(amount, currency, expected):
+    # Minor units per currency: JPY has none, KWD three (no "/ 100" by hand).
+    assert render("{{ a|polar_money:c }}", a=amount, c=currency) == expected
+
+
+def test_money_filter_follows_the_active_language():
+    with translation.override("fr"):
+        assert render("{{ a|polar_money:'usd' }}", a=1900) == "19,00\xa0$US"
+        assert render("{{ a|polar_money:'eur' }}", a=1000) == "10,00\xa0€"
 
 
 def test_money_filter_tolerates_garbage():
@@ -132,6 +142,21 @@ def test_money_filter_tolerates_garbage():
         ({"amount_type": "custom", "minimum_amount": None}, "Pay what you want"),
         ({"amount_type": "free"}, "Free"),
         (None, ""),
+        ({"amount_type": "fixed", "price_amount": 500, "price_currency": "jpy"}, "¥500"),
+        (
+            {"amount_type": "custom", "minimum_amount": 1500, "price_currency": "kwd"},
+            "Pay what you want (from KWD1.500)",
+        ),
+        (
+            {
+                "amount_type": "fixed",
+                "price_amount": 1000,
+                "price_currency": "eur",
+                "type": "recurring",
+                "recurring_interval": "year",
+            },
+            "€10.00 / year",
+        ),
     ],
 )
 def test_describe_price(price, expected):

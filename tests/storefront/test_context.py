@@ -1,0 +1,215 @@
+"""What the checkout page shows, per currency: summary, pay-what-you-want input, labels.
+
+Amounts are Polar's minor units: USD and EUR have two decimals, JPY none, KWD three.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import RequestFactory, override_settings
+from django.utils import translation
+
+from polar_checkouts.storefront.context import (
+    amount_lines,
+    client_calls_config,
+    confirm_label,
+    custom_amount_context,
+)
+from polar_checkouts.storefront.payment import PaymentProvider
+from tests.polar_payloads import checkout_payload
+from tests.storefront.stubs import SECRET, page_config
+
+CURRENCIES = [
+    # currency, exponent, 1900 minor units, 500 minor units
+    ("usd", 2, "$19.00", "$5.00"),
+    ("eur", 2, "€19.00", "€5.00"),
+    ("jpy", 0, "¥1,900", "¥500"),
+    ("kwd", 3, "KWD1.900", "KWD0.500"),
+]
+
+
+def fixed_price(currency: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "amount_type": "fixed",
+        "price_amount": 1900,
+        "price_currency": currency,
+        "type": "one_time",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(("currency", "exponent", "total", "tax"), CURRENCIES)
+def test_checkout_page_summary_in_each_currency(client, stub, currency, exponent, total, tax):
+    stub.public.update(
+        currency=currency,
+        amount=1400,
+        tax_amount=500,
+        total_amount=1900,
+        product_price=fixed_price(currency),
+    )
+    response = client.get(f"/checkout/{SECRET}/")
+    html = response.content.decode()
+    assert f'data-polar-amount="total">{total}' in html
+    assert f'data-polar-amount="tax">{tax}' in html
+    assert f"Pay {total}" in html
+    assert page_config(response)["money"] == {
+        "currency": currency.upper(),
+        "exponent": exponent,
+        "locale": "en-US",
+    }
+
+
+@pytest.mark.parametrize(
+    ("currency", "value", "minimum", "maximum", "step"),
+    [
+        ("usd", "15.00", "5.00", "100.00", "0.01"),
+        ("eur", "15.00", "5.00", "100.00", "0.01"),
+        ("jpy", "1500", "500", "10000", "1"),
+        ("kwd", "1.500", "0.500", "10.000", "0.001"),
+    ],
+)
+def test_checkout_page_pay_what_you_want_bounds_per_currency(
+    client, stub, currency, value, minimum, maximum, step
+):
+    stub.public.update(
+        currency=currency,
+        amount=1500,
+        product_price={
+            "amount_type": "custom",
+            "minimum_amount": 500,
+            "maximum_amount": 10000,
+            "price_currency": currency,
+        },
+    )
+    response = client.get(f"/checkout/{SECRET}/")
+    html = response.content.decode()
+    field = re.search(r'<input id="polar-amount"[^>]*>', html, re.S)
+    assert field, "a pay-what-you-want price has an amount field"
+    assert f'step="{step}"' in field.group(0)
+    assert f'min="{minimum}"' in field.group(0)
+    assert f'max="{maximum}"' in field.group(0)
+    assert f'value="{value}"' in field.group(0)
+    context = response.context
+    assert (context["amount_input"], context["amount_min"], context["amount_max"]) == (
+        value,
+        minimum,
+        maximum,
+    )
+    assert context["amount_step"] == step
+
+
+def test_pay_what_you_want_without_bounds():
+    context = custom_amount_context(
+        {"currency": "jpy", "amount": None, "product_price": {"amount_type": "custom"}}
+    )
+    assert context == {
+        "is_custom_price": True,
+        "amount_input": "",
+        "amount_min": "",
+        "amount_max": "",
+        "amount_step": "1",
+    }
+
+
+def test_checkout_page_subscription_in_yen(client, stub):
+    stub.public.update(
+        currency="jpy",
+        amount=900,
+        total_amount=900,
+        product_price=fixed_price("jpy", type="recurring", recurring_interval="month"),
+    )
+    html = client.get(f"/checkout/{SECRET}/").content.decode()
+    assert "¥900 / month" in html
+    assert "$9.00" not in html
+
+
+@pytest.mark.parametrize(("currency", "_exponent", "total", "_tax"), CURRENCIES)
+def test_confirm_label_per_currency(currency, _exponent, total, _tax):
+    checkout = checkout_payload(currency=currency, total_amount=1900)
+    assert confirm_label(checkout) == f"Pay {total}"
+    with translation.override("fr"):
+        french = confirm_label(checkout)
+    assert french.startswith("Payer ")
+    assert total not in french  # French writes the amount its own way ("19,00 $US")
+
+
+def test_confirm_label_without_a_payment():
+    free = checkout_payload(is_payment_form_required=False)
+    subscription = checkout_payload(product_price=fixed_price("usd", recurring_interval="year"))
+    no_total = checkout_payload(total_amount=None)
+    assert confirm_label(free) == "Get it for free"
+    assert confirm_label(subscription) == "Subscribe"
+    assert confirm_label(no_total) == "Pay"
+
+
+def test_amount_lines_derive_the_discount_and_default_the_currency():
+    lines = amount_lines({"amount": 1900, "subtotal_amount": 1710, "total_amount": 1710})
+    assert lines == {
+        "amount": 1900,
+        "discount_amount": 190,
+        "tax_amount": None,
+        "total_amount": 1710,
+        "currency": "usd",
+    }
+    priced = amount_lines({"product_price": {"price_currency": "JPY"}})
+    assert priced["currency"] == "jpy"
+
+
+class Reachable(PaymentProvider):
+    name = "reachable"
+
+    def browser_api_root(self, request):
+        return "https://polar.example.net/"
+
+
+class Unreachable(PaymentProvider):
+    name = "unreachable"
+
+    def browser_api_root(self, request):
+        return None
+
+
+def test_client_calls_go_where_the_provider_says():
+    request = RequestFactory().get("/")
+    assert client_calls_config(request) == {
+        "mode": "browser",
+        "base": "https://sandbox-api.polar.sh/v1/checkouts/client/",
+    }
+    assert client_calls_config(request, Reachable()) == {
+        "mode": "browser",
+        "base": "https://polar.example.net/v1/checkouts/client/",
+    }
+    # A root the browser cannot reach: the page calls through this app instead.
+    assert client_calls_config(request, Unreachable()) == {
+        "mode": "server",
+        "base": "/checkout/client/",
+    }
+    with override_settings(POLAR_CLIENT_CALLS="server"):
+        assert client_calls_config(request, Reachable())["mode"] == "server"
+
+
+class TransportWithRoot:
+    """A transport factory a browser can reach too (the in-process fake's is one)."""
+
+    def __call__(self, retry):
+        raise AssertionError("no Polar call in this test")
+
+    def browser_api_root(self, request):
+        return "/in-process-polar/"
+
+
+def no_browser_transport(retry):
+    raise AssertionError("no Polar call in this test")
+
+
+def test_client_calls_ask_the_transport_after_the_provider():
+    request = RequestFactory().get("/")
+    with override_settings(POLAR_TRANSPORT=TransportWithRoot()):
+        assert client_calls_config(request)["base"] == "/in-process-polar/v1/checkouts/client/"
+        assert client_calls_config(request, Unreachable())["mode"] == "server"
+    # A transport a browser cannot use: the page calls through this app.
+    with override_settings(POLAR_TRANSPORT=no_browser_transport):
+        assert client_calls_config(request) == {"mode": "server", "base": "/checkout/client/"}
