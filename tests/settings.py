@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "polar_checkouts",
+    "polar_checkouts.testing",
 ]
 
 MIDDLEWARE = [

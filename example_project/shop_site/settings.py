@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "polar_checkouts",
+    "polar_checkouts.testing",
 ]
 
 MIDDLEWARE = [
