@@ -217,6 +217,45 @@ def test_double_click_confirms_once(page, shop):
     assert sum(call.endswith("/confirm") for call in calls) == 1
 
 
+def test_keyboard_only_checkout_with_authentication(page, shop):
+    """No mouse: tab through the form, pick the test payment with arrows, confirm with Enter."""
+    page.goto("/shop/")
+    buy = page.locator(f'[data-product-id="{PRODUCT_ONE_TIME_ID}"]').get_by_role("button")
+    buy.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-polar-confirm]")).to_be_enabled()
+    page.get_by_label("Email").focus()
+    for label, text in [
+        ("Email", "ada@example.com"),
+        ("Name on the card", "Ada Lovelace"),
+        ("Country (two-letter code, e.g. US, FR)", "CH"),
+        ("Address", "Bahnhofstrasse 1"),
+        ("Address line 2 (optional)", ""),
+        ("Postal code", "8001"),
+        ("City", "Zürich"),
+        ("State or region (if any)", ""),
+    ]:
+        expect(page.get_by_label(label, exact=True)).to_be_focused()
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    expect(page.get_by_label("Discount code")).to_be_focused()
+    page.keyboard.press("Tab")  # the Apply button
+    page.keyboard.press("Tab")  # the chosen test payment (the first)
+    expect(page.get_by_label("Card succeeds")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Card asks for authentication (3-D Secure)")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Pay $19.00")).to_be_focused()
+    page.keyboard.press("Enter")
+    # The bank's step takes the focus, so Enter completes it.
+    complete = page.get_by_role("dialog").get_by_role("button", name="Complete authentication")
+    expect(complete).to_be_focused()
+    page.keyboard.press("Enter")
+    checkout_id = expect_receipt(page)
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+
+
 def test_expired_checkout(page, shop):
     checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
     page.goto(f"/checkout/{checkout.client_secret}/")
