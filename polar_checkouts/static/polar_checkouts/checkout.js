@@ -25,6 +25,10 @@
 (() => {
   "use strict";
 
+  // Loaded twice (a shop's base and this page both include it): one page controller only,
+  // or every confirm would be sent twice.
+  if (window.PolarCheckouts) return;
+
   const DEBOUNCE_MS = 400;
   const FINAL_STATUSES = ["succeeded", "failed", "expired"];
   // Polar's error keys that have a slot of another name on the page.
@@ -353,7 +357,8 @@
       if (name) name.textContent = checkout.discount ? checkout.discount.code || checkout.discount.name || "" : "";
       const taxLine = this.$('[data-polar-line="tax"]');
       if (taxLine) taxLine.hidden = free;
-      this.setAmount("tax", isMissing(checkout.tax_amount) ? s.calculatedLater : this.money.format(checkout.tax_amount));
+      const tax = checkout.tax_amount;
+      this.setAmount("tax", isMissing(tax) ? s.calculatedLater : this.money.format(tax));
       this.setAmount("total", orFree(checkout.total_amount) + per);
       const remove = this.$("[data-polar-discount-remove]");
       if (remove) remove.hidden = !checkout.discount;

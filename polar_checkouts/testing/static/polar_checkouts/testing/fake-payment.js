@@ -37,7 +37,11 @@
       button.disabled = true;
       let response;
       try {
-        response = await fetch(this.config.completeActionUrl, { method: "POST", credentials: "omit", cache: "no-store" });
+        response = await fetch(this.config.completeActionUrl, {
+          method: "POST",
+          credentials: "omit",
+          cache: "no-store",
+        });
       } catch {
         throw new ApiError(0, null);
       } finally {
