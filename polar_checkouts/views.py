@@ -16,7 +16,6 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -39,7 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import money, services
+from . import services
 from .client import resolve_server
 from .conf import polar_settings
 from .exceptions import (
@@ -56,7 +55,7 @@ from .forms import CheckoutButtonForm
 from .masking import mask_secret
 from .models import CheckoutSession, CheckoutStatus, parse_polar_datetime
 from .signals import ReceiverError
-from .templatetags.polar_checkouts import format_money
+from .templatetags.polar_checkouts import CURRENCY_SYMBOLS, format_money
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -305,37 +304,6 @@ def payment_provider(checkout: Mapping[str, Any]) -> str:
     return "unavailable"
 
 
-def price_of(checkout: Mapping[str, Any]) -> dict[str, Any]:
-    """TEMP(h2b): the checkout's price (H2a's storefront.context replaces this)."""
-    return dict(checkout.get("product_price") or {})
-
-
-def _temp_payment_config(provider: str, data: Mapping[str, Any], secret: str) -> dict[str, Any]:
-    """TEMP(h2b): config.payment as H2a's providers will build it (``script_config``)."""
-    if provider == "stripe":
-        key = (data.get("payment_processor_metadata") or {}).get("publishable_key")
-        return {"provider": "stripe", "publishableKey": key}
-    if provider == "fake":
-        root = client_calls_config_root()
-        return {
-            "provider": "fake",
-            "tokens": [{"id": token, "label": str(label)} for token, label in FAKE_PAYMENT_TOKENS],
-            "completeActionUrl": (
-                f"{root}_fake/actions/{quote(secret, safe='')}/complete" if root else None
-            ),
-            "strings": {"chooseTestPayment": _("Choose a test payment.")},
-        }
-    return {"provider": provider}
-
-
-def client_calls_config_root() -> str | None:
-    """TEMP(h2b): where a browser reaches the fake's own routes (its API root)."""
-    server = polar_settings.SERVER
-    if server == "fake":
-        return _fake_api_root()
-    return resolve_server(server).rstrip("/") + "/"
-
-
 def _closed(request: HttpRequest, state: str, status: int, **context: Any) -> HttpResponse:
     return render(
         request,
@@ -454,36 +422,34 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
         return _closed(request, "unavailable", 503)
 
     provider = payment_provider(data)
-    currency = (data.get("currency") or price_of(data).get("price_currency") or "usd").lower()
     config = {
         "clientSecret": client_secret,
         "client": client_calls_config(request),
         "csrfToken": get_token(request),
         "statusUrl": reverse("polar_checkouts:status", args=[client_secret]),
         "successUrl": success_url,
-        "payment": _temp_payment_config(provider, data, client_secret),
-        "money": money.script_context(currency),
+        "payment": {
+            "provider": provider,
+            "publishableKey": (data.get("payment_processor_metadata") or {}).get("publishable_key"),
+        },
+        "currencySymbols": CURRENCY_SYMBOLS,
         "pollIntervalMs": 1000,
         "pollMaxAttempts": 90,
         "checkout": data,
         "strings": _strings(),
     }
-    price = price_of(data)
+    price = data.get("product_price") or {}
     context = {
         **_summary_context(data),
         "checkout": data,
         "address": data.get("customer_billing_address") or {},
         "provider": provider,
-        "payment": config["payment"],
-        "payment_template": {
-            "stripe": "polar_checkouts/payment/stripe.html",
-            "fake": "polar_checkouts/payment/fake.html",
-        }.get(provider),
+        "load_stripe": provider == "stripe",
+        "fake_tokens": FAKE_PAYMENT_TOKENS,
         "is_custom_price": price.get("amount_type") == "custom",
-        "amount_input": money.input_value(data.get("amount"), currency),
-        "amount_min": money.input_value(price.get("minimum_amount"), currency),
-        "amount_max": money.input_value(price.get("maximum_amount"), currency),
-        "amount_step": money.input_step(currency),
+        "amount_major": _major(data.get("amount")),
+        "amount_min": _major(price.get("minimum_amount")),
+        "amount_max": _major(price.get("maximum_amount")),
         "confirm_label": confirm_label(data),
         "expires_at": parse_polar_datetime(data.get("expires_at")),
         "config": config,

@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "polar_checkouts",
-    "polar_checkouts.testing",
 ]
 
 MIDDLEWARE = [

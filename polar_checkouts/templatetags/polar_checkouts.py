@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-
-from .. import money
 
 register = template.Library()
 
@@ -89,12 +89,15 @@ def polar_checkout_button(
 
 
 def format_money(amount: int | None, currency: str | None) -> str:
-    """Format an amount in minor units, e.g. ``1900, "usd"`` → ``"$19.00"``.
-
-    TEMP(h2b): delegates to :func:`polar_checkouts.money.format_money` so the server and
-    the page's script (``Intl.NumberFormat``) agree; H2a's templatetags replace this.
-    """
-    return money.format_money(amount, currency)
+    """Format an amount in cents, e.g. ``1900, "usd"`` → ``"$19.00"``."""
+    if amount is None:
+        return ""
+    code = (currency or "usd").lower()
+    value = number_format(Decimal(int(amount)) / 100, decimal_pos=2)
+    symbol = CURRENCY_SYMBOLS.get(code)
+    sign = "-" if int(amount) < 0 else ""
+    value = value.lstrip("-")
+    return f"{sign}{symbol}{value}" if symbol else f"{sign}{value} {code.upper()}"
 
 
 @register.filter
