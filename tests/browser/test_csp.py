@@ -62,6 +62,11 @@ def polar_elsewhere(settings) -> Iterator[FakePolarServer]:
     server = FakePolarServer(FakePolar()).start()
     settings.POLAR_SERVER = server.base_url
     settings.POLAR_ACCESS_TOKEN = "polar_oat_csp_test"
+    # Not POLAR_SERVER = "fake", so the fake's test-payment provider is listed by hand.
+    settings.POLAR_PAYMENT_PROVIDERS = [
+        "polar_checkouts.testing.payment.FakePaymentProvider",
+        "polar_checkouts.storefront.payment.StripeProvider",
+    ]
     try:
         yield server
     finally:
