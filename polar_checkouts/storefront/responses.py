@@ -33,7 +33,7 @@ logger = logging.getLogger("polar_checkouts")
 #: Largest JSON body the client endpoints accept (a checkout update is a few hundred bytes).
 MAX_JSON_BODY = 64 * 1024
 #: Keys a buyer may send to ``client_update`` and ``client_confirm``: Polar's request
-#: bodies as ``polar_checkouts.types`` declares them (the fake validates against the same).
+#: bodies as ``polar_checkouts.types`` declares them.
 CLIENT_UPDATE_KEYS = frozenset(CheckoutUpdatePublic.__annotations__)
 CLIENT_CONFIRM_KEYS = frozenset(CheckoutConfirm.__annotations__)
 

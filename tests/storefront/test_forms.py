@@ -48,7 +48,7 @@ def form_errors(data: dict[str, Any], currency: str = "usd") -> list[str]:
         ("usd", "$5.00", "$100.00"),
         ("eur", "€5.00", "€100.00"),
         ("jpy", "¥500", "¥10,000"),
-        ("kwd", "KWD0.500", "KWD10.000"),
+        ("kwd", "KWD\u00a00.500", "KWD\u00a010.000"),
     ],
 )
 def test_amount_bounds_are_said_in_the_prices_currency(currency, low, high):
