@@ -11,9 +11,10 @@ idempotency keys and a blind retry makes a second checkout or a second charge at
 
 How the bytes travel is the client's **transport**: a ``requests`` adapter, or a factory
 ``factory(retry) -> adapter`` that receives the client's retry policy. ``None`` means the
-real network (:func:`http_transport`). Tests swap the transport, never the client: the
-fake Polar (``polar_checkouts.testing``) is one transport among others, and
-:func:`default_transport` sets the one used by clients built without one.
+real network (:func:`~.transport.http_transport`). Tests swap the transport, never the
+client: the fake Polar (``polar_checkouts.testing``) is one transport among others, and
+:func:`~.transport.default_transport` sets the one used by clients built without one. The
+retry policy and the transports live in :mod:`polar_checkouts.transport`.
 """
 
 from __future__ import annotations
@@ -24,18 +25,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import requests
-from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
-from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
-from urllib3.response import BaseHTTPResponse
+from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -48,6 +44,21 @@ from .exceptions import (
     error_from_response,
 )
 from .masking import mask_secrets_in
+
+# Re-exported: these lived here before the transport had a module of its own.
+# PolarRetry, TransportFactory and the default-transport helpers are re-exported here (the
+# "X as X" form): they lived in this module before the transport had one of its own.
+from .transport import PolarRetry as PolarRetry
+from .transport import (
+    Transport,
+    adapter_for,
+    build_retry,
+    get_default_transport,
+)
+from .transport import TransportFactory as TransportFactory
+from .transport import default_transport as default_transport
+from .transport import http_transport as http_transport
+from .transport import set_default_transport as set_default_transport
 from .types import (
     Checkout,
     CheckoutConfirm,
@@ -76,60 +87,9 @@ MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 IdFilter = str | Sequence[str] | None
 Timeout = float | tuple[float, float]
+
+
 #: A requests adapter, or a factory building one from the client's retry policy.
-TransportFactory = Callable[[Retry], BaseAdapter]
-Transport = BaseAdapter | TransportFactory
-
-
-class PolarRetry(Retry):
-    """urllib3's Retry, but a long ``Retry-After`` ends the retries instead of blocking.
-
-    Waiting minutes inside a web request helps nobody: past ``retry_after_cap`` seconds
-    the 429 is handed back to the caller as a :class:`~.exceptions.RateLimitError`.
-    """
-
-    retry_after_cap: float = 30.0
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> PolarRetry:
-        if response is not None:
-            wait = self.get_retry_after(response)
-            if wait is not None and wait > self.retry_after_cap:
-                raise MaxRetryError(
-                    _pool,  # type: ignore[arg-type]
-                    url or "",
-                    ResponseError(f"Retry-After {wait:g} s exceeds the cap"),
-                )
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
-def build_retry(max_retries: int) -> PolarRetry:
-    """The retry policy described in the module docstring, allowing ``max_retries`` retries."""
-    return PolarRetry(
-        total=max_retries,
-        connect=max_retries,
-        read=max_retries,
-        status=max_retries,
-        other=0,
-        redirect=0,
-        allowed_methods=frozenset({"GET", "PATCH"}),
-        status_forcelist=frozenset({429, 502, 503, 504}),
-        backoff_factor=0.25,
-        backoff_jitter=0.25,
-        backoff_max=8.0,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
-
-
 def resolve_server(server: str) -> str:
     """Turn ``"production"``, ``"sandbox"``, ``"fake"`` or a base URL into a base URL."""
     if server in SERVERS:
@@ -142,44 +102,6 @@ def resolve_server(server: str) -> str:
         f"Unknown Polar server {server!r}: use 'production', 'sandbox', 'fake' "
         "or a base URL such as 'http://127.0.0.1:8765'."
     )
-
-
-def http_transport(retry: Retry) -> HTTPAdapter:
-    """The real network: a pooled :class:`~requests.adapters.HTTPAdapter` running ``retry``."""
-    return HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-
-
-_default_transport: Transport | None = None
-
-
-def set_default_transport(transport: Transport | None) -> Transport | None:
-    """Set the transport of clients built from now on without one; returns the previous.
-
-    ``None`` restores the real network. A test double for a whole test run installs
-    itself here (the ``polar_fake`` fixture does); a client given a transport keeps it.
-    """
-    global _default_transport
-    previous, _default_transport = _default_transport, transport
-    return previous
-
-
-@contextmanager
-def default_transport(transport: Transport | None) -> Iterator[None]:
-    """``with default_transport(t):`` clients built inside without a transport use ``t``."""
-    previous = set_default_transport(transport)
-    try:
-        yield
-    finally:
-        set_default_transport(previous)
-
-
-def _adapter(transport: Transport | None, retry: Retry) -> BaseAdapter:
-    chosen = transport if transport is not None else _default_transport
-    if chosen is None:
-        return http_transport(retry)
-    if isinstance(chosen, BaseAdapter):
-        return chosen
-    return chosen(retry)
 
 
 def _segment(value: str, what: str) -> str:
@@ -286,7 +208,7 @@ class PolarClient:
         self.retry = build_retry(max_retries)
         self._access_token = access_token or None
 
-        if self.base_url == FAKE_BASE_URL and transport is None and _default_transport is None:
+        if self.base_url == FAKE_BASE_URL and transport is None and get_default_transport() is None:
             # Fail now, not with a DNS error at the first call.
             raise ValueError(
                 'server="fake" has no network address: give the client a transport, e.g. '
@@ -294,7 +216,7 @@ class PolarClient:
                 'for POLAR_SERVER = "fake")'
             )
         self.session = requests.Session()
-        adapter = _adapter(transport, self.retry)
+        adapter = adapter_for(transport, self.retry)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -653,7 +575,7 @@ def get_client() -> PolarClient:
         s.MAX_RETRIES,
         s.transport_factory,
         # A client built under another default transport (a test's fake) is not this one.
-        _default_transport,
+        get_default_transport(),
     )
     cached = _client_cache
     if cached is not None and cached[0] == key:
