@@ -7,12 +7,12 @@ The rules themselves (parsing, "newer data wins") are tested without a database 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 import uuid
 
 import hypothesis
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import strategies as st
@@ -26,6 +26,7 @@ from polar_checkouts.models import (
     parse_polar_datetime,
 )
 from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
+from tests.threads import errors_of, run_together
 
 T0 = BASE_TIME
 T1 = BASE_TIME + dt.timedelta(minutes=1)
@@ -472,24 +473,8 @@ def test_str_and_flags():
 
 def _race(payloads):
     """Upsert each payload from its own thread and connection, all released at once."""
-    barrier = threading.Barrier(len(payloads))
-    errors = []
-
-    def run(payload):
-        try:
-            barrier.wait()
-            CheckoutSession.objects.upsert_from_polar(payload)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(p,)) for p in payloads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    jobs = [functools.partial(CheckoutSession.objects.upsert_from_polar, p) for p in payloads]
+    assert errors_of(run_together(*jobs)) == []
 
 
 @pytest.mark.postgres
@@ -533,33 +518,11 @@ def test_concurrent_bulk_and_single_upserts_keep_the_newest():
         ids = [str(uuid.uuid4()) for _ in range(20)]
         page = [checkout_payload(i, status="open", modified_at=T1) for i in ids]
         newer = checkout_payload(ids[7], status="succeeded", modified_at=T2)
-        barrier = threading.Barrier(2)
-        errors: list[Exception] = []
-
-        def bulk(page=page, barrier=barrier, errors=errors):
-            try:
-                barrier.wait()
-                CheckoutSession.objects.upsert_many(page)
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        def single(newer=newer, barrier=barrier, errors=errors):
-            try:
-                barrier.wait()
-                CheckoutSession.objects.upsert_from_polar(newer)
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=bulk), threading.Thread(target=single)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        results = run_together(
+            functools.partial(CheckoutSession.objects.upsert_many, page),
+            functools.partial(CheckoutSession.objects.upsert_from_polar, newer),
+        )
+        assert errors_of(results) == []
         assert CheckoutSession.objects.filter(pk__in=ids).count() == 20
         assert CheckoutSession.objects.get(pk=ids[7]).status == "succeeded"
 
