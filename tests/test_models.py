@@ -25,12 +25,8 @@ from polar_checkouts.models import (
     format_amount,
     parse_polar_datetime,
 )
-from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
+from tests.polar_payloads import PRODUCT_ID, T0, T1, T2, checkout_payload
 from tests.threads import errors_of, run_together
-
-T0 = BASE_TIME
-T1 = BASE_TIME + dt.timedelta(minutes=1)
-T2 = BASE_TIME + dt.timedelta(minutes=2)
 
 pytestmark = pytest.mark.django_db
 
