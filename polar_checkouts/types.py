@@ -166,8 +166,8 @@ class CheckoutCreate(TypedDict, total=False):
     embed_origin: str | None
 
 
-class CheckoutUpdate(TypedDict, total=False):
-    """Body of ``update`` (server side); only the keys sent are applied."""
+class CheckoutBuyerFields(TypedDict, total=False):
+    """Fields both ``update`` and ``client_update`` accept: what the buyer fills in."""
 
     custom_field_data: dict[str, Any] | None
     product_price_id: str | None
@@ -176,6 +176,11 @@ class CheckoutUpdate(TypedDict, total=False):
     customer_email: str | None
     customer_billing_address: Address | None
     customer_tax_id: str | None
+
+
+class CheckoutUpdate(CheckoutBuyerFields, total=False):
+    """Body of ``update`` (server side); only the keys sent are applied."""
+
     metadata: dict[str, str | int | bool] | None
     discount_id: str | None
     allow_discount_codes: bool | None
@@ -184,16 +189,9 @@ class CheckoutUpdate(TypedDict, total=False):
     embed_origin: str | None
 
 
-class CheckoutUpdatePublic(TypedDict, total=False):
+class CheckoutUpdatePublic(CheckoutBuyerFields, total=False):
     """Body of ``client_update``: what a buyer may change."""
 
-    custom_field_data: dict[str, Any] | None
-    product_price_id: str | None
-    amount: int | None
-    customer_name: str | None
-    customer_email: str | None
-    customer_billing_address: Address | None
-    customer_tax_id: str | None
     discount_code: str | None
 
 

@@ -70,23 +70,10 @@ def polar_list():
 def run_in_threads():
     """``run_in_threads(work, count)`` runs ``work()`` in ``count`` threads at once and
     returns what they raised (an empty list when all went well)."""
-    import threading
+    from tests.threads import errors_of, run_together
 
     def run(work, count):
-        errors: list[BaseException] = []
-
-        def guarded():
-            try:
-                work()
-            except BaseException as exc:  # pragma: no cover - reported to the test
-                errors.append(exc)
-
-        threads = [threading.Thread(target=guarded) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return errors
+        return errors_of(run_together(*[work] * count))
 
     return run
 

@@ -7,6 +7,10 @@ import uuid
 from typing import Any
 
 BASE_TIME = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+#: A timeline for "newer data wins": T0 is BASE_TIME, each later one a minute on.
+T0 = BASE_TIME
+T1 = BASE_TIME + dt.timedelta(minutes=1)
+T2 = BASE_TIME + dt.timedelta(minutes=2)
 PRODUCT_ID = "1f0e0b6c-7a53-4d3a-9c57-5a1e3c0d9a01"
 PRICE_ID = "2a4c6e80-1b3d-4f5a-8c7e-9d0b1a2c3e02"
 

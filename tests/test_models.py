@@ -7,16 +7,17 @@ The rules themselves (parsing, "newer data wins") are tested without a database 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 import uuid
 
 import hypothesis
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import strategies as st
 
+from polar_checkouts import money
 from polar_checkouts.models import (
     CheckoutSession,
     CheckoutStatus,
@@ -24,11 +25,8 @@ from polar_checkouts.models import (
     format_amount,
     parse_polar_datetime,
 )
-from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
-
-T0 = BASE_TIME
-T1 = BASE_TIME + dt.timedelta(minutes=1)
-T2 = BASE_TIME + dt.timedelta(minutes=2)
+from tests.polar_payloads import PRODUCT_ID, T0, T1, T2, checkout_payload
+from tests.threads import errors_of, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -399,22 +397,9 @@ def test_upsert_many_uses_a_constant_number_of_queries():
 # -- helpers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("amount", "currency", "text"),
-    [
-        (1900, "usd", "19.00 USD"),
-        (5, "eur", "0.05 EUR"),
-        (123456, "usd", "1234.56 USD"),
-        (500, "jpy", "500 JPY"),
-        (15000, "KRW", "15000 KRW"),
-        (1500, "kwd", "1.500 KWD"),
-        (0, "usd", "0.00 USD"),
-        (None, "usd", ""),
-        (700, None, "700"),
-    ],
-)
-def test_format_amount(amount, currency, text):
-    assert format_amount(amount, currency) == text
+def test_format_amount_keeps_its_documented_path():
+    # docs/admin.md: polar_checkouts.models.format_amount is money's (tested in test_money).
+    assert format_amount is money.format_amount
 
 
 def test_formatted_properties():
@@ -484,24 +469,8 @@ def test_str_and_flags():
 
 def _race(payloads):
     """Upsert each payload from its own thread and connection, all released at once."""
-    barrier = threading.Barrier(len(payloads))
-    errors = []
-
-    def run(payload):
-        try:
-            barrier.wait()
-            CheckoutSession.objects.upsert_from_polar(payload)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(p,)) for p in payloads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    jobs = [functools.partial(CheckoutSession.objects.upsert_from_polar, p) for p in payloads]
+    assert errors_of(run_together(*jobs)) == []
 
 
 @pytest.mark.postgres
@@ -545,33 +514,11 @@ def test_concurrent_bulk_and_single_upserts_keep_the_newest():
         ids = [str(uuid.uuid4()) for _ in range(20)]
         page = [checkout_payload(i, status="open", modified_at=T1) for i in ids]
         newer = checkout_payload(ids[7], status="succeeded", modified_at=T2)
-        barrier = threading.Barrier(2)
-        errors: list[Exception] = []
-
-        def bulk(page=page, barrier=barrier, errors=errors):
-            try:
-                barrier.wait()
-                CheckoutSession.objects.upsert_many(page)
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        def single(newer=newer, barrier=barrier, errors=errors):
-            try:
-                barrier.wait()
-                CheckoutSession.objects.upsert_from_polar(newer)
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=bulk), threading.Thread(target=single)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        results = run_together(
+            functools.partial(CheckoutSession.objects.upsert_many, page),
+            functools.partial(CheckoutSession.objects.upsert_from_polar, newer),
+        )
+        assert errors_of(results) == []
         assert CheckoutSession.objects.filter(pk__in=ids).count() == 20
         assert CheckoutSession.objects.get(pk=ids[7]).status == "succeeded"
 

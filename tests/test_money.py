@@ -55,9 +55,13 @@ def test_format_money_of_nothing_is_empty():
     ("amount", "currency", "text"),
     [
         (1900, "usd", "19.00 USD"),
+        (5, "eur", "0.05 EUR"),
         (500, "jpy", "500 JPY"),
+        (15000, "KRW", "15000 KRW"),
         (1500, "KWD", "1.500 KWD"),
+        (1500, "kwd", "1.500 KWD"),
         (123456, "usd", "1234.56 USD"),
+        (0, "usd", "0.00 USD"),
         (None, "usd", ""),
         (700, None, "700"),
     ],

@@ -24,11 +24,8 @@ from polar_checkouts.payload import (
     status_rank,
     uuid_or_none,
 )
-from tests.polar_payloads import BASE_TIME, PRODUCT_ID, checkout_payload
+from tests.polar_payloads import PRODUCT_ID, T0, T1, T2, checkout_payload
 
-T0 = BASE_TIME
-T1 = BASE_TIME + dt.timedelta(minutes=1)
-T2 = BASE_TIME + dt.timedelta(minutes=2)
 STATUSES = ["open", "confirmed", "succeeded", "failed", "expired"]
 
 

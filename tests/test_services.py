@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 
@@ -13,12 +12,9 @@ from django.core.cache import cache
 from polar_checkouts import services
 from polar_checkouts.exceptions import NotFoundError, NotOpenCheckoutError
 from polar_checkouts.models import CheckoutSession
-from tests.polar_payloads import API, BASE_TIME, CHECKOUTS_URL, PRODUCT_ID, checkout_payload
+from tests.polar_payloads import API, CHECKOUTS_URL, PRODUCT_ID, T1, T2, checkout_payload
 
 pytestmark = pytest.mark.django_db
-
-T1 = BASE_TIME + dt.timedelta(minutes=1)
-T2 = BASE_TIME + dt.timedelta(minutes=2)
 
 
 @pytest.fixture

@@ -84,6 +84,17 @@ class Fault:
     sockets: bool = False
     body: bytes | None = None
 
+    def arm(self, fake: FakePolar, route: str, **options: Any) -> None:
+        """Inject this fault on ``route``; ``options`` (``times``, ``hang``) go to ``inject``."""
+        fake.inject(
+            self.status,
+            fault=self.fault,
+            route=route,
+            retry_after=self.retry_after,
+            body=self.body,
+            **options,
+        )
+
 
 HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Error</title></head><body>"
@@ -267,14 +278,7 @@ def run_cell(op: str, fault: Fault) -> str:
         before = _snapshot()
         checkouts_before = len(fake.checkouts())
         if fault.key != "refused":  # refused for real: nothing listens yet
-            fake.inject(
-                fault.status,
-                fault=fault.fault,
-                route=op,
-                retry_after=fault.retry_after,
-                body=fault.body,
-                hang=5.0,
-            )
+            fault.arm(fake, op, hang=5.0)
 
         error: PolarError | None = None
         result: Any = None
@@ -412,15 +416,7 @@ def run_view_cell(view: str, fault: Fault) -> str:
         )
         rows_before = CheckoutSession.objects.count()
         # Persistent: more failures than the client has retries.
-        fake.inject(
-            fault.status,
-            fault=fault.fault,
-            route=op,
-            retry_after=fault.retry_after,
-            body=fault.body,
-            times=20,
-            hang=0,
-        )
+        fault.arm(fake, op, times=20, hang=0)
         http = Client(raise_request_exception=False)
         response = _request_view(view, http, checkout)
 

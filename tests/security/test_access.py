@@ -69,15 +69,19 @@ def admin_urls(checkout: dict, event: WebhookEvent) -> dict[str, str]:
 # -- admin -----------------------------------------------------------------------------------
 
 
-def test_anonymous_visitors_are_sent_to_the_login_page(cached, polar_fake):
-    checkout, event = cached
-    client = Client()
+def assert_sent_to_login(client, checkout, event, polar_fake):
+    """Every admin page and the sync action redirect to the login page; Polar is not called."""
     for name, url in admin_urls(checkout, event).items():
         response = client.get(url)
         assert response.status_code == 302, name
         assert response["Location"].startswith(reverse("admin:login")), name
     assert client.post(reverse(SYNC)).status_code == 302
     assert polar_fake.calls("list") == []
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(cached, polar_fake):
+    checkout, event = cached
+    assert_sent_to_login(Client(), checkout, event, polar_fake)
 
 
 def test_customers_who_are_not_staff_are_sent_to_the_login_page(cached, polar_fake, make_staff):
@@ -85,13 +89,7 @@ def test_customers_who_are_not_staff_are_sent_to_the_login_page(cached, polar_fa
     customer = make_staff("customer", "view_checkoutsession")
     customer.is_staff = False  # holds the view permission, but is not staff
     customer.save(update_fields=["is_staff"])
-    client = logged_in(customer)
-    for name, url in admin_urls(checkout, event).items():
-        response = client.get(url)
-        assert response.status_code == 302, name
-        assert response["Location"].startswith(reverse("admin:login")), name
-    assert client.post(reverse(SYNC)).status_code == 302
-    assert polar_fake.calls("list") == []
+    assert_sent_to_login(logged_in(customer), checkout, event, polar_fake)
 
 
 def test_staff_without_permissions_get_403(cached, polar_fake, make_staff):

@@ -74,38 +74,47 @@ def test_create_with_the_token_works(forger, polar_fake):
     assert len(polar_fake.calls("create")) == 1
 
 
-def test_client_update_without_token_is_refused(forger, polar_fake, checkout):
-    url = reverse("polar_checkouts:client", args=[checkout["client_secret"]])
-    response = forger.patch(url, data=UPDATE, content_type="application/json")
+def send_json(send, view: str, checkout, data: bytes, token: str | None = None):
+    """What checkout.js sends: JSON to a checkout's route, with the token header if given."""
+    headers = {"X-CSRFToken": token} if token else {}
+    url = reverse(view, args=[checkout["client_secret"]])
+    return send(url, data=data, content_type="application/json", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("view", "method", "data", "operation", "field", "unchanged"),
+    [
+        (
+            "polar_checkouts:client",
+            "patch",
+            UPDATE,
+            "client_update",
+            "customer_name",
+            "Ada Lovelace",
+        ),
+        ("polar_checkouts:client-confirm", "post", CONFIRM, "client_confirm", "status", "open"),
+    ],
+    ids=["client_update", "confirm"],
+)
+def test_client_writes_without_token_are_refused(
+    forger, polar_fake, checkout, view, method, data, operation, field, unchanged
+):
+    response = send_json(getattr(forger, method), view, checkout, data)
     assert response.status_code == 403
-    assert polar_fake.calls("client_update") == []
-    assert polar_fake.checkout(checkout["id"])["customer_name"] == "Ada Lovelace"
+    assert polar_fake.calls(operation) == []
+    assert polar_fake.checkout(checkout["id"])[field] == unchanged
 
 
 def test_client_update_with_the_token_header_works(forger, polar_fake, checkout):
     token = csrf_token(forger)
-    url = reverse("polar_checkouts:client", args=[checkout["client_secret"]])
-    response = forger.patch(
-        url, data=UPDATE, content_type="application/json", headers={"X-CSRFToken": token}
-    )
+    response = send_json(forger.patch, "polar_checkouts:client", checkout, UPDATE, token)
     assert response.status_code == 200
     assert polar_fake.checkout(checkout["id"])["customer_name"] == "Mallory"
 
 
-def test_confirm_without_token_is_refused(forger, polar_fake, checkout):
-    url = reverse("polar_checkouts:client-confirm", args=[checkout["client_secret"]])
-    response = forger.post(url, data=CONFIRM, content_type="application/json")
-    assert response.status_code == 403
-    assert polar_fake.calls("client_confirm") == []
-    assert polar_fake.checkout(checkout["id"])["status"] == "open"
-
-
 def test_confirm_with_the_token_header_works(forger, polar_fake, checkout):
     token = csrf_token(forger)
-    url = reverse("polar_checkouts:client-confirm", args=[checkout["client_secret"]])
-    response = forger.post(
-        url, data=CONFIRM, content_type="application/json", headers={"X-CSRFToken": token}
-    )
+    response = send_json(forger.post, "polar_checkouts:client-confirm", checkout, CONFIRM, token)
     assert response.status_code == 200
     assert response.json()["status"] == "confirmed"
 

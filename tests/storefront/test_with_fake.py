@@ -34,6 +34,12 @@ from tests.storefront.stubs import messages_of
 pytestmark = pytest.mark.django_db
 
 ADDRESS = {"country": "FR", "line1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris"}
+#: What the buyer types into the checkout form before paying.
+BUYER = {
+    "customer_name": "Ada",
+    "customer_email": "ada@example.com",
+    "customer_billing_address": ADDRESS,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -66,16 +72,19 @@ class Shopper:
         return response
 
     def update(self, body: dict[str, Any]) -> Any:
-        return self.http.patch(
-            f"/checkout/client/{self.secret}",
-            json.dumps(body),
-            content_type="application/json",
-            HTTP_X_CSRFTOKEN=self.http.cookies["csrftoken"].value,
-        )
+        return self._send(self.http.patch, f"/checkout/client/{self.secret}", body)
 
     def confirm(self, body: dict[str, Any]) -> Any:
-        return self.http.post(
-            f"/checkout/client/{self.secret}/confirm",
+        return self._send(self.http.post, f"/checkout/client/{self.secret}/confirm", body)
+
+    def pay(self, token: str) -> Any:
+        """Confirm with the buyer's details and a test payment token."""
+        return self.confirm({**BUYER, "confirmation_token_id": token})
+
+    def _send(self, send: Any, url: str, body: dict[str, Any]) -> Any:
+        """JSON with the CSRF header, as checkout.js sends it."""
+        return send(
+            url,
             json.dumps(body),
             content_type="application/json",
             HTTP_X_CSRFTOKEN=self.http.cookies["csrftoken"].value,
@@ -112,26 +121,12 @@ def test_buy_a_one_time_product_in_server_mode(shopper, polar_fake):
     assert updated.json()["tax_amount"] == 380
     assert updated.json()["total_amount"] == 2280
 
-    declined = shopper.confirm(
-        {
-            "customer_name": "Ada",
-            "confirmation_token_id": TOKEN_DECLINED,
-            "customer_email": "ada@example.com",
-            "customer_billing_address": ADDRESS,
-        }
-    )
+    declined = shopper.pay(TOKEN_DECLINED)
     assert declined.status_code == 400
     assert declined.json()["error"] == "PaymentError"
     assert "declined" in declined.json()["detail"]
 
-    confirmed = shopper.confirm(
-        {
-            "customer_name": "Ada",
-            "confirmation_token_id": TOKEN_SUCCEEDED,
-            "customer_email": "ada@example.com",
-            "customer_billing_address": ADDRESS,
-        }
-    )
+    confirmed = shopper.pay(TOKEN_SUCCEEDED)
     assert confirmed.status_code == 200
     assert confirmed.json()["status"] == "confirmed"
     # The cache learnt the confirmation from the server-mode call itself.
@@ -172,14 +167,7 @@ def test_discount_code(shopper):
 
 def test_requires_action_then_the_buyer_authenticates(shopper, polar_fake):
     shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
-    confirmed = shopper.confirm(
-        {
-            "customer_email": "ada@example.com",
-            "customer_name": "Ada",
-            "customer_billing_address": ADDRESS,
-            "confirmation_token_id": TOKEN_REQUIRES_ACTION,
-        }
-    )
+    confirmed = shopper.pay(TOKEN_REQUIRES_ACTION)
     metadata = confirmed.json()["payment_processor_metadata"]
     assert metadata["intent_status"] == "requires_action"
     assert shopper.status()["status"] == "confirmed"
@@ -261,14 +249,7 @@ def test_a_failing_fulfilment_receiver_never_shows_the_buyer_a_500(shopper, capl
         raise RuntimeError("licence server down")
 
     shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
-    confirmed = shopper.confirm(
-        {
-            "customer_name": "Ada",
-            "customer_email": "ada@example.com",
-            "customer_billing_address": ADDRESS,
-            "confirmation_token_id": TOKEN_SUCCEEDED,
-        }
-    )
+    confirmed = shopper.pay(TOKEN_SUCCEEDED)
     assert confirmed.status_code == 200
     session = CheckoutSession.objects.get(client_secret=shopper.secret)
 
@@ -326,14 +307,7 @@ def test_a_failing_checkout_updated_receiver_is_a_friendly_error_everywhere(shop
         updated = shopper.update({"customer_email": "ada@example.com"})
         assert updated.status_code == 502
         assert updated.json()["detail"]
-        confirmed = shopper.confirm(
-            {
-                "customer_name": "Ada",
-                "customer_email": "ada@example.com",
-                "customer_billing_address": ADDRESS,
-                "confirmation_token_id": TOKEN_SUCCEEDED,
-            }
-        )
+        confirmed = shopper.pay(TOKEN_SUCCEEDED)
         assert confirmed.status_code == 502  # Polar confirmed; storing it raised
         assert "Traceback" not in confirmed.content.decode()
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,40 +16,18 @@ from typing import Any
 
 import pytest
 import responses
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
 from polar_checkouts import services, signals
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from tests.polar_payloads import BASE_TIME, CHECKOUTS_URL, checkout_payload
+from tests.threads import run_together
 from tests.webhook_helpers import connected, event_body, post, signed_headers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 6
-
-
-def run_together(*jobs: Callable[[], Any]) -> list[Any]:
-    """Run each job in its own thread, started at once; return results (or exceptions)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def _slow(sender: Any, **kwargs: Any) -> None:
