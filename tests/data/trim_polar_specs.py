@@ -2,8 +2,9 @@
 
 Usage: python tests/data/trim_polar_specs.py [/path/to/shared/polar]
 
-Keeps the checkout and product paths, the seed-era webhooks, and every component
-schema they reference (transitively), so each ``$ref`` still resolves.
+Keeps the checkout and product paths, the webhooks (the seed-era three, or every one a
+dated spec declares), and every component schema they reference (transitively), so each
+``$ref`` still resolves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REF = re.compile(r'"#/components/schemas/([^"]+)"')
 
+#: The paths of the seed era (``/custom/``) and of the dated specs.
+DATED_PATHS = (
+    "/v1/checkouts/",
+    "/v1/checkouts/{id}",
+    "/v1/checkouts/client/{client_secret}",
+    "/v1/checkouts/client/{client_secret}/confirm",
+    "/v1/products/",
+    "/v1/products/{id}",
+)
 PATHS = (
     "/v1/checkouts/custom/",
     "/v1/checkouts/custom/{id}",
@@ -28,10 +38,15 @@ WEBHOOKS = ("checkout.created", "checkout.updated", "order.created")
 EXTRA = ("Unauthorized", "Order", "Checkout", "CheckoutPublic", "CheckoutPublicConfirmed")
 ERRORS_ONLY = ("NotOpenCheckout", "ExpiredCheckoutError", "PaymentError", "Unauthorized")
 
+#: target file: (source file, kind). "seed": the checkout and product paths with the
+#: seed-era webhooks; "errors": error schemas only; "dated": a dated (Polar-Version)
+#: spec, with its checkout and product paths and every webhook it declares.
 SOURCES = {
-    "polar-openapi-2024-12-seed-era.json": ("openapi-2024-12-seed-era.json", True),
-    "polar-openapi-2025-02-last-custom.json": ("openapi.json", True),
-    "polar-openapi-2026-04-errors.json": ("openapi-2026-04-successor.json", False),
+    "polar-openapi-2024-12-seed-era.json": ("openapi-2024-12-seed-era.json", "seed"),
+    "polar-openapi-2025-02-last-custom.json": ("openapi.json", "seed"),
+    "polar-openapi-2026-04-errors.json": ("openapi-2026-04-successor.json", "errors"),
+    "polar-openapi-2026-04.json": ("openapi-2026-04-successor.json", "dated"),
+    "polar-openapi-2026-10.json": ("openapi-2026-10.json", "dated"),
 }
 
 
@@ -47,17 +62,22 @@ def closure(schemas: dict, roots: list[str]) -> dict:
     return dict(sorted(keep.items()))
 
 
-def trim(spec: dict, full: bool) -> dict:
+def trim(spec: dict, kind: str) -> dict:
     schemas = spec["components"]["schemas"]
-    if not full:
+    if kind == "errors":
         return {
             "openapi": spec["openapi"],
             "info": spec["info"],
             "paths": {},
             "components": {"schemas": closure(schemas, list(ERRORS_ONLY))},
         }
-    paths = {p: spec["paths"][p] for p in PATHS if p in spec["paths"]}
-    webhooks = {w: spec["webhooks"][w] for w in WEBHOOKS if w in spec.get("webhooks", {})}
+    paths = {
+        p: spec["paths"][p]
+        for p in (DATED_PATHS if kind == "dated" else PATHS)
+        if p in spec["paths"]
+    }
+    wanted = spec.get("webhooks", {}) if kind == "dated" else WEBHOOKS
+    webhooks = {w: spec["webhooks"][w] for w in wanted if w in spec.get("webhooks", {})}
     roots = REF.findall(json.dumps(paths)) + REF.findall(json.dumps(webhooks)) + list(EXTRA)
     out = {"openapi": spec["openapi"], "info": spec["info"], "paths": paths}
     if webhooks:
@@ -67,9 +87,9 @@ def trim(spec: dict, full: bool) -> dict:
 
 
 def main(source_dir: str) -> None:
-    for target, (source, full) in SOURCES.items():
+    for target, (source, kind) in SOURCES.items():
         spec = json.loads((Path(source_dir) / source).read_text())
-        text = json.dumps(trim(spec, full), indent=1, sort_keys=False) + "\n"
+        text = json.dumps(trim(spec, kind), indent=1, sort_keys=False) + "\n"
         (HERE / target).write_text(text)
         print(target, len(text))
 
