@@ -85,9 +85,14 @@ def format_money(amount: Any, currency: str | None, locale: str | None = None) -
     """
     if amount is None or isinstance(amount, bool):
         return ""
-    code = _code(currency)
-    locale = locale or current_locale()
-    text = format_currency(to_decimal(amount, currency), code, locale=locale)
+    return _shopper_text(int(amount), _code(currency), locale or current_locale())
+
+
+# Babel re-parses the locale and the pattern on every call (about 0.2 ms); a shop shows the
+# same few prices over and over, so each (amount, currency, locale) is formatted once.
+@lru_cache(maxsize=4096)
+def _shopper_text(amount: int, code: str, locale: str) -> str:
+    text = format_currency(to_decimal(amount, code), code, locale=locale)
     return _space_letters_from_digits(text, get_currency_symbol(code, locale=locale))
 
 
@@ -112,12 +117,13 @@ def format_amount(amount: Any, currency: str | None, locale: str | None = None) 
         return ""
     if not currency:
         return str(amount)
+    return _staff_text(int(amount), _code(currency), locale or current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _staff_text(amount: int, code: str, locale: str) -> str:
     return format_currency(
-        to_decimal(amount, currency),
-        _code(currency),
-        format="0.00 ¤¤",
-        currency_digits=True,
-        locale=locale or current_locale(),
+        to_decimal(amount, code), code, format="0.00 ¤¤", currency_digits=True, locale=locale
     )
 
 
