@@ -8,7 +8,9 @@ Every signal's ``sender`` is a model class; receivers get these keyword argument
   sees the success first.
 * ``order_paid(order, checkout, event)``: ``order`` is Polar's order dict, ``checkout``
   the cached checkout it came from (``None`` when unknown), ``event`` the webhook event.
-* ``webhook_received(event)``: every verified webhook event, known type or not.
+* ``webhook_received(event)``: every verified webhook event: each of the types
+  Polar's spec declares (``polar_checkouts.webhooks.EVENT_TYPES``) and any type Polar
+  added since (recorded as ``ignored``).
 
 The checkout signals are sent by ``services.store_checkout`` (and its bulk form), the one
 path every Polar payload takes into the cache (webhook, success page, status poll, sync,
@@ -43,5 +45,6 @@ checkout_succeeded = Signal()
 #: Polar reported an order as paid (``order.paid``, or ``order.created`` from servers that
 #: predate ``order.paid``); ``checkout`` is the cached checkout it came from, if any.
 order_paid = Signal()
-#: A verified webhook event is being processed (every type, known or not).
+#: A verified webhook event is being processed (every type, known or not; ``event.type``
+#: and ``event.data`` say what it is).
 webhook_received = Signal()

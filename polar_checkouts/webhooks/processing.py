@@ -14,9 +14,13 @@ The flow of one delivery (API.md §10), after :mod:`.verify` accepted it:
    leaves the event ``failed`` with its error, so Polar's retry (same ``webhook-id``)
    processes it again. Concurrent duplicates wait on the row lock and then find it done.
 
-Checkout events go into the cache through ``services.store_checkout`` (the one upsert
-path, which sends the checkout signals); order and subscription events are passed on
-through ``order_paid`` and ``webhook_received``.
+What processing means per type is :data:`HANDLERS`: checkout events go into the cache
+through ``services.store_checkout`` (the one upsert path, which sends the checkout
+signals); ``order.paid`` (and a seed-era ``order.created``) sends ``order_paid``. Every
+other type Polar's spec declares (:data:`.events.EVENT_TYPES`) is passed on: recorded,
+sent through ``webhook_received`` and marked ``processed``. A type Polar added since is
+recorded, sent through ``webhook_received`` too, and marked ``ignored`` (the endpoint
+answers 202). To process a type, add its handler to :data:`HANDLERS`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
@@ -36,6 +41,7 @@ from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
 from ..payload import uuid_or_none
 from ..services import store_checkout
 from ..signals import order_paid, webhook_received
+from .events import is_known_event_type
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
@@ -49,9 +55,11 @@ STORED_HEADERS: Final = (
 )
 #: Event types whose data is a ``Checkout``, stored through the one upsert path.
 CHECKOUT_EVENTS: Final = frozenset({"checkout.created", "checkout.updated", "checkout.expired"})
-#: Prefixes of event types passed on through signals (and marked processed).
-PASSED_ON_PREFIXES: Final = ("order.", "subscription.")
 _MAX_ERROR_CHARS: Final = 10_000
+
+#: A handler does the app's own work for one event (given its ``data``) and says how it
+#: went; it raises to leave the event ``failed`` (its writes are rolled back).
+EventHandler = Callable[[WebhookEvent, Any], WebhookOutcome]
 
 
 def checkout_id_for(event_type: str, data: Any) -> uuid.UUID | None:
@@ -100,7 +108,7 @@ def _handle_checkout(event: WebhookEvent, data: Any) -> WebhookOutcome:
     return WebhookOutcome.PROCESSED
 
 
-def _handle_passed_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
+def _handle_order(event: WebhookEvent, data: Any) -> WebhookOutcome:
     # Servers from before order.paid existed (2025-03) create the order once it is paid
     # and send no status: there, order.created is the payment notification.
     is_legacy_paid_order = (
@@ -121,13 +129,30 @@ def _handle_passed_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
     return WebhookOutcome.PROCESSED
 
 
-def handler_for(event_type: str) -> Callable[[WebhookEvent, Any], WebhookOutcome] | None:
-    """The built-in handler of an event type, or ``None`` (the event is then ignored)."""
-    if event_type in CHECKOUT_EVENTS:
-        return _handle_checkout
-    if event_type.startswith(PASSED_ON_PREFIXES):
-        return _handle_passed_on
-    return None
+def pass_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    """The handler of a known type the app keeps nothing of: ``webhook_received`` (sent
+    for every event) passes it on to the shop, and that is all there is to do."""
+    return WebhookOutcome.PROCESSED
+
+
+#: What the app does itself per event type; every other type of
+#: :data:`.events.EVENT_TYPES` is handled by :func:`pass_on`.
+HANDLERS: Final[Mapping[str, EventHandler]] = MappingProxyType(
+    {
+        **dict.fromkeys(sorted(CHECKOUT_EVENTS), _handle_checkout),
+        "order.created": _handle_order,
+        "order.paid": _handle_order,
+    }
+)
+
+
+def handler_for(event_type: str) -> EventHandler | None:
+    """The handler of an event type: its entry in :data:`HANDLERS`, :func:`pass_on` for
+    the other types Polar declares, ``None`` for a type unknown here (then ignored)."""
+    handler = HANDLERS.get(event_type)
+    if handler is None and is_known_event_type(event_type):
+        return pass_on
+    return handler
 
 
 def dispatch_event(event: WebhookEvent) -> WebhookOutcome:
@@ -150,9 +175,10 @@ def process_event(event: WebhookEvent | int) -> WebhookEvent:
 
     ``event`` is a :class:`~polar_checkouts.models.WebhookEvent` or its primary key (a
     task queue passes the key). Returns the event with its new ``outcome``: ``processed``
-    or ``ignored`` (no handler for the type) on success, ``failed`` with ``error`` set
-    when the handler raised; it never raises for a handler's failure. An event already
-    processed or ignored is returned unchanged, so calling it twice is safe.
+    or ``ignored`` (a type unknown here, see :func:`handler_for`) on success, ``failed``
+    with ``error`` set when the handler raised; it never raises for a handler's failure.
+    An event already processed or ignored is returned unchanged, so calling it twice is
+    safe.
 
     Opens its own transaction: the row stays locked (``SELECT … FOR UPDATE``) from the
     check to the final write, so of several concurrent callers one processes and the

@@ -40,9 +40,11 @@ def _log_value(value: str | None) -> str:
 def webhook_view(request: HttpRequest) -> HttpResponse:
     """Polar's webhook endpoint (``polar_checkouts:webhook``): verify, record, process.
 
-    Answers 200 once the event is processed (or was before), 500 when processing failed
-    (Polar retries), 4xx for a delivery that fails verification, 413 for a body over
-    ``POLAR_WEBHOOK_MAX_BODY`` and 503 while ``POLAR_WEBHOOK_SECRET`` is not set.
+    Answers 200 once the event is processed (or was before), 202 for a type unknown here
+    (recorded and passed on; Polar's guidance for events a receiver does not act on), 500
+    when processing failed (Polar retries), 4xx for a delivery that fails verification,
+    413 for a body over ``POLAR_WEBHOOK_MAX_BODY`` and 503 while ``POLAR_WEBHOOK_SECRET``
+    is not set.
     """
     remote = request.META.get("REMOTE_ADDR", "")
     secrets = polar_settings.webhook_secrets
@@ -80,4 +82,6 @@ def webhook_view(request: HttpRequest) -> HttpResponse:
     event = receive_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
     if event.outcome == WebhookOutcome.FAILED:
         return _plain(500, "Processing failed; please retry.")
+    if event.outcome == WebhookOutcome.IGNORED:
+        return _plain(202, "Accepted.")
     return _plain(200, "OK")
