@@ -101,6 +101,37 @@ def shopper(polar_fake, settings):
     return Shopper()
 
 
+def test_one_checkout_offers_several_products(shopper, polar_fake):
+    response = shopper.buy(product_id=[PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID])
+    assert response.status_code == 303
+    assert shopper.page.status_code == 200
+    [create] = polar_fake.calls("create")
+    assert create.headers["polar-version"] == "2026-10"
+    assert create.json()["products"] == [PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID]
+    assert "product_id" not in create.json()
+    session = CheckoutSession.objects.get(client_secret=shopper.secret)
+    offered = [product["id"] for product in session.payload["products"]]
+    assert offered == [PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID]
+    assert session.product_id is not None
+    assert str(session.product_id) == PRODUCT_ONE_TIME_ID  # the first is selected
+    assert shopper.pay(TOKEN_SUCCEEDED).status_code == 200
+
+
+def test_the_seed_era_path_buys_with_product_id(shopper, polar_fake, settings):
+    settings.POLAR_CHECKOUT_PATH = "/v1/checkouts/custom/"
+    settings.POLAR_API_VERSION = None
+    assert shopper.buy(product_id=PRODUCT_ONE_TIME_ID).status_code == 303
+    assert shopper.page.status_code == 200
+    [create] = polar_fake.calls("create")
+    assert create.path == "/v1/checkouts/custom/"
+    assert "polar-version" not in create.headers
+    assert create.json()["product_id"] == PRODUCT_ONE_TIME_ID
+    assert create.json()["payment_processor"] == "stripe"
+    assert "products" not in create.json()
+    assert shopper.pay(TOKEN_SUCCEEDED).status_code == 200
+    assert all("polar-version" not in call.headers for call in polar_fake.calls())
+
+
 def test_buy_a_one_time_product_in_server_mode(shopper, polar_fake):
     response = shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
     assert response.status_code == 303
