@@ -46,6 +46,7 @@ from polar_checkouts.client import (
     get_client,
 )
 from tests.polar_payloads import checkout_payload
+from tests.test_services import TODAYS_CREATE_FIELDS
 
 DATA = Path(__file__).resolve().parent / "data"
 BASE = "https://sandbox-api.polar.sh"
@@ -234,9 +235,22 @@ def _answer(request: Any) -> tuple[int, dict[str, str], str]:
     return status, headers, json.dumps(body)
 
 
+#: What a shop's create gives besides the products, in every era.
+SHOP_FIELDS: dict[str, Any] = {
+    "amount": 2500,
+    "customer_email": "ada@example.com",
+    "customer_name": "Ada Lovelace",
+    "success_url": "https://shop.example.com/checkout/success/?checkout_id={CHECKOUT_ID}",
+    "metadata": {"cart": "C-42", "items": 3, "gift": True},
+    "ip_address": "203.0.113.9",
+}
+
+
 def _todays_create() -> dict[str, Any]:
     """``services.create_checkout`` with every create field the app names (dated versions)."""
     return {
+        **SHOP_FIELDS,
+        **TODAYS_CREATE_FIELDS,
         "products": [PRODUCT, OTHER_PRODUCT],
         "prices": {
             OTHER_PRODUCT: [
@@ -244,24 +258,7 @@ def _todays_create() -> dict[str, Any]:
             ],
             PRODUCT: [{"amount_type": "fixed", "price_currency": "eur", "price_amount": 1900}],
         },
-        "amount": 2500,
-        "currency": "eur",
-        "external_customer_id": "shop-user-7",
-        "allow_discount_codes": False,
-        "discount_id": DISCOUNT,
-        "require_billing_address": True,
-        "locale": "fr-CA",
-        "return_url": "https://shop.example.com/cart",
-        "seats": 3,
-        "allow_trial": False,
-        "trial_interval": "week",
-        "trial_interval_count": 2,
-        "custom_field_data": {"gift": True},
-        "customer_email": "ada@example.com",
-        "customer_name": "Ada Lovelace",
-        "success_url": "https://shop.example.com/checkout/success/?checkout_id={CHECKOUT_ID}",
-        "metadata": {"cart": "C-42", "items": 3, "gift": True},
-        "ip_address": "203.0.113.9",
+        "customer_id": CUSTOMER,
         "extra": {"customer_billing_address": ADDRESS, "embed_origin": "https://shop.example"},
     }
 
@@ -269,17 +266,12 @@ def _todays_create() -> dict[str, Any]:
 def _seed_create() -> dict[str, Any]:
     """The create fields the seed era knows (one product; no trials, locale, currency…)."""
     return {
+        **SHOP_FIELDS,
         "product_id": PRODUCT,
-        "amount": 2500,
         "customer_id": CUSTOMER,
         "allow_discount_codes": False,
         "discount_id": DISCOUNT,
         "custom_field_data": {"gift": True},
-        "customer_email": "ada@example.com",
-        "customer_name": "Ada Lovelace",
-        "success_url": "https://shop.example.com/checkout/success/?checkout_id={CHECKOUT_ID}",
-        "metadata": {"cart": "C-42", "items": 3, "gift": True},
-        "ip_address": "203.0.113.9",
     }
 
 

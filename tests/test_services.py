@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 import responses
@@ -89,42 +90,35 @@ def test_create_checkout_on_the_seed_era_path_sends_product_id(rsps, django_user
     }
 
 
+#: Every create field of today's Polar that create_checkout names, with a value each; sent
+#: under the same names (tests/test_client_requests_spec.py checks them against the spec).
+TODAYS_CREATE_FIELDS: dict[str, Any] = {
+    "currency": "eur",
+    "external_customer_id": "shop-user-7",
+    "allow_discount_codes": False,
+    "discount_id": "9b0c2f4e-4a0e-4d55-9c77-2f9f0a6c1e01",
+    "require_billing_address": True,
+    "locale": "fr-CA",
+    "return_url": "https://shop.example.com/cart",
+    "seats": 3,
+    "allow_trial": False,
+    "trial_interval": "week",
+    "trial_interval_count": 2,
+    "custom_field_data": {"gift": True},
+}
+
+
 def test_create_checkout_with_several_products_and_todays_fields(rsps):
     other = str(uuid.uuid4())
+    prices = {other: [{"amount_type": "custom", "price_currency": "eur", "minimum_amount": 0}]}
     rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
     services.create_checkout(
-        products=[PRODUCT_ID, other, PRODUCT_ID],
-        prices={other: [{"amount_type": "custom", "price_currency": "eur", "minimum_amount": 0}]},
-        currency="eur",
-        external_customer_id="shop-user-7",
-        allow_discount_codes=False,
-        discount_id="9b0c2f4e-4a0e-4d55-9c77-2f9f0a6c1e01",
-        require_billing_address=True,
-        locale="fr-CA",
-        return_url="https://shop.example.com/cart",
-        seats=3,
-        allow_trial=False,
-        trial_interval="week",
-        trial_interval_count=2,
-        custom_field_data={"gift": True},
+        products=[PRODUCT_ID, other, PRODUCT_ID], prices=prices, **TODAYS_CREATE_FIELDS
     )
     assert _body(rsps.calls[0]) == {
-        "products": [PRODUCT_ID, other],
-        "prices": {
-            other: [{"amount_type": "custom", "price_currency": "eur", "minimum_amount": 0}]
-        },
-        "currency": "eur",
-        "external_customer_id": "shop-user-7",
-        "allow_discount_codes": False,
-        "discount_id": "9b0c2f4e-4a0e-4d55-9c77-2f9f0a6c1e01",
-        "require_billing_address": True,
-        "locale": "fr-CA",
-        "return_url": "https://shop.example.com/cart",
-        "seats": 3,
-        "allow_trial": False,
-        "trial_interval": "week",
-        "trial_interval_count": 2,
-        "custom_field_data": {"gift": True},
+        "products": [PRODUCT_ID, other],  # unique, in order
+        "prices": prices,
+        **TODAYS_CREATE_FIELDS,
     }
 
 
