@@ -407,9 +407,14 @@ def test_products_are_seeded_and_can_be_added_and_archived(polar_fake):
     checkout = client.create({"product_id": added["id"]})
     assert (checkout["amount"], checkout["currency"]) == (2500, "eur")
     polar_fake.archive_product(added["id"])
+    # The seed era names product_id (dated versions send products: the error is products.0).
+    seed = PolarClient("t", max_retries=0, checkout_path="/v1/checkouts/custom/", api_version=None)
+    with pytest.raises(PolarValidationError) as caught:
+        seed.create({"product_id": added["id"]})
+    assert caught.value.field_errors() == {"product_id": ["Product is archived."]}
     with pytest.raises(PolarValidationError) as caught:
         client.create({"product_id": added["id"]})
-    assert caught.value.field_errors() == {"product_id": ["Product is archived."]}
+    assert caught.value.field_errors() == {"products.0": ["Product is archived."]}
     assert [p["id"] for p in client.list_products(is_archived=True)] == [added["id"]]
 
 
