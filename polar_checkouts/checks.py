@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from .client import API_VERSION_PATTERN, DEFAULT_API_VERSION, KNOWN_API_VERSIONS, resolve_server
+from .client import API_VERSION_PATTERN, KNOWN_API_VERSIONS, PINNED_API_VERSION, resolve_server
 from .conf import polar_settings
 
 
@@ -43,10 +43,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     ):
         messages.append(
             Error(
-                f"POLAR_API_VERSION must be a date like {DEFAULT_API_VERSION!r} (YYYY-MM) "
+                f"POLAR_API_VERSION must be a date like {PINNED_API_VERSION!r} (YYYY-MM) "
                 f"or None: {version!r}",
                 hint=f"Polar serves {' and '.join(KNOWN_API_VERSIONS)}; use "
-                f"{DEFAULT_API_VERSION!r} (the default), or None to send no Polar-Version "
+                f"{PINNED_API_VERSION!r} (the default), or None to send no Polar-Version "
                 "header (the seed era on /v1/checkouts/custom/).",
                 id="polar_checkouts.E006",
             )

@@ -87,8 +87,9 @@ DEFAULT_CHECKOUT_PATH = "/v1/checkouts/"
 #: The seed era's alias of the checkout routes; without an API version it speaks the
 #: seed's API (``product_id`` + ``payment_processor`` on create).
 SEED_CHECKOUT_PATH = "/v1/checkouts/custom/"
-#: The API version a client sends unless told otherwise: the newest Polar serves.
-DEFAULT_API_VERSION = "2026-10"
+#: The API version a client sends unless told otherwise: the newest Polar serves. (Not
+#: Polar's own default for a request without the header, which is 2026-04 today.)
+PINNED_API_VERSION = "2026-10"
 #: The versions Polar's server serves today (2026-04 is its default when none is sent).
 #: polar-sdk 1.0.2 also ships a 2027-01 module. Any value of the shape below may be sent:
 #: one Polar does not serve is an APIVersionError at the first call.
@@ -124,7 +125,7 @@ def check_api_version(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and API_VERSION_PATTERN.fullmatch(value)):
         return value
     raise ValueError(
-        f"Invalid Polar API version {value!r}: use a date like {DEFAULT_API_VERSION!r} "
+        f"Invalid Polar API version {value!r}: use a date like {PINNED_API_VERSION!r} "
         "(YYYY-MM), or None to send no Polar-Version header."
     )
 
@@ -218,7 +219,7 @@ class PolarClient:
         timeout: Timeout = (5.0, 30.0),
         max_retries: int = 3,
         transport: Transport | None = None,
-        api_version: str | None = DEFAULT_API_VERSION,
+        api_version: str | None = PINNED_API_VERSION,
     ) -> None:
         check_api_version(api_version)
         if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
@@ -388,7 +389,7 @@ class PolarClient:
                 f"Polar does not serve API version {self.api_version!r} (it answered "
                 f"{status} to {method} {mask_secrets_in(path)} without a Polar-Version "
                 "header): set POLAR_API_VERSION (PolarClient(api_version=...)) to a "
-                f"version Polar serves, such as {DEFAULT_API_VERSION!r}",
+                f"version Polar serves, such as {PINNED_API_VERSION!r}",
                 status_code=status,
                 error=error.error,
                 detail=error.detail,

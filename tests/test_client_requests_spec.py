@@ -13,7 +13,7 @@ client-secret route. The client secret is the credential there; the seed-era ser
 refused organization tokens on confirm, and a server token has no business in a buyer's
 call (see ``/work/shared/polar/API.md`` §1). The test asserts the header is absent.
 
-Run for the pinned version (``DEFAULT_API_VERSION``, 2026-10), for 2026-04 (identical
+Run for the pinned version (``PINNED_API_VERSION``, 2026-10), for 2026-04 (identical
 schemas today, its own spec file) and for the seed era (``/v1/checkouts/custom/`` without
 a version, against the seed-era spec).
 """
@@ -40,7 +40,7 @@ from referencing.jsonschema import DRAFT202012
 
 from polar_checkouts import services
 from polar_checkouts.client import (
-    DEFAULT_API_VERSION,
+    PINNED_API_VERSION,
     SEED_CHECKOUT_PATH,
     PolarClient,
     get_client,
@@ -324,11 +324,11 @@ def _drive(client: PolarClient, create: dict[str, Any], dated: bool) -> None:
 
 CASES = [
     pytest.param(
-        f"polar-openapi-{DEFAULT_API_VERSION}.json",
-        DEFAULT_API_VERSION,
+        f"polar-openapi-{PINNED_API_VERSION}.json",
+        PINNED_API_VERSION,
         "/v1/checkouts/",
         _todays_create,
-        id="pinned-" + DEFAULT_API_VERSION,
+        id="pinned-" + PINNED_API_VERSION,
     ),
     pytest.param(
         "polar-openapi-2026-04.json", "2026-04", "/v1/checkouts/", _todays_create, id="2026-04"
@@ -384,7 +384,7 @@ def test_every_request_the_client_sends_is_one_the_spec_documents(
 
 def test_the_spec_check_catches_what_the_spec_does_not_document():
     """The checker itself: an undocumented key, a bad format, an unknown query parameter."""
-    spec = Spec(f"polar-openapi-{DEFAULT_API_VERSION}.json")
+    spec = Spec(f"polar-openapi-{PINNED_API_VERSION}.json")
     request = requests.PreparedRequest()
     request.prepare(
         method="POST",

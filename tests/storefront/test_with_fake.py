@@ -132,6 +132,30 @@ def test_the_seed_era_path_buys_with_product_id(shopper, polar_fake, settings):
     assert all("polar-version" not in call.headers for call in polar_fake.calls())
 
 
+def test_a_version_polar_does_not_serve_is_a_configuration_error(shopper, polar_fake, caplog):
+    """The buyer sees a friendly message; the log names the setting to fix."""
+    shopper.http.get("/shop/")  # the CSRF cookie (the shop page lists products)
+    with override_settings(POLAR_API_VERSION="2031-01"):
+        response = shopper.http.post(
+            "/checkout/create/",
+            {
+                "product_id": PRODUCT_ONE_TIME_ID,
+                "csrfmiddlewaretoken": shopper.http.cookies["csrftoken"].value,
+            },
+            HTTP_REFERER="http://testserver/shop/",
+        )
+    assert response.status_code == 303
+    assert response["Location"] == "http://testserver/shop/"
+    assert messages_of(response) == ["Checkout is not available right now. Please try again later."]
+    # Refused before any route, as Polar does: no operation, a bare 404.
+    [create] = [call for call in polar_fake.calls() if call.method == "POST"]
+    assert create.headers["polar-version"] == "2031-01"
+    assert create.status == 404
+    warnings = [r.getMessage() for r in caplog.records if r.name == "polar_checkouts"]
+    assert any("POLAR_API_VERSION" in m and "'2031-01'" in m for m in warnings)
+    assert not CheckoutSession.objects.exists()
+
+
 def test_buy_a_one_time_product_in_server_mode(shopper, polar_fake):
     response = shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
     assert response.status_code == 303
