@@ -72,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         as the next request on a keep-alive connection.
         """
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = self.rfile.readline(MAX_LINE)
                 try:

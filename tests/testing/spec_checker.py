@@ -250,14 +250,13 @@ class SpecChecker:
         keys = {"type", "timestamp", "api_version", "data"}
         if set(payload) != keys or payload["type"] != event.type:
             problems.append(f"payload keys {sorted(payload)}")
-        spec = VERSION_SPECS.get(payload.get("api_version"))
+        spec = VERSION_SPECS.get(str(payload.get("api_version")))
         if spec is None:
             problems.append(f"api_version {payload.get('api_version')!r}")
-        webhooks = self._specs[spec]["webhooks"] if spec else {}
-        if event.type in webhooks:
-            content = webhooks[event.type]["post"]["requestBody"]["content"]
+        elif event.type in self._specs[spec]["webhooks"]:
+            content = self._specs[spec]["webhooks"][event.type]["post"]["requestBody"]["content"]
             problems += self.errors(spec, content["application/json"]["schema"], payload)
-        elif spec is not None:
+        else:
             problems.append(f"{spec} declares no webhook {event.type}")
         self.events_validated += 1
         self.violations += [f"webhook {event.type}: {p}" for p in problems]
