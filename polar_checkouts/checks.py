@@ -6,14 +6,14 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from .client import resolve_server
+from .client import API_VERSION_PATTERN, KNOWN_API_VERSIONS, PINNED_API_VERSION, resolve_server
 from .conf import polar_settings
 
 
 @register("polar_checkouts")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Validate ``POLAR_SERVER``, ``POLAR_CHECKOUT_PATH``, ``POLAR_TRANSPORT``; warn about a
-    missing token."""
+    """Validate ``POLAR_SERVER``, ``POLAR_CHECKOUT_PATH``, ``POLAR_API_VERSION``,
+    ``POLAR_TRANSPORT``; warn about a missing token."""
     messages: list[CheckMessage] = []
     server = polar_settings.SERVER
     try:
@@ -35,6 +35,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"POLAR_CHECKOUT_PATH must start and end with '/': {path!r}",
                 hint="Use '/v1/checkouts/' (the default) or '/v1/checkouts/custom/'.",
                 id="polar_checkouts.E002",
+            )
+        )
+    version = polar_settings.API_VERSION
+    if version not in (None, "") and not (
+        isinstance(version, str) and API_VERSION_PATTERN.fullmatch(version)
+    ):
+        messages.append(
+            Error(
+                f"POLAR_API_VERSION must be a date like {PINNED_API_VERSION!r} (YYYY-MM) "
+                f"or None: {version!r}",
+                hint=f"Polar serves {' and '.join(KNOWN_API_VERSIONS)}; use "
+                f"{PINNED_API_VERSION!r} (the default), or None to send no Polar-Version "
+                "header (the seed era on /v1/checkouts/custom/).",
+                id="polar_checkouts.E006",
             )
         )
     try:

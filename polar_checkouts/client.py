@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,8 +37,10 @@ from urllib3.util.retry import Retry
 
 from . import __version__
 from .exceptions import (
+    APIVersionError,
     AuthenticationError,
     InvalidResponseError,
+    NotFoundError,
     PolarConnectionError,
     PolarError,
     PolarTimeoutError,
@@ -81,6 +84,19 @@ SERVERS = {
 #: the in-process fake, which a transport (``POLAR_TRANSPORT``) answers for.
 FAKE_BASE_URL = "http://fake-polar.invalid"
 DEFAULT_CHECKOUT_PATH = "/v1/checkouts/"
+#: The seed era's alias of the checkout routes; without an API version it speaks the
+#: seed's API (``product_id`` + ``payment_processor`` on create).
+SEED_CHECKOUT_PATH = "/v1/checkouts/custom/"
+#: The API version a client sends unless told otherwise: the newest Polar serves. (Not
+#: Polar's own default for a request without the header, which is 2026-04 today.)
+PINNED_API_VERSION = "2026-10"
+#: The versions Polar's server serves today (2026-04 is its default when none is sent).
+#: polar-sdk 1.0.2 also ships a 2027-01 module. Any value of the shape below may be sent:
+#: one Polar does not serve is an APIVersionError at the first call.
+KNOWN_API_VERSIONS = ("2026-04", "2026-10")
+#: Polar's own check of the ``Polar-Version`` header.
+API_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}$")
+API_VERSION_HEADER = "Polar-Version"
 PRODUCTS_PATH = "/v1/products/"
 MAX_PAGE_SIZE = 100
 
@@ -101,6 +117,16 @@ def resolve_server(server: str) -> str:
     raise ValueError(
         f"Unknown Polar server {server!r}: use 'production', 'sandbox', 'fake' "
         "or a base URL such as 'http://127.0.0.1:8765'."
+    )
+
+
+def check_api_version(value: Any) -> str | None:
+    """``value`` if it is ``None`` or shaped like ``"2026-10"``; else :class:`ValueError`."""
+    if value is None or (isinstance(value, str) and API_VERSION_PATTERN.fullmatch(value)):
+        return value
+    raise ValueError(
+        f"Invalid Polar API version {value!r}: use a date like {PINNED_API_VERSION!r} "
+        "(YYYY-MM), or None to send no Polar-Version header."
     )
 
 
@@ -181,6 +207,7 @@ class PolarClient:
     ``transport`` is a requests adapter, or a factory ``factory(retry) -> adapter`` given
     this client's retry policy (:data:`Transport`); ``None`` is the default transport
     (:func:`default_transport`), which is the real network unless a test set another.
+    ``api_version`` is sent as ``Polar-Version`` on every call (``None``: no header).
     """
 
     def __init__(
@@ -192,7 +219,9 @@ class PolarClient:
         timeout: Timeout = (5.0, 30.0),
         max_retries: int = 3,
         transport: Transport | None = None,
+        api_version: str | None = PINNED_API_VERSION,
     ) -> None:
+        check_api_version(api_version)
         if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
             raise ValueError(
                 f"checkout_path must start and end with '/', like '/v1/checkouts/': "
@@ -206,6 +235,10 @@ class PolarClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry = build_retry(max_retries)
+        self.api_version = api_version
+        #: The ``Polar-Version`` of Polar's latest answer (``None`` until one carried it).
+        self.answered_api_version: str | None = None
+        self._version_warned = False
         self._access_token = access_token or None
 
         if self.base_url == FAKE_BASE_URL and transport is None and get_default_transport() is None:
@@ -226,6 +259,8 @@ class PolarClient:
             "Accept-Encoding": "gzip, deflate",
             "Connection": "keep-alive",
         }
+        if api_version is not None:
+            common[API_VERSION_HEADER] = api_version
         self._public_headers: dict[str, str] = dict(common)
         self._auth_headers: dict[str, str] = dict(common)
         if self._access_token:
@@ -244,7 +279,13 @@ class PolarClient:
         }
 
     def __repr__(self) -> str:
-        return f"<PolarClient {self.base_url}{self.checkout_path}>"
+        version = self.api_version or "no Polar-Version"
+        return f"<PolarClient {self.base_url}{self.checkout_path} ({version})>"
+
+    @property
+    def seed_era(self) -> bool:
+        """True on the ``/custom/`` path without an API version: the seed's create body."""
+        return self.api_version is None and self.checkout_path.endswith("/custom/")
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -306,6 +347,9 @@ class PolarClient:
                 raise self._transport_error(failure, method, path) from None
             retry.sleep()
         status = response.status_code
+        answered = response.headers.get(API_VERSION_HEADER)
+        if answered:
+            self._note_answered_version(answered)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %s in %.1f ms",
@@ -332,9 +376,44 @@ class PolarClient:
             method=method,
             path=mask_secrets_in(path),
         )
+        if (
+            isinstance(error, NotFoundError)
+            and self.api_version is not None
+            and not answered
+            and error.error is None
+        ):
+            # Polar answers an API version it does not serve with a bare 404 before any
+            # route runs: {"detail": "Not Found"}, no Polar-Version header. A routed 404
+            # carries the header, and one that names a Polar error was routed anyway.
+            raise APIVersionError(
+                f"Polar does not serve API version {self.api_version!r} (it answered "
+                f"{status} to {method} {mask_secrets_in(path)} without a Polar-Version "
+                "header): set POLAR_API_VERSION (PolarClient(api_version=...)) to a "
+                f"version Polar serves, such as {PINNED_API_VERSION!r}",
+                status_code=status,
+                error=error.error,
+                detail=error.detail,
+                body=error.body,
+                api_version=self.api_version,
+            )
         if isinstance(error, AuthenticationError) and auth and not self._access_token:
             error.args = (error.args[0] + " (no access token is configured: POLAR_ACCESS_TOKEN)",)
         raise error
+
+    def _note_answered_version(self, answered: str) -> None:
+        self.answered_api_version = answered
+        if self.api_version is None or answered == self.api_version or self._version_warned:
+            return
+        with _warn_lock:
+            if self._version_warned:
+                return
+            self._version_warned = True
+        logger.warning(
+            "Polar answered with API version %r, not the %r this client asked for "
+            "(POLAR_API_VERSION); its objects may not have the shape expected.",
+            answered[:20],
+            self.api_version,
+        )
 
     def _transport_error(
         self, exc: requests.RequestException, method: str, path: str
@@ -435,12 +514,47 @@ class PolarClient:
         yield from self.list(**filters).all_items()
 
     def create(self, data: CheckoutCreate | Mapping[str, Any]) -> Checkout:
-        """Create a checkout session (POST, 201). Never retried once it may have been sent."""
+        """Create a checkout session (POST, 201). Never retried once it may have been sent.
+
+        Give ``products`` (a list of product ids; ``product_id`` is taken as a list of
+        one). Dated versions get ``products``; the seed era (:attr:`seed_era`) gets
+        ``product_id`` and ``payment_processor``, and takes one product, no ``prices``.
+        """
         path = self.checkout_path
-        body = dict(data)
-        body.setdefault("payment_processor", "stripe")
+        body = self.create_body(data)
         result = self._request("POST", path, body=body)
         return cast("Checkout", self._object(result, "POST", path, _CHECKOUT_KEYS))
+
+    def create_body(self, data: CheckoutCreate | Mapping[str, Any]) -> dict[str, Any]:
+        """The body :meth:`create` sends for ``data``, in this client's API version."""
+        body = dict(data)
+        products = body.pop("products", None)
+        if products is not None:
+            if isinstance(products, str) or not products:
+                raise ValueError("products must be a non-empty list of product ids")
+            products = [str(product) for product in products]
+        if self.seed_era:
+            if products is not None:
+                if len(products) != 1 or body.get("product_id"):
+                    raise ValueError(
+                        "The seed-era path /v1/checkouts/custom/ without an API version sells "
+                        "one product per checkout: give one product, or set an API version."
+                    )
+                body["product_id"] = products[0]
+            if body.get("prices"):
+                raise ValueError(
+                    "Ad-hoc prices need a dated API version (POLAR_API_VERSION), not the seed era."
+                )
+            body.setdefault("payment_processor", "stripe")
+            return body
+        product_id = body.pop("product_id", None)
+        if products is None and product_id:
+            products = [str(product_id)]
+        elif product_id and products is not None:
+            raise ValueError("Give products or product_id, not both.")
+        if products is not None:
+            body = {"products": products, **body}
+        return body
 
     def get(self, id: str) -> Checkout:
         """Fetch one checkout session by id."""
@@ -553,6 +667,7 @@ def _body_excerpt(content: bytes) -> str:
 
 
 _client_lock = threading.Lock()
+_warn_lock = threading.Lock()
 _client_cache: tuple[tuple[Any, ...], PolarClient] | None = None
 
 
@@ -574,6 +689,7 @@ def get_client() -> PolarClient:
         s.timeout,
         s.MAX_RETRIES,
         s.transport_factory,
+        s.api_version,
         # A client built under another default transport (a test's fake) is not this one.
         get_default_transport(),
     )
@@ -582,7 +698,7 @@ def get_client() -> PolarClient:
         return cached[1]
     with _client_lock:
         if _client_cache is None or _client_cache[0] != key:
-            token, server, checkout_path, timeout, max_retries, transport, _ = key
+            token, server, checkout_path, timeout, max_retries, transport, api_version, _ = key
             _client_cache = (
                 key,
                 PolarClient(
@@ -592,6 +708,7 @@ def get_client() -> PolarClient:
                     timeout=timeout,
                     max_retries=max_retries,
                     transport=transport,
+                    api_version=api_version,
                 ),
             )
         return _client_cache[1]

@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "SERVER": "sandbox",
     # "/v1/checkouts/" (documented) or "/v1/checkouts/custom/" (the seed-era alias).
     "CHECKOUT_PATH": "/v1/checkouts/",
+    # Polar's API version, sent as the Polar-Version header on every call ("YYYY-MM").
+    # None sends no header: Polar's default version, or the seed era on /custom/.
+    "API_VERSION": "2026-10",
     # (connect, read) seconds, or one number for both.
     "TIMEOUT": (5, 30),
     "MAX_RETRIES": 3,
@@ -81,6 +84,14 @@ class PolarSettings:
     def timeout(self) -> Timeout:
         """``POLAR_TIMEOUT`` as one float or a ``(connect, read)`` pair of floats."""
         return normalize_timeout(self.TIMEOUT)
+
+    @property
+    def api_version(self) -> str | None:
+        """``POLAR_API_VERSION``: a ``"YYYY-MM"`` string, or ``None`` (no header); ``""``
+        counts as ``None``. A malformed value is kept for the client (and check E006) to refuse.
+        """
+        value = self.API_VERSION
+        return value or None
 
     @property
     def webhook_secrets(self) -> list[str]:

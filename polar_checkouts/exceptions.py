@@ -101,6 +101,18 @@ class NotFoundError(PolarAPIError):
     """404: no such checkout, product or client secret (seed-era Polar: also expired ones)."""
 
 
+class APIVersionError(PolarAPIError):
+    """404 without ``Polar-Version``: Polar does not serve the API version sent.
+
+    A configuration error (``POLAR_API_VERSION``), not a missing checkout: it is not a
+    :class:`NotFoundError`. ``api_version`` is the version that was sent.
+    """
+
+    def __init__(self, message: str, *, api_version: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.api_version = api_version
+
+
 class ExpiredCheckoutError(PolarAPIError):
     """410: the checkout session has expired."""
 

@@ -179,9 +179,24 @@ def send_checkout_signals_many(results: Sequence[UpsertResult]) -> None:
 
 def create_checkout(
     *,
+    products: Sequence[str] | None = None,
     product_id: str | None = None,
     product_price_id: str | None = None,
+    prices: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     amount: int | None = None,
+    currency: str | None = None,
+    external_customer_id: str | None = None,
+    customer_id: str | None = None,
+    allow_discount_codes: bool | None = None,
+    discount_id: str | None = None,
+    require_billing_address: bool | None = None,
+    locale: str | None = None,
+    return_url: str | None = None,
+    seats: int | None = None,
+    allow_trial: bool | None = None,
+    trial_interval: str | None = None,
+    trial_interval_count: int | None = None,
+    custom_field_data: Mapping[str, Any] | None = None,
     customer_email: str | None = None,
     customer_name: str | None = None,
     success_url: str | None = None,
@@ -192,23 +207,50 @@ def create_checkout(
 ) -> CheckoutSession:
     """Create a checkout session in Polar and cache it, tied to ``user`` and the request IP.
 
-    Give exactly one of ``product_id`` / ``product_price_id``. ``ip_address`` is also sent
-    to Polar as ``customer_ip_address`` (it geolocates the billing country). ``extra``
-    adds any other ``CheckoutCreate`` keys.
+    Give ``products`` (the buyer may pick one of them; the first is selected), or
+    ``product_id`` for one, or ``product_price_id`` (deprecated by Polar). ``prices`` maps
+    a product id to ad-hoc prices (dated API versions only); the other keywords are
+    Polar's create fields of the same name, sent only when given. ``ip_address`` is also
+    sent as ``customer_ip_address``. ``extra`` adds any other ``CheckoutCreate`` keys.
+    The client shapes the body for its API version (the seed era gets ``product_id``).
     """
-    if bool(product_id) == bool(product_price_id):
-        raise ValueError("Give exactly one of product_id and product_price_id.")
+    chosen = [given for given in (products, product_id, product_price_id) if given]
+    if len(chosen) != 1:
+        raise ValueError("Give exactly one of products, product_id and product_price_id.")
+    if products is not None and isinstance(products, str):
+        raise ValueError("products is a list of product ids, not one string.")
     body: dict[str, Any] = dict(extra or {})
+    offered = list(products or ([product_id] if product_id else []))
+    if offered:
+        # Polar wants unique ids; the first one is the product selected by default.
+        body["products"] = list(dict.fromkeys(str(p) for p in offered))
     optional = {
-        "product_id": product_id,
         "product_price_id": product_price_id,
         "amount": amount,
+        "currency": currency,
+        "external_customer_id": external_customer_id,
+        "customer_id": customer_id,
+        "allow_discount_codes": allow_discount_codes,
+        "discount_id": discount_id,
+        "require_billing_address": require_billing_address,
+        "locale": locale,
+        "return_url": return_url,
+        "seats": seats,
+        "allow_trial": allow_trial,
+        "trial_interval": trial_interval,
+        "trial_interval_count": trial_interval_count,
         "customer_email": customer_email,
         "customer_name": customer_name,
         "success_url": success_url,
         "customer_ip_address": ip_address,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    if prices:
+        body["prices"] = {
+            str(key): [dict(price) for price in value] for key, value in prices.items()
+        }
+    if custom_field_data:
+        body["custom_field_data"] = dict(custom_field_data)
     if metadata:
         body["metadata"] = dict(metadata)
     payload = get_client().create(body)

@@ -144,9 +144,25 @@ class Pagination(TypedDict):
     max_page: int
 
 
-class CheckoutCreate(TypedDict, total=False):
-    """Body of ``create``: exactly one of ``product_id`` / ``product_price_id``."""
+class ProductPriceCreate(TypedDict, total=False):
+    """An ad-hoc price in ``CheckoutCreate.prices``; ``amount_type`` says which fields apply."""
 
+    amount_type: Literal["fixed", "custom", "seat_based", "metered_unit"]
+    price_currency: str
+    price_amount: int
+    minimum_amount: int
+    maximum_amount: int | None
+    preset_amount: int | None
+    tax_behavior: str | None
+
+
+class CheckoutCreate(TypedDict, total=False):
+    """Body of ``create``. Dated API versions: ``products`` (the buyer picks one; the first
+    is selected) and optional ``prices``. The seed era: exactly one of ``product_id`` /
+    ``product_price_id`` (``PolarClient.create`` turns one of ``products`` into it)."""
+
+    products: list[str]
+    prices: dict[str, list[ProductPriceCreate]] | None
     product_id: str
     product_price_id: str
     payment_processor: Literal["stripe"]
@@ -154,16 +170,30 @@ class CheckoutCreate(TypedDict, total=False):
     custom_field_data: dict[str, Any]
     discount_id: str | None
     allow_discount_codes: bool
+    require_billing_address: bool
     amount: int | None
+    currency: str | None
+    seats: int | None
+    min_seats: int | None
+    max_seats: int | None
+    allow_trial: bool
+    trial_interval: Literal["day", "week", "month", "year"] | None
+    trial_interval_count: int | None
     customer_id: str | None
+    external_customer_id: str | None
+    is_business_customer: bool
     customer_name: str | None
     customer_email: str | None
     customer_ip_address: str | None
+    customer_billing_name: str | None
     customer_billing_address: Address | None
     customer_tax_id: str | None
+    customer_metadata: dict[str, str | int | bool]
     subscription_id: str | None
     success_url: str | None
+    return_url: str | None
     embed_origin: str | None
+    locale: str | None
 
 
 class CheckoutBuyerFields(TypedDict, total=False):

@@ -19,6 +19,7 @@ def test_defaults_are_safe(settings):
     del settings.POLAR_ACCESS_TOKEN
     assert polar_settings.SERVER == "sandbox"
     assert polar_settings.CHECKOUT_PATH == "/v1/checkouts/"
+    assert polar_settings.API_VERSION == "2026-10"
     assert polar_settings.ACCESS_TOKEN is None
     assert set(DEFAULTS) >= {"TIMEOUT", "MAX_RETRIES", "ORGANIZATION_ID"}
 
@@ -48,6 +49,24 @@ def test_invalid_server_is_an_error(settings, server):
 def test_invalid_checkout_path_is_an_error(settings):
     settings.POLAR_CHECKOUT_PATH = "v1/checkouts"
     assert ids(check_settings()) == ["polar_checkouts.E002"]
+
+
+@pytest.mark.parametrize(
+    "version", ["2026-1", "2026/10", "latest", "2026-10 ", 202610, ["2026-10"]]
+)
+def test_malformed_api_version_is_an_error(settings, version):
+    settings.POLAR_API_VERSION = version
+    [message] = check_settings()
+    assert message.id == "polar_checkouts.E006"
+    assert "POLAR_API_VERSION" in message.msg
+    assert "2026-10" in (message.hint or "")
+
+
+@pytest.mark.parametrize("version", ["2026-10", "2026-04", "2027-01", None, ""])
+def test_a_well_formed_or_absent_api_version_passes(settings, version):
+    # A well-formed version Polar does not serve is only known at the first call.
+    settings.POLAR_API_VERSION = version
+    assert check_settings() == []
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from polar_checkouts.client import (
     resolve_server,
 )
 from polar_checkouts.exceptions import (
+    APIVersionError,
     AuthenticationError,
     ExpiredCheckoutError,
     ForbiddenError,
@@ -115,9 +116,21 @@ def test_client_rejects_bad_options():
 CHECKOUT_PATHS = ["/v1/checkouts/", "/v1/checkouts/custom/"]
 
 
-@pytest.mark.parametrize("path", CHECKOUT_PATHS)
-def test_server_routes_send_exact_paths_and_bearer_token(mocked, path):
-    client = PolarClient(TOKEN, server="sandbox", checkout_path=path)
+#: (checkout path, API version, the create body for {"product_id": P, "metadata": …}).
+CREATE_BODIES = [
+    ("/v1/checkouts/", "2026-10", {"products": [PRODUCT_ID], "metadata": {"o": 7}}),
+    ("/v1/checkouts/custom/", "2026-10", {"products": [PRODUCT_ID], "metadata": {"o": 7}}),
+    (
+        "/v1/checkouts/custom/",
+        None,  # the seed era
+        {"product_id": PRODUCT_ID, "payment_processor": "stripe", "metadata": {"o": 7}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "version", "create_body"), CREATE_BODIES)
+def test_server_routes_send_exact_paths_and_bearer_token(mocked, path, version, create_body):
+    client = PolarClient(TOKEN, server="sandbox", checkout_path=path, api_version=version)
     auth = matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})
     mocked.get(f"{BASE}{path}{CID}", json=checkout(), match=[auth])
     mocked.patch(
@@ -129,12 +142,7 @@ def test_server_routes_send_exact_paths_and_bearer_token(mocked, path):
         f"{BASE}{path}",
         status=201,
         json=checkout(),
-        match=[
-            auth,
-            matchers.json_params_matcher(
-                {"product_id": PRODUCT_ID, "payment_processor": "stripe", "metadata": {"o": 7}}
-            ),
-        ],
+        match=[auth, matchers.json_params_matcher(create_body)],
     )
     mocked.get(f"{BASE}{path}", json=listing([checkout()], 1, 1), match=[auth])
 
@@ -145,6 +153,7 @@ def test_server_routes_send_exact_paths_and_bearer_token(mocked, path):
     for call in mocked.calls:
         assert call.request.headers["User-Agent"] == f"django-polar-checkouts/{__version__}"
         assert call.request.headers["Accept"] == "application/json"
+        assert call.request.headers.get("Polar-Version") == version
 
 
 @pytest.mark.parametrize("path", CHECKOUT_PATHS)
@@ -181,8 +190,10 @@ def test_json_body_is_compact_utf8_with_content_type(mocked, client):
     assert request.headers["Content-Length"] == str(len(request.body))
 
 
-def test_create_keeps_an_explicit_payment_processor_and_does_not_mutate_input(mocked, client):
-    mocked.post(f"{BASE}/v1/checkouts/", status=201, json=checkout())
+def test_create_keeps_an_explicit_payment_processor_and_does_not_mutate_input(mocked):
+    # The seed era requires payment_processor; the client fills it in there.
+    client = PolarClient(TOKEN, checkout_path="/v1/checkouts/custom/", api_version=None)
+    mocked.post(f"{BASE}/v1/checkouts/custom/", status=201, json=checkout())
     data = {"product_price_id": PRODUCT_ID}
     client.create(data)
     assert data == {"product_price_id": PRODUCT_ID}
@@ -220,6 +231,198 @@ def test_products(mocked, client):
     assert [p["id"] for p in client.list_products(organization_id="org-1", is_archived=False)] == [
         PRODUCT_ID
     ]
+
+
+# -- the API version ----------------------------------------------------------------------
+
+
+def _every_operation(mocked, path="/v1/checkouts/", answered=None):
+    """Mock the seven checkout calls and the two product calls; return a caller of all nine."""
+    headers = {"Polar-Version": answered} if answered else {}
+    product = {"id": PRODUCT_ID, "prices": []}
+    url = f"{BASE}{path}"
+    mocked.get(url, json=listing([checkout()], 1, 1), headers=headers)
+    mocked.post(url, status=201, json=checkout(), headers=headers)
+    mocked.get(f"{url}{CID}", json=checkout(), headers=headers)
+    mocked.patch(f"{url}{CID}", json=checkout(), headers=headers)
+    mocked.get(f"{url}client/{SECRET}", json=checkout(), headers=headers)
+    mocked.patch(f"{url}client/{SECRET}", json=checkout(), headers=headers)
+    mocked.post(f"{url}client/{SECRET}/confirm", json=checkout(), headers=headers)
+    mocked.get(f"{BASE}/v1/products/", json=listing([product], 1, 1), headers=headers)
+    mocked.get(f"{BASE}/v1/products/{PRODUCT_ID}", json=product, headers=headers)
+
+    def call_all(client):
+        client.list()
+        client.create({"products": [PRODUCT_ID]})
+        client.get(CID)
+        client.update(CID, {"customer_name": "Ada"})
+        client.client_get(SECRET)
+        client.client_update(SECRET, {"customer_name": "Ada"})
+        client.client_confirm(SECRET, {"confirmation_token_id": "ctoken_1"})
+        client.list_products()
+        client.get_product(PRODUCT_ID)
+
+    return call_all
+
+
+@pytest.mark.parametrize("version", ["2026-10", "2026-04"])
+def test_every_call_sends_the_api_version(mocked, version):
+    call_all = _every_operation(mocked, answered=version)
+    kwargs = {} if version == "2026-10" else {"api_version": version}
+    client = PolarClient(TOKEN, **kwargs)  # built directly: 2026-10 unless told otherwise
+    call_all(client)
+    assert len(mocked.calls) == 9
+    for call in mocked.calls:
+        assert call.request.headers["Polar-Version"] == version, call.request.url
+    assert client.answered_api_version == version
+
+
+def test_no_api_version_sends_no_header(mocked):
+    call_all = _every_operation(mocked, path="/v1/checkouts/custom/")
+    client = PolarClient(TOKEN, checkout_path="/v1/checkouts/custom/", api_version=None)
+    call_all(client)
+    assert len(mocked.calls) == 9
+    for call in mocked.calls:
+        assert "Polar-Version" not in call.request.headers, call.request.url
+    assert client.answered_api_version is None
+
+
+@pytest.mark.parametrize("version", ["", "2026-1", "2026-10-01", "latest", " 2026-10", 202610])
+def test_a_malformed_api_version_is_refused_before_any_request(version):
+    with pytest.raises(ValueError, match="Invalid Polar API version"):
+        PolarClient(TOKEN, api_version=version)
+
+
+def test_an_answered_version_that_differs_is_logged_once(mocked, caplog):
+    call_all = _every_operation(mocked, answered="2026-04")
+    client = PolarClient(TOKEN)
+    with caplog.at_level(logging.WARNING, logger="polar_checkouts"):
+        call_all(client)
+        client.get(CID)
+    warnings = [r for r in caplog.records if r.name == "polar_checkouts"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert "'2026-04'" in warnings[0].getMessage()
+    assert "'2026-10'" in warnings[0].getMessage()
+    assert "POLAR_API_VERSION" in warnings[0].getMessage()
+    assert client.answered_api_version == "2026-04"
+    # Each client warns once: a new one warns again.
+    with caplog.at_level(logging.WARNING, logger="polar_checkouts"):
+        PolarClient(TOKEN).get(CID)
+    assert len([r for r in caplog.records if r.name == "polar_checkouts"]) == 2
+
+
+def test_an_answered_version_that_matches_is_not_logged(mocked, caplog):
+    call_all = _every_operation(mocked, answered="2026-10")
+    with caplog.at_level(logging.WARNING, logger="polar_checkouts"):
+        call_all(PolarClient(TOKEN))
+    assert [r for r in caplog.records if r.name == "polar_checkouts"] == []
+
+
+def test_an_unknown_version_is_an_api_version_error_naming_the_setting(mocked):
+    # Polar's answer to a version it does not serve: a bare 404, no Polar-Version header.
+    mocked.get(f"{BASE}/v1/checkouts/{CID}", status=404, json={"detail": "Not Found"})
+    mocked.get(f"{BASE}/v1/checkouts/client/{SECRET}", status=404, json={"detail": "Not Found"})
+    client = PolarClient(TOKEN, api_version="2031-01")
+    for call in (lambda: client.get(CID), lambda: client.client_get(SECRET)):
+        with pytest.raises(APIVersionError) as info:
+            call()
+        error = info.value
+        assert isinstance(error, PolarAPIError)
+        assert not isinstance(error, NotFoundError)
+        assert error.status_code == 404
+        assert error.api_version == "2031-01"
+        assert "POLAR_API_VERSION" in str(error)
+        assert "'2031-01'" in str(error)
+        assert SECRET not in str(error)
+    assert len(mocked.calls) == 2  # a 404 is not retried
+
+
+def test_a_404_that_carries_the_version_is_not_found(mocked):
+    mocked.get(
+        f"{BASE}/v1/checkouts/{CID}",
+        status=404,
+        json={"error": "ResourceNotFound", "detail": "Not found"},
+        headers={"Polar-Version": "2026-10"},
+    )
+    with pytest.raises(NotFoundError) as info:
+        PolarClient(TOKEN).get(CID)
+    assert type(info.value) is NotFoundError
+
+
+def test_a_404_that_names_a_polar_error_was_routed_and_is_not_found(mocked):
+    # The unknown-version 404 is Starlette's bare {"detail": "Not Found"}; a body naming
+    # a Polar error came from a route, even through something that dropped the header.
+    mocked.get(
+        f"{BASE}/v1/checkouts/{CID}",
+        status=404,
+        json={"error": "ResourceNotFound", "detail": "Not found"},
+    )
+    with pytest.raises(NotFoundError) as info:
+        PolarClient(TOKEN).get(CID)
+    assert type(info.value) is NotFoundError
+
+
+def test_without_an_api_version_a_bare_404_is_not_found(mocked):
+    mocked.get(f"{BASE}/v1/checkouts/{CID}", status=404, json={"detail": "Not Found"})
+    with pytest.raises(NotFoundError):
+        PolarClient(TOKEN, api_version=None).get(CID)
+
+
+def test_get_client_passes_the_api_version_setting(settings, mocked):
+    settings.POLAR_API_VERSION = "2026-04"
+    client = get_client()
+    assert client.api_version == "2026-04"
+    assert get_client() is client
+    settings.POLAR_API_VERSION = None
+    unversioned = get_client()
+    assert unversioned is not client
+    assert unversioned.api_version is None
+    del settings.POLAR_API_VERSION
+    assert get_client().api_version == "2026-10"
+    mocked.get(f"{BASE}/v1/checkouts/{CID}", json=checkout())
+    get_client().get(CID)
+    assert mocked.calls[0].request.headers["Polar-Version"] == "2026-10"
+
+
+# -- the create body per API version ---------------------------------------------------------
+
+
+def test_create_body_on_dated_versions_lists_products():
+    client = PolarClient(TOKEN)
+    assert client.create_body({"product_id": PRODUCT_ID, "amount": 500}) == {
+        "products": [PRODUCT_ID],
+        "amount": 500,
+    }
+    prices = {PRODUCT_ID: [{"amount_type": "custom", "minimum_amount": 0}]}
+    assert client.create_body({"products": (PRODUCT_ID, CID), "prices": prices}) == {
+        "products": [PRODUCT_ID, CID],
+        "prices": prices,
+    }
+    with pytest.raises(ValueError, match="not both"):
+        client.create_body({"products": [PRODUCT_ID], "product_id": CID})
+    with pytest.raises(ValueError, match="non-empty list"):
+        client.create_body({"products": []})
+    with pytest.raises(ValueError, match="non-empty list"):
+        client.create_body({"products": PRODUCT_ID})
+
+
+def test_create_body_in_the_seed_era_has_product_id_and_payment_processor():
+    client = PolarClient(TOKEN, checkout_path="/v1/checkouts/custom/", api_version=None)
+    assert client.seed_era
+    assert client.create_body({"products": [PRODUCT_ID]}) == {
+        "product_id": PRODUCT_ID,
+        "payment_processor": "stripe",
+    }
+    with pytest.raises(ValueError, match="one product per checkout"):
+        client.create_body({"products": [PRODUCT_ID, CID]})
+    with pytest.raises(ValueError, match="Ad-hoc prices"):
+        client.create_body(
+            {"products": [PRODUCT_ID], "prices": {PRODUCT_ID: [{"amount_type": "custom"}]}}
+        )
+    # Only the /custom/ path without a version is the seed era.
+    assert not PolarClient(TOKEN, checkout_path="/v1/checkouts/custom/").seed_era
+    assert not PolarClient(TOKEN, api_version=None).seed_era
 
 
 # -- listing and pagination ------------------------------------------------------------------
@@ -381,7 +584,13 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize(("status", "body", "cls"), ERROR_CASES)
 def test_each_status_maps_to_its_exception(mocked, client, status, body, cls):
-    mocked.post(f"{BASE}/v1/checkouts/client/{SECRET}/confirm", status=status, json=body)
+    # Polar's routed answers, errors included, carry the version they were served in.
+    mocked.post(
+        f"{BASE}/v1/checkouts/client/{SECRET}/confirm",
+        status=status,
+        json=body,
+        headers={"Polar-Version": "2026-10"},
+    )
     with pytest.raises(cls) as info:
         client.client_confirm(SECRET, {})
     error = info.value

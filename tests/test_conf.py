@@ -76,3 +76,17 @@ def test_checkout_metadata_hook_by_callable_or_dotted_path():
 def test_client_calls(value, mode):
     with override_settings(POLAR_CLIENT_CALLS=value):
         assert polar_settings.client_calls == mode
+
+
+@pytest.mark.parametrize(
+    ("value", "normalised"),
+    [("2026-10", "2026-10"), ("2026-04", "2026-04"), (None, None), ("", None)],
+)
+def test_api_version(value, normalised):
+    with override_settings(POLAR_API_VERSION=value):
+        assert polar_settings.api_version == normalised
+
+
+def test_api_version_defaults_to_the_newest_polar_serves():
+    assert DEFAULTS["API_VERSION"] == "2026-10"
+    assert polar_settings.api_version == "2026-10"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 import responses
@@ -27,12 +28,11 @@ def _body(call) -> dict:
     return json.loads(call.request.body)
 
 
-def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_model):
-    alice = django_user_model.objects.create_user("alice")
-    payload = checkout_payload(customer_email="ada@example.com")
-    rsps.post(CHECKOUTS_URL, json=payload, status=201)
+SEED_CHECKOUTS_URL = API + "/v1/checkouts/custom/"
 
-    checkout = services.create_checkout(
+
+def _create_with_the_usual_fields(alice):
+    return services.create_checkout(
         product_id=PRODUCT_ID,
         customer_email="ada@example.com",
         success_url="https://shop.example.com/thanks?checkout_id={CHECKOUT_ID}",
@@ -42,11 +42,43 @@ def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_
         extra={"allow_discount_codes": False},
     )
 
+
+def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_model):
+    alice = django_user_model.objects.create_user("alice")
+    payload = checkout_payload(customer_email="ada@example.com")
+    rsps.post(CHECKOUTS_URL, json=payload, status=201)
+
+    checkout = _create_with_the_usual_fields(alice)
+
     assert isinstance(checkout, CheckoutSession)
     assert str(checkout.pk) == payload["id"]
     assert checkout.user == alice
     assert checkout.ip_address == "203.0.113.7"
     assert CheckoutSession.objects.filter(pk=payload["id"]).exists()
+    # Today's Polar (2026-10 by default): products, no payment_processor.
+    assert rsps.calls[0].request.headers["Polar-Version"] == "2026-10"
+    assert _body(rsps.calls[0]) == {
+        "products": [PRODUCT_ID],
+        "customer_email": "ada@example.com",
+        "success_url": "https://shop.example.com/thanks?checkout_id={CHECKOUT_ID}",
+        "metadata": {"cart": 42},
+        "customer_ip_address": "203.0.113.7",
+        "allow_discount_codes": False,
+    }
+
+
+def test_create_checkout_on_the_seed_era_path_sends_product_id(rsps, django_user_model, settings):
+    settings.POLAR_CHECKOUT_PATH = "/v1/checkouts/custom/"
+    settings.POLAR_API_VERSION = None
+    alice = django_user_model.objects.create_user("alice")
+    payload = checkout_payload(customer_email="ada@example.com")
+    rsps.post(SEED_CHECKOUTS_URL, json=payload, status=201)
+
+    checkout = _create_with_the_usual_fields(alice)
+
+    assert str(checkout.pk) == payload["id"]
+    assert checkout.user == alice
+    assert "Polar-Version" not in rsps.calls[0].request.headers
     assert _body(rsps.calls[0]) == {
         "product_id": PRODUCT_ID,
         "customer_email": "ada@example.com",
@@ -58,6 +90,50 @@ def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_
     }
 
 
+#: Every create field of today's Polar that create_checkout names, with a value each; sent
+#: under the same names (tests/test_client_requests_spec.py checks them against the spec).
+TODAYS_CREATE_FIELDS: dict[str, Any] = {
+    "currency": "eur",
+    "external_customer_id": "shop-user-7",
+    "allow_discount_codes": False,
+    "discount_id": "9b0c2f4e-4a0e-4d55-9c77-2f9f0a6c1e01",
+    "require_billing_address": True,
+    "locale": "fr-CA",
+    "return_url": "https://shop.example.com/cart",
+    "seats": 3,
+    "allow_trial": False,
+    "trial_interval": "week",
+    "trial_interval_count": 2,
+    "custom_field_data": {"gift": True},
+}
+
+
+def test_create_checkout_with_several_products_and_todays_fields(rsps):
+    other = str(uuid.uuid4())
+    prices = {other: [{"amount_type": "custom", "price_currency": "eur", "minimum_amount": 0}]}
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
+    services.create_checkout(
+        products=[PRODUCT_ID, other, PRODUCT_ID], prices=prices, **TODAYS_CREATE_FIELDS
+    )
+    assert _body(rsps.calls[0]) == {
+        "products": [PRODUCT_ID, other],  # unique, in order
+        "prices": prices,
+        **TODAYS_CREATE_FIELDS,
+    }
+
+
+def test_the_seed_era_takes_one_product_and_no_ad_hoc_prices(rsps, settings):
+    settings.POLAR_CHECKOUT_PATH = "/v1/checkouts/custom/"
+    settings.POLAR_API_VERSION = None
+    with pytest.raises(ValueError, match="one product per checkout"):
+        services.create_checkout(products=[PRODUCT_ID, str(uuid.uuid4())])
+    with pytest.raises(ValueError, match="Ad-hoc prices need a dated API version"):
+        services.create_checkout(
+            product_id=PRODUCT_ID, prices={PRODUCT_ID: [{"amount_type": "free"}]}
+        )
+    assert len(rsps.calls) == 0
+
+
 def test_create_checkout_by_price_with_amount(rsps):
     rsps.post(CHECKOUTS_URL, json=checkout_payload(amount=2500), status=201)
     services.create_checkout(product_price_id="p-1", amount=2500)
@@ -67,7 +143,15 @@ def test_create_checkout_by_price_with_amount(rsps):
     assert "product_id" not in body
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"product_id": "a", "product_price_id": "b"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"product_id": "a", "product_price_id": "b"},
+        {"products": ["a"], "product_id": "a"},
+        {"products": []},
+    ],
+)
 def test_create_checkout_needs_exactly_one_product_key(kwargs):
     with pytest.raises(ValueError, match="exactly one"):
         services.create_checkout(**kwargs)
@@ -103,6 +187,7 @@ def test_refresh_checkout_raises_polar_errors_and_keeps_the_row(rsps):
         CHECKOUTS_URL + payload["id"],
         json={"error": "ResourceNotFound", "detail": "Not found"},
         status=404,
+        headers={"Polar-Version": "2026-10"},  # a routed answer, as Polar sends it
     )
     with pytest.raises(NotFoundError):
         services.refresh_checkout(payload["id"])

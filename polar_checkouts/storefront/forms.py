@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,39 @@ from ..adapter import get_adapter
 
 #: Polar's largest accepted amount, in the currency's minor unit.
 MAX_AMOUNT = 99_999_999
+#: Most products one button offers (the buyer picks one of them on Polar's checkout).
+MAX_PRODUCTS = 20
+
+
+class ProductIdsField(forms.Field):
+    """One or more product ids: repeated ``product_id`` inputs, each a UUID.
+
+    Cleans to the unique ids, lower-case, in the order given (the first is the product
+    Polar selects by default); empty without a value.
+    """
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("Enter a valid UUID."),
+        "too_many": _("Too many products."),
+    }
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in (None, "", [], ()):
+            return []
+        values = [value] if isinstance(value, (str, uuid.UUID)) else list(value)
+        if len(values) > MAX_PRODUCTS:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        ids: list[str] = []
+        for item in values:
+            try:
+                ids.append(str(uuid.UUID(str(item).strip())))
+            except ValueError:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid"
+                ) from None
+        return list(dict.fromkeys(ids))
+
 
 Catalogue = Sequence[Mapping[str, Any]]
 
@@ -38,7 +72,11 @@ def find_price(
 
 
 class CheckoutButtonForm(forms.Form):
-    """The fields of ``{% polar_checkout_button %}``: which product, and for how much.
+    """The fields of ``{% polar_checkout_button %}``: which products, and for how much.
+
+    ``product_id`` may be repeated: the buyer picks one of the products on the checkout
+    (the first is selected). ``cleaned_data["products"]`` lists them all;
+    ``cleaned_data["product_id"]`` is the first, as a UUID, as before.
 
     ``amount`` is in the currency's minor unit (cents, whole yen…), as Polar counts it.
     ``catalogue`` is a callable returning Polar's products; it is called only when a check
@@ -47,7 +85,7 @@ class CheckoutButtonForm(forms.Form):
     Which products may be sold is the adapter's decision (``allowed_products``).
     """
 
-    product_id = forms.UUIDField(required=False)
+    product_id = ProductIdsField(required=False)
     price_id = forms.UUIDField(required=False)
     amount = forms.IntegerField(required=False, min_value=0, max_value=MAX_AMOUNT)
     mode = forms.ChoiceField(
@@ -88,10 +126,13 @@ class CheckoutButtonForm(forms.Form):
         data = super().clean() or {}
         if self.errors:
             return data
-        product_id = str(data["product_id"]) if data.get("product_id") else None
+        products: list[str] = data.get("product_id") or []
+        product_id = products[0] if products else None
         price_id = str(data["price_id"]) if data.get("price_id") else None
         if (product_id is None) == (price_id is None):
             raise forms.ValidationError(self.error_messages["no_product"], code="no_product")
+        data["products"] = products
+        data["product_id"] = uuid.UUID(product_id) if product_id else None
         data["mode"] = data.get("mode") or "embedded"
 
         adapter = get_adapter()
@@ -101,10 +142,13 @@ class CheckoutButtonForm(forms.Form):
             self.product, self.price = find_price(
                 self.catalogue(), product_id=product_id, price_id=price_id
             )
-        owner = product_id or (str(self.product.get("id", "")) if self.product else "")
+        owners = products or [str(self.product.get("id", "")) if self.product else ""]
         # A price's product is only looked up when the adapter limits the products.
-        if (owner or limited) and not (owner and adapter.is_product_allowed(owner, self.request)):
-            raise forms.ValidationError(self.error_messages["unavailable"], code="unavailable")
+        for owner in owners:
+            if (owner or limited) and not (
+                owner and adapter.is_product_allowed(owner, self.request)
+            ):
+                raise forms.ValidationError(self.error_messages["unavailable"], code="unavailable")
         if amount is not None and self.price is not None:
             self._check_amount(amount, self.price)
         return data

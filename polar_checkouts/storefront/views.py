@@ -131,7 +131,7 @@ def _fail(request: HttpRequest, message: str) -> HttpResponse:
 
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
-    """Start a checkout for the posted product and send the customer to pay for it."""
+    """Start a checkout for the posted product(s) and send the customer to pay for it."""
     form = CheckoutButtonForm(request.POST, catalogue=services.list_products, request=request)
     try:
         valid = form.is_valid()
@@ -150,10 +150,13 @@ def create(request: HttpRequest) -> HttpResponse:
         return _fail(request, " ".join(exc.messages))
 
     prefill = adapter.prefill(request)
+    products = data["products"]
     kwargs: dict[str, Any] = {
-        "product_id": str(data["product_id"]) if data.get("product_id") else None,
+        # One product is the shorthand; several are offered together (the buyer picks).
+        "product_id": products[0] if len(products) == 1 else None,
         "product_price_id": str(data["price_id"]) if data.get("price_id") else None,
         "amount": data.get("amount"),
+        **({"products": products} if len(products) > 1 else {}),
         "success_url": request.build_absolute_uri(reverse("polar_checkouts:success"))
         + "?checkout_id={CHECKOUT_ID}",
         "metadata": metadata or None,

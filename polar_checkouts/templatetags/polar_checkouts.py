@@ -1,8 +1,9 @@
 """Template tags for shops: ``{% load polar_checkouts %}``.
 
-``{% polar_checkout_button product_id %}`` renders a plain POST form (works without
-JavaScript) that starts a checkout; ``polar_money`` and ``polar_price`` format amounts
-through :mod:`polar_checkouts.money` (per currency, in the active language).
+``{% polar_checkout_button product_id %}`` (or ``products="id1,id2"``, or a list) renders a
+plain POST form (works without JavaScript) that starts a checkout; ``polar_money`` and
+``polar_price`` format amounts through :mod:`polar_checkouts.money` (per currency, in the
+active language).
 Nothing here calls Polar: rendering a button never costs a network round trip.
 """
 
@@ -35,11 +36,27 @@ def _as_uuid(value: Any, what: str) -> str:
         ) from None
 
 
+def _product_ids(value: Any) -> list[str]:
+    """``products=``: ids separated by commas, or a list of ids (or of product dicts)."""
+    items = (
+        [part.strip() for part in value.split(",")] if isinstance(value, str) else list(value or [])
+    )
+    ids = [
+        _as_uuid(item.get("id") if isinstance(item, Mapping) else item, "each product")
+        for item in items
+        if not (isinstance(item, str) and not item.strip())
+    ]
+    if not ids:
+        raise template.TemplateSyntaxError("polar_checkout_button: products= is empty")
+    return list(dict.fromkeys(ids))
+
+
 @register.simple_tag(takes_context=True)
 def polar_checkout_button(
     context: template.Context,
     product_id: Any = None,
     *,
+    products: Any = None,
     price_id: Any = None,
     label: str | None = None,
     amount: Any = None,
@@ -50,13 +67,16 @@ def polar_checkout_button(
 ) -> SafeString:
     """Render the "Buy" form for a product (or one price of it) as a POST to ``create``.
 
-    ``amount`` (in the currency's minor unit: cents, whole yen…) pre-sets a
-    pay-what-you-want amount; ``mode="hosted"`` sends the
-    customer to Polar's own page. The form carries the CSRF token of ``context["request"]``.
+    ``products`` offers several products in one checkout (the buyer picks one; the first
+    is selected): ``"id1,id2"`` or a list of ids or product dicts. ``amount`` (in the
+    currency's minor unit: cents, whole yen…) pre-sets a pay-what-you-want amount;
+    ``mode="hosted"`` sends the customer to Polar's own page. The form carries the CSRF
+    token of ``context["request"]``.
     """
-    if (product_id is None) == (price_id is None):
+    given = [value for value in (product_id, products, price_id) if value is not None]
+    if len(given) != 1:
         raise template.TemplateSyntaxError(
-            "polar_checkout_button needs exactly one of a product id or price_id="
+            "polar_checkout_button needs exactly one of a product id, products= or price_id="
         )
     if mode not in BUTTON_MODES:
         raise template.TemplateSyntaxError(
@@ -78,6 +98,7 @@ def polar_checkout_button(
     button_context = {
         "action": reverse("polar_checkouts:create"),
         "product_id": _as_uuid(product_id, "the product id") if product_id is not None else "",
+        "products": _product_ids(products) if products is not None else [],
         "price_id": _as_uuid(price_id, "price_id") if price_id is not None else "",
         "label": label if label is not None else _("Buy now"),
         "amount": amount,

@@ -10,9 +10,10 @@ import uuid
 from typing import Any
 
 import pytest
+from django.http import QueryDict
 from django.test import override_settings
 
-from polar_checkouts.storefront.forms import CheckoutButtonForm, find_price
+from polar_checkouts.storefront.forms import MAX_PRODUCTS, CheckoutButtonForm, find_price
 from tests.storefront.stubs import CATALOGUE, PRICE, PRODUCT, PWYW_PRICE, PWYW_PRODUCT
 
 PWYW_MINIMUM, PWYW_MAXIMUM = 500, 10_000
@@ -29,7 +30,7 @@ def catalogue_in(currency: str) -> list[dict[str, Any]]:
     ]
 
 
-def form_errors(data: dict[str, Any], currency: str = "usd") -> list[str]:
+def form_errors(data: Any, currency: str = "usd") -> list[str]:
     calls: list[str] = []
 
     def catalogue():
@@ -70,6 +71,35 @@ def test_allowed_products_come_from_the_adapter():
         assert form_errors({"price_id": PRICE}) == []
         assert form_errors({"product_id": PWYW_PRODUCT}) == ["This product is not available."]
         assert form_errors({"price_id": str(uuid.uuid4())}) == ["This product is not available."]
+
+
+def test_several_products_are_repeated_product_ids():
+    form = CheckoutButtonForm(
+        QueryDict(f"product_id={PWYW_PRODUCT}&product_id={PRODUCT.upper()}&product_id={PRODUCT}"),
+        catalogue=None,
+    )
+    assert form.is_valid(), form.errors
+    # Unique, lower-case, in the order given: the first is the one Polar selects.
+    assert form.cleaned_data["products"] == [PWYW_PRODUCT, PRODUCT]
+    assert form.cleaned_data["product_id"] == uuid.UUID(PWYW_PRODUCT)
+
+
+def test_one_bad_id_among_several_products_is_refused():
+    form = CheckoutButtonForm(QueryDict(f"product_id={PRODUCT}&product_id=nope"), catalogue=None)
+    assert not form.is_valid()
+    assert form.errors["product_id"] == ["Enter a valid UUID."]
+    many = "&".join(f"product_id={uuid.uuid4()}" for _ in range(MAX_PRODUCTS + 1))
+    assert CheckoutButtonForm(QueryDict(many), catalogue=None).errors["product_id"] == [
+        "Too many products."
+    ]
+
+
+def test_every_product_offered_must_be_allowed():
+    with override_settings(POLAR_ALLOWED_PRODUCTS=[PRODUCT]):
+        both = QueryDict(f"product_id={PRODUCT}&product_id={PWYW_PRODUCT}")
+        assert form_errors(both) == ["This product is not available."]
+    with override_settings(POLAR_ALLOWED_PRODUCTS=[PRODUCT, PWYW_PRODUCT]):
+        assert form_errors(both) == []
 
 
 def test_find_price():

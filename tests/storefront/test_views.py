@@ -85,6 +85,17 @@ def test_create_redirects_to_the_checkout_page(client, stub):
 
 
 @pytest.mark.django_db
+def test_create_offers_several_products_in_one_checkout(client, stub):
+    response = client.post("/checkout/create/", {"product_id": [PWYW_PRODUCT, PRODUCT]})
+    assert response.status_code == 303
+    assert response["Location"] == f"/checkout/{SECRET}/"
+    [(_, kwargs)] = stub.named("create_checkout")
+    assert kwargs["products"] == [PWYW_PRODUCT, PRODUCT]
+    assert kwargs["product_id"] is None
+    assert kwargs["product_price_id"] is None
+
+
+@pytest.mark.django_db
 def test_create_prefills_the_signed_in_customer(client, stub):
     user = get_user_model().objects.create_user(
         "ada", email="ada@example.com", first_name="Ada", last_name="Lovelace"

@@ -101,6 +101,61 @@ def shopper(polar_fake, settings):
     return Shopper()
 
 
+def test_one_checkout_offers_several_products(shopper, polar_fake):
+    response = shopper.buy(product_id=[PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID])
+    assert response.status_code == 303
+    assert shopper.page.status_code == 200
+    [create] = polar_fake.calls("create")
+    assert create.headers["polar-version"] == "2026-10"
+    assert create.json()["products"] == [PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID]
+    assert "product_id" not in create.json()
+    session = CheckoutSession.objects.get(client_secret=shopper.secret)
+    offered = [product["id"] for product in session.payload["products"]]
+    assert offered == [PRODUCT_ONE_TIME_ID, PRODUCT_FREE_ID]
+    assert session.product_id is not None
+    assert str(session.product_id) == PRODUCT_ONE_TIME_ID  # the first is selected
+    assert shopper.pay(TOKEN_SUCCEEDED).status_code == 200
+
+
+def test_the_seed_era_path_buys_with_product_id(shopper, polar_fake, settings):
+    settings.POLAR_CHECKOUT_PATH = "/v1/checkouts/custom/"
+    settings.POLAR_API_VERSION = None
+    assert shopper.buy(product_id=PRODUCT_ONE_TIME_ID).status_code == 303
+    assert shopper.page.status_code == 200
+    [create] = polar_fake.calls("create")
+    assert create.path == "/v1/checkouts/custom/"
+    assert "polar-version" not in create.headers
+    assert create.json()["product_id"] == PRODUCT_ONE_TIME_ID
+    assert create.json()["payment_processor"] == "stripe"
+    assert "products" not in create.json()
+    assert shopper.pay(TOKEN_SUCCEEDED).status_code == 200
+    assert all("polar-version" not in call.headers for call in polar_fake.calls())
+
+
+def test_a_version_polar_does_not_serve_is_a_configuration_error(shopper, polar_fake, caplog):
+    """The buyer sees a friendly message; the log names the setting to fix."""
+    shopper.http.get("/shop/")  # the CSRF cookie (the shop page lists products)
+    with override_settings(POLAR_API_VERSION="2031-01"):
+        response = shopper.http.post(
+            "/checkout/create/",
+            {
+                "product_id": PRODUCT_ONE_TIME_ID,
+                "csrfmiddlewaretoken": shopper.http.cookies["csrftoken"].value,
+            },
+            HTTP_REFERER="http://testserver/shop/",
+        )
+    assert response.status_code == 303
+    assert response["Location"] == "http://testserver/shop/"
+    assert messages_of(response) == ["Checkout is not available right now. Please try again later."]
+    # Refused before any route, as Polar does: no operation, a bare 404.
+    [create] = [call for call in polar_fake.calls() if call.method == "POST"]
+    assert create.headers["polar-version"] == "2031-01"
+    assert create.status == 404
+    warnings = [r.getMessage() for r in caplog.records if r.name == "polar_checkouts"]
+    assert any("POLAR_API_VERSION" in m and "'2031-01'" in m for m in warnings)
+    assert not CheckoutSession.objects.exists()
+
+
 def test_buy_a_one_time_product_in_server_mode(shopper, polar_fake):
     response = shopper.buy(product_id=PRODUCT_ONE_TIME_ID)
     assert response.status_code == 303

@@ -40,6 +40,39 @@ def test_button_is_a_plain_post_form_with_csrf_token():
     assert "<script" not in html
 
 
+OTHER_ID = "0a8c5e7f-2b3d-4c1e-8f9a-1b2c3d4e5f03"
+
+
+def product_inputs(html: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="product_id" value="([^"]*)"', html)
+
+
+@pytest.mark.parametrize(
+    ("source", "context"),
+    [
+        ('{% polar_checkout_button products="' + PRODUCT_ID + ", " + OTHER_ID + '" %}', {}),
+        ("{% polar_checkout_button products=ids %}", {"ids": [PRODUCT_ID, OTHER_ID.upper()]}),
+        (
+            "{% polar_checkout_button products=items %}",
+            {"items": [{"id": PRODUCT_ID}, {"id": OTHER_ID}]},
+        ),
+        ("{% polar_checkout_button products=ids %}", {"ids": [PRODUCT_ID, OTHER_ID, PRODUCT_ID]}),
+    ],
+)
+def test_button_with_several_products(source, context):
+    html = render(source, **context)
+    # One product_id input per product, in order: Polar selects the first.
+    assert product_inputs(html) == [PRODUCT_ID, OTHER_ID]
+    assert "price_id" not in hidden_inputs(html)
+
+
+def test_button_with_one_product_still_posts_one_product_id():
+    assert product_inputs(render("{% polar_checkout_button pid %}", pid=PRODUCT_ID)) == [PRODUCT_ID]
+    assert product_inputs(render("{% polar_checkout_button products=pid %}", pid=PRODUCT_ID)) == [
+        PRODUCT_ID
+    ]
+
+
 def test_button_options():
     html = render(
         '{% polar_checkout_button price_id=pid label="Get it" amount=750 mode="hosted" '
@@ -85,6 +118,11 @@ def test_button_template_is_overridable(tmp_path):
         '{% polar_checkout_button "not-a-uuid" %}',
         '{% polar_checkout_button pid mode="popup" %}',
         '{% polar_checkout_button pid amount="ten" %}',
+        "{% polar_checkout_button pid products=pid %}",
+        "{% polar_checkout_button products=pid price_id=pid %}",
+        '{% polar_checkout_button products="" %}',
+        '{% polar_checkout_button products=" , " %}',
+        '{% polar_checkout_button products="not-a-uuid,x" %}',
     ],
 )
 def test_button_developer_errors_are_loud(source):
