@@ -2,6 +2,7 @@
 
 import os
 
+import django
 import environ
 
 BASE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +30,14 @@ INSTALLED_APPS = [
     # The fake Polar's payment template and script (POLAR_SERVER = "fake" pages).
     "polar_checkouts.testing",
 ]
+# Django's task framework: built in from 6.0, the django-tasks backport before (an app).
+TASKS_PACKAGE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+if TASKS_PACKAGE == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+
+# Webhook processing runs inline, right after the delivery commits (Django's default
+# backend, spelled out); tests of the hand-over itself switch to the dummy backend.
+TASKS = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -46,7 +46,7 @@ def failed_event(client, webhook_id="msg_failed", payload=None):
     payload = payload or checkout_payload(status="succeeded")
     with connected(signals.checkout_succeeded, _boom):
         assert (
-            deliver(client, "checkout.updated", payload, webhook_id=webhook_id).status_code == 500
+            deliver(client, "checkout.updated", payload, webhook_id=webhook_id).status_code == 200
         )
     return WebhookEvent.objects.get(webhook_id=webhook_id)
 
