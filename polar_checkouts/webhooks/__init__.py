@@ -32,6 +32,7 @@ from .processing import (
     pass_on,
     process_due_event,
     process_event,
+    process_waiting_events,
     record_delivery,
 )
 from .tasks import enqueue_processing, process_webhook_event
@@ -63,6 +64,7 @@ __all__ = [
     "pass_on",
     "process_due_event",
     "process_event",
+    "process_waiting_events",
     "process_webhook_event",
     "receive_delivery",
     "record_delivery",

@@ -35,6 +35,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -262,3 +263,33 @@ def process_due_event(event_id: int, *, all_failed: bool = False) -> WebhookEven
         if claimed is None:
             return None
         return process_event(claimed)
+
+
+@dataclass
+class RetryRun:
+    """What one :func:`process_waiting_events` run did."""
+
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0  # taken by another worker meanwhile, or no longer waiting
+
+
+def process_waiting_events(*, all_failed: bool = False, limit: int | None = None) -> RetryRun:
+    """Process the events waiting now (:func:`due_condition`), oldest first, each through
+    :func:`process_due_event`: safe next to workers and to other runs of itself."""
+    waiting = (
+        WebhookEvent.objects.filter(due_condition(all_failed=all_failed))
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(waiting[:limit] if limit else waiting)
+    run = RetryRun()
+    for pk in ids:
+        event = process_due_event(pk, all_failed=all_failed)
+        if event is None:
+            run.skipped += 1
+        elif event.outcome == WebhookOutcome.FAILED:
+            run.failed += 1
+        else:
+            run.processed += 1
+    return run
