@@ -1,6 +1,7 @@
 """Settings for the test suite. ``DATABASE_URL`` selects the database (SQLite by default)."""
 
 import os
+from importlib.util import find_spec
 
 import django
 import environ
@@ -38,6 +39,11 @@ if TASKS_PACKAGE == "django_tasks":
 # Webhook processing runs inline, right after the delivery commits (Django's default
 # backend, spelled out); tests of the hand-over itself switch to the dummy backend.
 TASKS = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
+# The database backend (django-tasks-db, the "tasks-db" extra; Django >= 5.2) for the test
+# with a real db_worker process: only when installed.
+if find_spec("django_tasks_db"):
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend"}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
