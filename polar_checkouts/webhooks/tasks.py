@@ -10,12 +10,14 @@ worker: the task runs inline, right after the delivery's transaction commits.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import django
 from django.db import transaction
 
 from ..conf import polar_settings
+from ..models import WebhookOutcome
 from .processing import process_due_event
 
 if TYPE_CHECKING or django.VERSION < (6, 0):
@@ -32,26 +34,42 @@ def process_webhook_event(event_id: int) -> str:
     is still waiting; returns its outcome (``"skipped"`` when it was not waiting).
 
     Idempotent: running it twice, or next to the retry command, processes the event once.
+    When processing fails and the backend can defer tasks, the retry is enqueued for the
+    event's ``next_attempt_at`` (the retry command covers every other backend).
     """
     event = process_due_event(event_id)
-    return str(event.outcome) if event is not None else "skipped"
+    if event is None:
+        return "skipped"
+    if event.outcome == WebhookOutcome.FAILED and event.next_attempt_at is not None:
+        enqueue_processing(event.pk, run_after=event.next_attempt_at)
+    return str(event.outcome)
 
 
-def enqueue_processing(event_id: int) -> None:
+def _configured_task() -> Any:
+    return process_webhook_event.using(
+        backend=polar_settings.task_backend, queue_name=polar_settings.task_queue
+    )
+
+
+def enqueue_processing(event_id: int, *, run_after: datetime | None = None) -> None:
     """Hand ``event_id`` to :func:`process_webhook_event` on the configured backend and queue.
 
-    A backend that cannot take it (a broker down, an unknown alias or queue) is logged; the
-    event stays ``pending``
-    and ``manage.py polar_checkouts_process_webhooks`` processes it later.
+    With ``run_after`` (a retry), only on a backend that can defer tasks; otherwise nothing
+    is enqueued and the retry command processes the event when it is due. A backend that
+    cannot take it (a broker down, an unknown alias or queue) is logged; the event waits
+    for ``manage.py polar_checkouts_process_webhooks``.
     """
     try:
-        process_webhook_event.using(
-            backend=polar_settings.task_backend, queue_name=polar_settings.task_queue
-        ).enqueue(event_id)
+        configured = _configured_task()
+        if run_after is not None:
+            if not configured.get_backend().supports_defer:
+                return
+            configured = configured.using(run_after=run_after)
+        configured.enqueue(event_id)
     except Exception:
         logger.exception(
-            "Polar webhook event %s could not be enqueued; it stays pending for "
-            "polar_checkouts_process_webhooks",
+            "Polar webhook event %s could not be enqueued; "
+            "polar_checkouts_process_webhooks will process it",
             event_id,
         )
 

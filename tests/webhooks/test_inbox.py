@@ -19,7 +19,7 @@ from django.utils import timezone
 from polar_checkouts import signals
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from polar_checkouts.webhooks import inbox, process_webhook_event
-from tests.polar_payloads import checkout_payload
+from tests.polar_payloads import BASE_TIME, checkout_payload
 from tests.settings import TASKS_PACKAGE
 from tests.webhook_helpers import connected, deliver, event_body, post, signed_headers
 
@@ -207,3 +207,57 @@ def test_a_redelivery_of_a_failed_event_processes_it_at_once(client, signal_log)
     assert post(Client(), body, signed_headers(body, webhook_id="msg_again")).status_code == 200
     event.refresh_from_db()  # ...but Polar's redelivery is processed now
     assert (event.outcome, event.attempts) == (WebhookOutcome.PROCESSED, 2)
+
+
+# -- retries by the task backend, where it can defer ------------------------------------------
+
+
+@override_settings(TASKS={"default": DUMMY})
+def test_a_failure_enqueues_its_retry_on_a_backend_that_can_defer():
+    event = WebhookEvent.objects.create(webhook_id="msg_defer", type="benefit.created")
+    with connected(signals.webhook_received, _boom):
+        assert process_webhook_event.call(event.pk) == "failed"
+    event.refresh_from_db()
+    [retry] = backend().results
+    assert retry.args == [event.pk]
+    assert retry.task.run_after == event.next_attempt_at
+
+    backend().clear()
+    assert process_webhook_event.call(event.pk) == "skipped"  # not due: no new chain
+    assert backend().results == []
+
+
+def test_no_deferred_retry_on_the_immediate_backend(signal_log):
+    event = WebhookEvent.objects.create(webhook_id="msg_inline", type="benefit.created")
+    with connected(signals.webhook_received, _boom):
+        assert process_webhook_event.call(event.pk) == "failed"
+    event.refresh_from_db()
+    assert event.attempts == 1  # not run again inline: the command retries it when due
+
+
+def hours(n: int) -> dt.timedelta:
+    return dt.timedelta(hours=n)
+
+
+# -- ordering under the queue -----------------------------------------------------------------
+
+
+@override_settings(TASKS={"default": DUMMY})
+def test_tasks_run_out_of_order_never_roll_a_checkout_back(client, signal_log):
+    checkout_id = "2b6f2e84-0f5a-4c35-9a57-3d1c8f0a7c11"
+    versions = [
+        checkout_payload(
+            checkout_id, status=status, modified_at=BASE_TIME + dt.timedelta(seconds=i)
+        )
+        for i, status in enumerate(["open", "confirmed", "succeeded"])
+    ]
+    for i, payload in enumerate(versions):
+        deliver(client, "checkout.updated", payload, webhook_id=f"msg_v{i}")
+    queued = [result.args[0] for result in backend().results]
+    assert len(queued) == 3
+
+    for event_id in reversed(queued):  # the newest first, the oldest last
+        assert process_webhook_event.call(event_id) == "processed"
+
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+    assert len(signal_log["checkout_succeeded"]) == 1
