@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from .client import API_VERSION_PATTERN, KNOWN_API_VERSIONS, PINNED_API_VERSION, resolve_server
 from .conf import polar_settings
+from .models import WebhookEvent, WebhookOutcome
 
 
 @register("polar_checkouts")
@@ -110,4 +112,33 @@ def check_webhook_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
                 id="polar_checkouts.E004",
             )
         )
+    return messages
+
+
+@register("polar_checkouts", Tags.database)
+def check_failed_webhook_events(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn when failed webhook events are waiting for a retry (W003).
+
+    A database check, as Django wants checks that query: it runs when ``databases`` are
+    given (``migrate``, ``manage.py check --database default``), not on every start-up.
+    """
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        try:
+            failed = WebhookEvent.objects.using(alias).filter(outcome=WebhookOutcome.FAILED).count()
+        except DatabaseError:
+            continue  # not migrated yet, or not this app's database
+        if failed:
+            messages.append(
+                Warning(
+                    f"{failed} Polar webhook event(s) failed and are waiting for a retry "
+                    f"(database {alias!r}).",
+                    hint="See their errors in the admin (Webhook events, outcome Failed). "
+                    "Once fixed, run 'manage.py polar_checkouts_process_webhooks "
+                    "--all-failed' or use the admin's 'Process again'.",
+                    id="polar_checkouts.W003",
+                )
+            )
     return messages

@@ -11,6 +11,7 @@ normalised once, here, so no caller re-parses them (``polar_settings.timeout``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -56,6 +57,14 @@ DEFAULTS: dict[str, Any] = {
     # How the checkout page takes payment: PaymentProvider subclasses by dotted path, the
     # first that applies to a checkout wins. None: the default below.
     "PAYMENT_PROVIDERS": None,
+    # The TASKS alias (Django's task framework) webhook events are processed on.
+    "TASK_BACKEND": "default",
+    # The queue of that backend; None: the task's default queue ("default").
+    "TASK_QUEUE": None,
+    # Seconds before a failed webhook event is retried; doubled on each failure...
+    "WEBHOOK_RETRY_DELAY": 60,
+    # ...up to this many seconds between two attempts.
+    "WEBHOOK_RETRY_MAX_DELAY": 6 * 60 * 60,
 }
 
 #: The transport ``POLAR_SERVER = "fake"`` uses unless ``POLAR_TRANSPORT`` says otherwise;
@@ -150,6 +159,24 @@ class PolarSettings:
         if isinstance(value, (str, type)):
             return [value]
         return list(value)
+
+    @property
+    def task_backend(self) -> str:
+        """``POLAR_TASK_BACKEND``: the ``TASKS`` alias webhook processing runs on."""
+        return str(self.TASK_BACKEND or "default")
+
+    @property
+    def task_queue(self) -> str | None:
+        """``POLAR_TASK_QUEUE``, or ``None`` for the task's default queue."""
+        return str(self.TASK_QUEUE) if self.TASK_QUEUE else None
+
+    def webhook_retry_delay(self, attempts: int) -> timedelta:
+        """How long a webhook event that failed ``attempts`` times waits for its next try:
+        ``POLAR_WEBHOOK_RETRY_DELAY`` doubled per failure, capped at ``…_MAX_DELAY``."""
+        base = max(float(self.WEBHOOK_RETRY_DELAY), 0.0)
+        cap = max(float(self.WEBHOOK_RETRY_MAX_DELAY), base)
+        exponent = min(max(attempts, 1) - 1, 32)  # 2**32 × any base is past any cap
+        return timedelta(seconds=min(base * 2**exponent, cap))
 
 
 def normalize_timeout(timeout: Any) -> Timeout:

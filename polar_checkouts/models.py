@@ -542,7 +542,8 @@ class WebhookEvent(models.Model):
     """One verified Polar webhook event, recorded once per ``webhook-id`` (API.md §10).
 
     Redeliveries of the event reuse the row: ``attempts`` counts processing runs, and
-    ``error`` keeps the last failure until a run succeeds.
+    ``error`` keeps the last failure until a run succeeds; ``next_attempt_at`` says when a
+    failed event is due to be retried (exponential backoff, capped).
     """
 
     webhook_id = models.CharField(_("webhook id"), max_length=255, unique=True)
@@ -560,6 +561,8 @@ class WebhookEvent(models.Model):
     )
     error = models.TextField(_("last error"), blank=True)
     attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    # Set while the event is failed: when the retry command may process it again.
+    next_attempt_at = models.DateTimeField(_("next retry at"), null=True, blank=True)
     # Not a foreign key: an event may arrive before (or without) its checkout in the cache.
     checkout_id = models.UUIDField(_("checkout id"), null=True, blank=True)
     object_id = models.CharField(_("Polar object id"), max_length=255, blank=True)
@@ -576,6 +579,9 @@ class WebhookEvent(models.Model):
             models.Index(fields=["type", "-received_at"], name="polar_wh_type_idx"),
             models.Index(fields=["outcome", "-received_at"], name="polar_wh_outcome_idx"),
             models.Index(fields=["checkout_id"], name="polar_wh_checkout_idx"),
+            # What the retry command and the system check look for: pending and failed
+            # events, the latter by when they are due.
+            models.Index(fields=["outcome", "next_attempt_at"], name="polar_wh_retry_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,9 @@
 """Settings for the test suite. ``DATABASE_URL`` selects the database (SQLite by default)."""
 
 import os
+from importlib.util import find_spec
 
+import django
 import environ
 
 BASE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +31,19 @@ INSTALLED_APPS = [
     # The fake Polar's payment template and script (POLAR_SERVER = "fake" pages).
     "polar_checkouts.testing",
 ]
+# Django's task framework: built in from 6.0, the django-tasks backport before (an app).
+TASKS_PACKAGE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+if TASKS_PACKAGE == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+
+# Webhook processing runs inline, right after the delivery commits (Django's default
+# backend, spelled out); tests of the hand-over itself switch to the dummy backend.
+TASKS = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
+# The database backend (django-tasks-db, the "tasks-db" extra; Django >= 5.2) for the test
+# with a real db_worker process: only when installed.
+if find_spec("django_tasks_db"):
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend"}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

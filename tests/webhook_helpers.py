@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.dispatch import Signal
+from django.test import TestCase
 from django.urls import reverse
 from standardwebhooks.webhooks import Webhook
 
@@ -53,12 +54,18 @@ def event_body(event_type: str, data: Any) -> bytes:
 
 
 def post(client: Any, body: bytes, headers: dict[str, str]) -> Any:
-    """POST ``body`` to ``polar_checkouts:webhook`` with ``headers`` through a test client."""
+    """POST ``body`` to ``polar_checkouts:webhook`` with ``headers`` through a test client.
+
+    The endpoint hands processing to a task once its record commits. A test wrapped in a
+    transaction (``django_db`` without ``transaction=True``) never commits, so the hand-over
+    callbacks run here, right after the request, as they would on commit in production.
+    """
     extra = {k: v for k, v in headers.items() if k != "content-type"}
     content_type = headers.get("content-type", "application/json")
-    return client.post(
-        reverse("polar_checkouts:webhook"), data=body, content_type=content_type, headers=extra
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("polar_checkouts:webhook"), data=body, content_type=content_type, headers=extra
+        )
 
 
 def deliver(

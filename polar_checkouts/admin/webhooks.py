@@ -7,16 +7,19 @@ or never finished.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Count, Min, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
-from ..webhooks import process_event
+from ..webhooks import due_condition, process_event
 from .base import PolarRecordAdmin, badge, masked_payload, pretty_json
 
 #: Most events the "Process again" action runs in one request.
@@ -30,6 +33,21 @@ OUTCOME_COLOURS: dict[str, str] = {
 }
 
 
+def inbox_counts() -> dict[str, Any]:
+    """Events waiting: ``pending``, ``failed``, ``due`` (failed, retry due now) and
+    ``next_retry`` (the earliest scheduled retry), in one query."""
+    failed = Q(outcome=WebhookOutcome.FAILED)
+    counts = WebhookEvent.objects.filter(
+        outcome__in=[WebhookOutcome.PENDING, WebhookOutcome.FAILED]
+    ).aggregate(
+        pending=Count("pk", filter=Q(outcome=WebhookOutcome.PENDING)),
+        failed=Count("pk", filter=failed),
+        due=Count("pk", filter=failed & due_condition()),
+        next_retry=Min("next_attempt_at", filter=failed),
+    )
+    return counts
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(PolarRecordAdmin):
     """Every verified Polar delivery: what came, when, and how processing went."""
@@ -41,6 +59,8 @@ class WebhookEventAdmin(PolarRecordAdmin):
         "received_at",
         "processed_at",
         "attempts",
+        "next_attempt_at",
+        "error_summary",
         "checkout_id",
     )
     list_filter = ("outcome", "type", ("received_at", admin.DateFieldListFilter))
@@ -57,6 +77,7 @@ class WebhookEventAdmin(PolarRecordAdmin):
         "received_at",
         "last_attempt_at",
         "processed_at",
+        "next_attempt_at",
         "checkout_link",
         "object_id",
         "error_display",
@@ -91,6 +112,14 @@ class WebhookEventAdmin(PolarRecordAdmin):
             return format_html('<a href="{}">{}</a>', url, obj.checkout_id)
         return format_html("{} <small>({})</small>", obj.checkout_id, _("not cached"))
 
+    @admin.display(description=_("error"))
+    def error_summary(self, obj: WebhookEvent) -> str:
+        """The last line of the last failure (the exception), shortened."""
+        lines = [line for line in obj.error.splitlines() if line.strip()]
+        if not lines:
+            return "—"
+        return Truncator(lines[-1].strip()).chars(80)
+
     @admin.display(description=_("last error"))
     def error_display(self, obj: WebhookEvent) -> str:
         """The traceback of the last failed attempt."""
@@ -108,6 +137,15 @@ class WebhookEventAdmin(PolarRecordAdmin):
 
     # Search also finds the events of one checkout by its id.
     uuid_search_field = "checkout_id"
+
+    # -- the list ---------------------------------------------------------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The list, with how many events wait: pending, failed, due now, the next retry."""
+        extra_context = {**(extra_context or {}), "inbox": inbox_counts()}
+        return super().changelist_view(request, extra_context)
 
     # -- actions --------------------------------------------------------------------------
 

@@ -4,8 +4,11 @@
   (:func:`verify_signature`, :func:`parse_event`, :class:`WebhookRejected`).
 * :mod:`.events`: the event types Polar's spec declares (:data:`EVENT_TYPES`).
 * :mod:`.processing`: the webhook log and the handlers per event type (:data:`HANDLERS`);
-  :func:`process_event` is the entry point for processing a recorded event (the
-  endpoint, the admin's reprocess action and a task queue all call it).
+  :func:`process_event` is the entry point for processing a recorded event (the task,
+  the retry command and the admin's reprocess action all call it).
+* :mod:`.tasks`: :func:`process_webhook_event`, the task of Django's task framework that
+  processes one event, and how it is enqueued (``POLAR_TASK_BACKEND``, ``POLAR_TASK_QUEUE``).
+* :mod:`.inbox`: :func:`receive_delivery`, record once and enqueue after commit.
 * :mod:`.views`: the endpoint, :func:`webhook_view` (``polar_checkouts:webhook``).
 
 Everything importable from ``polar_checkouts.webhooks`` before it became a package still
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from ..exceptions import WebhookRejected
 from .events import EVENT_TYPES, is_known_event_type
+from .inbox import receive_delivery
 from .processing import (
     CHECKOUT_EVENTS,
     HANDLERS,
@@ -23,12 +27,15 @@ from .processing import (
     EventHandler,
     checkout_id_for,
     dispatch_event,
+    due_condition,
     handler_for,
     pass_on,
+    process_due_event,
     process_event,
-    receive_delivery,
+    process_waiting_events,
     record_delivery,
 )
+from .tasks import enqueue_processing, process_webhook_event
 from .verify import (
     TIMESTAMP_TOLERANCE,
     WHSEC_PREFIX,
@@ -49,11 +56,16 @@ __all__ = [
     "WebhookRejected",
     "checkout_id_for",
     "dispatch_event",
+    "due_condition",
+    "enqueue_processing",
     "handler_for",
     "is_known_event_type",
     "parse_event",
     "pass_on",
+    "process_due_event",
     "process_event",
+    "process_waiting_events",
+    "process_webhook_event",
     "receive_delivery",
     "record_delivery",
     "verifiers_for",

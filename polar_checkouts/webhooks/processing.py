@@ -8,11 +8,17 @@ on a request, so it can run anywhere, any number of times, concurrently.
 The flow of one delivery (API.md §10), after :mod:`.verify` accepted it:
 
 1. :func:`record_delivery` inserts a ``WebhookEvent`` keyed by ``webhook-id`` (insert, or
-   get on ``IntegrityError``: never check-then-act).
-2. :func:`process_event` locks that row and, unless it was processed before, runs the
-   handler for its type inside a savepoint (:func:`dispatch_event`). A handler that raises
-   leaves the event ``failed`` with its error, so Polar's retry (same ``webhook-id``)
-   processes it again. Concurrent duplicates wait on the row lock and then find it done.
+   get on ``IntegrityError``: never check-then-act), in one short transaction.
+2. :func:`.inbox.receive_delivery` hands the event's primary key to a task of Django's task
+   framework once that transaction has committed (:mod:`.tasks`); the endpoint answers
+   2xx whatever processing later does.
+3. The task calls :func:`process_due_event`, which claims the row (a row lock, skipping
+   rows another worker holds where the database can) and calls :func:`process_event`.
+   That runs the handler for the event's type inside a savepoint (:func:`dispatch_event`);
+   a handler that raises leaves the event ``failed`` with its error and a
+   ``next_attempt_at`` (exponential backoff, capped), when the
+   ``polar_checkouts_process_webhooks`` command processes it again. Concurrent callers
+   wait on the row lock and then find it done.
 
 What processing means per type is :data:`HANDLERS`: checkout events go into the cache
 through ``services.store_checkout`` (the one upsert path, which sends the checkout
@@ -29,12 +35,15 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from ..conf import polar_settings
 from ..exceptions import InvalidPayloadError
 from ..masking import mask_secrets_in
 from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
@@ -205,23 +214,82 @@ def process_event(event: WebhookEvent | int) -> WebhookEvent:
             locked.outcome = WebhookOutcome.FAILED
             locked.error = _error_text()
             locked.processed_at = None
+            locked.next_attempt_at = locked.last_attempt_at + polar_settings.webhook_retry_delay(
+                locked.attempts
+            )
         else:
             locked.outcome = outcome
             locked.error = ""
             locked.processed_at = timezone.now()
+            locked.next_attempt_at = None
             logger.info("Polar webhook %s (%s): %s", locked.webhook_id, locked.type, outcome.value)
         locked.save(
-            update_fields=["attempts", "last_attempt_at", "outcome", "error", "processed_at"]
+            update_fields=[
+                "attempts",
+                "last_attempt_at",
+                "outcome",
+                "error",
+                "processed_at",
+                "next_attempt_at",
+            ]
         )
     return locked
 
 
-def receive_delivery(
-    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
-) -> WebhookEvent:
-    """Record a verified delivery and process it (again only if not yet processed)."""
-    event, created = record_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
-    if not created and event.is_done:
-        logger.info("Polar webhook %s (%s) is a duplicate; already done", webhook_id, event.type)
-        return event
-    return process_event(event)
+def due_condition(*, all_failed: bool = False) -> Q:
+    """Events waiting for processing: pending ones, and failed ones whose retry is due (every
+    failed one with ``all_failed``)."""
+    failed = Q(outcome=WebhookOutcome.FAILED)
+    if not all_failed:
+        failed &= Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+    return Q(outcome=WebhookOutcome.PENDING) | failed
+
+
+def process_due_event(event_id: int, *, all_failed: bool = False) -> WebhookEvent | None:
+    """Process one event if it is still waiting (see :func:`due_condition`); else ``None``.
+
+    The event is claimed with a row lock that other workers skip (``SKIP LOCKED`` where the
+    database has it) and the condition is checked under that lock, so a task, a redelivery
+    and any number of concurrent ``polar_checkouts_process_webhooks`` runs process it once,
+    and a failed event is not retried before it is due.
+    """
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        claimed = (
+            WebhookEvent.objects.select_for_update(skip_locked=skip_locked)
+            .filter(due_condition(all_failed=all_failed), pk=event_id)
+            .first()
+        )
+        if claimed is None:
+            return None
+        return process_event(claimed)
+
+
+@dataclass
+class RetryRun:
+    """What one :func:`process_waiting_events` run did."""
+
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0  # taken by another worker meanwhile, or no longer waiting
+
+
+def process_waiting_events(*, all_failed: bool = False, limit: int | None = None) -> RetryRun:
+    """Process the events waiting now (:func:`due_condition`), oldest first, each through
+    :func:`process_due_event`: safe next to workers and to other runs of itself."""
+    waiting = (
+        WebhookEvent.objects.filter(due_condition(all_failed=all_failed))
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(waiting[:limit] if limit else waiting)
+    run = RetryRun()
+    for pk in ids:
+        event = process_due_event(pk, all_failed=all_failed)
+        if event is None:
+            run.skipped += 1
+        elif event.outcome == WebhookOutcome.FAILED:
+            run.failed += 1
+        else:
+            run.processed += 1
+    return run

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 from ..conf import polar_settings
 from ..exceptions import WebhookRejected
 from ..httputil import declared_length
-from ..models import WebhookOutcome
-from .processing import STORED_HEADERS, receive_delivery
+from .events import is_known_event_type
+from .inbox import receive_delivery
+from .processing import STORED_HEADERS
 from .verify import parse_event, verify_signature
 
 logger = logging.getLogger("polar_checkouts.webhooks")
@@ -38,13 +39,14 @@ def _log_value(value: str | None) -> str:
 @require_POST
 @transaction.non_atomic_requests
 def webhook_view(request: HttpRequest) -> HttpResponse:
-    """Polar's webhook endpoint (``polar_checkouts:webhook``): verify, record, process.
+    """Polar's webhook endpoint (``polar_checkouts:webhook``): verify, record, enqueue.
 
-    Answers 200 once the event is processed (or was before), 202 for a type unknown here
-    (recorded and passed on; Polar's guidance for events a receiver does not act on), 500
-    when processing failed (Polar retries), 4xx for a delivery that fails verification,
-    413 for a body over ``POLAR_WEBHOOK_MAX_BODY`` and 503 while ``POLAR_WEBHOOK_SECRET``
-    is not set.
+    Answers 200 once the event is recorded (processing runs as a task after the commit
+    and never changes the answer), 202 for a type unknown here (recorded and passed on;
+    Polar's guidance for events a receiver does not act on), 503 when the delivery could
+    not be recorded (the database is down: Polar retries), 4xx for a delivery that fails
+    verification, 413 for a body over ``POLAR_WEBHOOK_MAX_BODY`` and 503 while
+    ``POLAR_WEBHOOK_SECRET`` is not set.
     """
     remote = request.META.get("REMOTE_ADDR", "")
     secrets = polar_settings.webhook_secrets
@@ -79,9 +81,14 @@ def webhook_view(request: HttpRequest) -> HttpResponse:
     if len(webhook_id) > 255:
         logger.warning("Polar webhook rejected: webhook-id too long (from %s)", remote)
         return _plain(400, "Webhook rejected.")
-    event = receive_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
-    if event.outcome == WebhookOutcome.FAILED:
-        return _plain(500, "Processing failed; please retry.")
-    if event.outcome == WebhookOutcome.IGNORED:
+    try:
+        receive_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
+    except DatabaseError:
+        # Not recorded, so not ours yet: Polar's retry is the only copy left.
+        logger.exception(
+            "Polar webhook %s could not be recorded (from %s)", _log_value(webhook_id), remote
+        )
+        return _plain(503, "Could not record the event; please retry.")
+    if not is_known_event_type(str(payload["type"])):
         return _plain(202, "Accepted.")
     return _plain(200, "OK")

@@ -46,7 +46,7 @@ def failed_event(client, webhook_id="msg_failed", payload=None):
     payload = payload or checkout_payload(status="succeeded")
     with connected(signals.checkout_succeeded, _boom):
         assert (
-            deliver(client, "checkout.updated", payload, webhook_id=webhook_id).status_code == 500
+            deliver(client, "checkout.updated", payload, webhook_id=webhook_id).status_code == 200
         )
     return WebhookEvent.objects.get(webhook_id=webhook_id)
 
@@ -253,3 +253,35 @@ def test_changelist_queries_do_not_grow_with_rows(event_viewer):
     few = queries_for_list()
     add(40)
     assert queries_for_list() == few
+
+
+# -- what waits --------------------------------------------------------------------------------
+
+
+def test_list_shows_waiting_counts_next_retry_and_error(event_viewer, client):
+    failed_event(client, webhook_id="msg_failed_one")
+    WebhookEvent.objects.create(webhook_id="msg_pending", type="benefit.created")
+    WebhookEvent.objects.create(
+        webhook_id="msg_due",
+        type="benefit.created",
+        outcome=WebhookOutcome.FAILED,
+        error="Traceback …\nRuntimeError: label printer jammed\n",
+    )
+    next_retry = WebhookEvent.objects.get(webhook_id="msg_failed_one").next_attempt_at
+    assert next_retry is not None
+
+    response = event_viewer.get(reverse(CHANGELIST))
+
+    content = response.content.decode()
+    assert "Pending: 1 · Failed: 2 (1 due for a retry now)" in content
+    assert f'<time datetime="{next_retry.isoformat()}">' in content
+    assert "RuntimeError: label printer jammed" in content  # the error column
+    assert "polar_checkouts_process_webhooks" in content
+
+
+def test_list_without_waiting_events_has_no_retry_hint(event_viewer, client):
+    deliver(client, "checkout.created", checkout_payload(), webhook_id="msg_fine")
+    content = event_viewer.get(reverse(CHANGELIST)).content.decode()
+    assert "Pending: 0 · Failed: 0 (0 due for a retry now)" in content
+    assert "<time datetime" not in content
+    assert "polar_checkouts_process_webhooks" not in content

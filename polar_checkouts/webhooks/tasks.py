@@ -1,0 +1,80 @@
+"""Webhook processing as a task of Django's task framework.
+
+``django.tasks`` from Django 6.0; before, the ``django-tasks`` backport (a dependency of
+this package), which has the same API. The task runs on the ``TASKS`` alias named by
+``POLAR_TASK_BACKEND`` (``"default"``) and the queue named by ``POLAR_TASK_QUEUE`` (the
+task's default queue when unset). With Django's default immediate backend there is no
+worker: the task runs inline, right after the delivery's transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import django
+from django.db import transaction
+
+from ..conf import polar_settings
+from ..models import WebhookOutcome
+from .processing import process_due_event
+
+if TYPE_CHECKING or django.VERSION < (6, 0):
+    from django_tasks import task
+else:  # pragma: no cover - Django 6.0+
+    from django.tasks import task
+
+logger = logging.getLogger("polar_checkouts.webhooks")
+
+
+@task()
+def process_webhook_event(event_id: int) -> str:
+    """Process the recorded :class:`~polar_checkouts.models.WebhookEvent` ``event_id`` if it
+    is still waiting; returns its outcome (``"skipped"`` when it was not waiting).
+
+    Idempotent: running it twice, or next to the retry command, processes the event once.
+    When processing fails and the backend can defer tasks, the retry is enqueued for the
+    event's ``next_attempt_at`` (the retry command covers every other backend).
+    """
+    event = process_due_event(event_id)
+    if event is None:
+        return "skipped"
+    if event.outcome == WebhookOutcome.FAILED and event.next_attempt_at is not None:
+        enqueue_processing(event.pk, run_after=event.next_attempt_at)
+    return str(event.outcome)
+
+
+def _configured_task() -> Any:
+    return process_webhook_event.using(
+        backend=polar_settings.task_backend, queue_name=polar_settings.task_queue
+    )
+
+
+def enqueue_processing(event_id: int, *, run_after: datetime | None = None) -> None:
+    """Hand ``event_id`` to :func:`process_webhook_event` on the configured backend and queue.
+
+    With ``run_after`` (a retry), only on a backend that can defer tasks; otherwise nothing
+    is enqueued and the retry command processes the event when it is due. A backend that
+    cannot take it (a broker down, an unknown alias or queue) is logged; the event waits
+    for ``manage.py polar_checkouts_process_webhooks``.
+    """
+    try:
+        configured = _configured_task()
+        if run_after is not None:
+            if not configured.get_backend().supports_defer:
+                return
+            configured = configured.using(run_after=run_after)
+        configured.enqueue(event_id)
+    except Exception:
+        logger.exception(
+            "Polar webhook event %s could not be enqueued; "
+            "polar_checkouts_process_webhooks will process it",
+            event_id,
+        )
+
+
+def enqueue_after_commit(event_id: int) -> None:
+    """Enqueue processing of ``event_id`` once the current transaction commits (at once
+    outside a transaction), so a worker never looks for a row it cannot see yet."""
+    transaction.on_commit(lambda: enqueue_processing(event_id))
