@@ -11,6 +11,9 @@ One implementation, three ways in:
   :func:`get_default_fake`, and ``polar_checkouts.testing.urls`` serves that same fake
   over HTTP (with CORS) so a browser reaches its client routes;
 * ``python -m polar_checkouts.testing.server``: a standalone HTTP server.
+
+It answers as the ``Polar-Version`` asked for (:data:`API_VERSIONS`, default
+:data:`DEFAULT_API_VERSION`), and as the seed era on ``/v1/checkouts/custom/`` without one.
 """
 
 from __future__ import annotations
@@ -43,9 +46,12 @@ from .default import get_default_fake, set_default_fake
 from .fake import FakePolar, FakeResponse, RecordedRequest
 from .faults import Injection
 from .transport import FakePolarAdapter, FakeTransport, fake_adapter, fake_transport
+from .versions import API_VERSIONS, DEFAULT_API_VERSION
 from .webhooks import SentWebhook, polar_webhook
 
 __all__ = [
+    "API_VERSIONS",
+    "DEFAULT_API_VERSION",
     "DISCOUNT_BASIS_POINTS",
     "DISCOUNT_CODE",
     "DISCOUNT_ID",

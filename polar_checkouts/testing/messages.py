@@ -38,6 +38,8 @@ class FakeResponse:
     operation: str | None = None
     fault: str | None = None
     hang: float = 0.0
+    #: False for answers Polar sends before its CORS middleware (the unknown-version 404).
+    cors: bool = True
 
     def json(self) -> Any:
         """The decoded body."""

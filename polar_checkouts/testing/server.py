@@ -22,7 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .fake import FakePolar, FakeResponse
+from .messages import json_bytes
 from .views import CORS_HEADERS, DEFAULT_ALLOWED_HEADERS
+
+#: Longest chunk-size or trailer line read from a chunked body.
+MAX_LINE = 65537
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -34,7 +38,66 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             super().log_message(format, *args)
 
-    def do_OPTIONS(self) -> None:
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a method without a ``do_`` handler with an HTML
+        # 501; every method goes to the fake instead (405 with ``Allow`` where Polar
+        # would), after its body has been read.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """JSON instead of Python's HTML error page (malformed request lines, headers)."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            # An unparsable request line leaves HTTP/0.9, which would answer a bare body.
+            self.request_version = self.protocol_version
+        body = json_bytes({"detail": message or self.responses.get(code, ("Error",))[0]})
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def _cors(self) -> None:
+        for name, value in CORS_HEADERS.items():
+            self.send_header(name, value)
+
+    def _read_body(self) -> bytes | None:
+        """The whole request body (``Content-Length`` or chunked); ``None`` if unreadable.
+
+        Read for every method, OPTIONS and HEAD included: an unread body would be parsed
+        as the next request on a keep-alive connection.
+        """
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline(MAX_LINE)
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    # Trailers, up to the blank line that ends the message.
+                    while self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(MAX_LINE)
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+        except ValueError:
+            return None
+        if length < 0:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _preflight(self) -> None:
         self.send_response(204)
         requested = self.headers.get("Access-Control-Request-Headers")
         self.send_header("Access-Control-Allow-Headers", requested or DEFAULT_ALLOWED_HEADERS)
@@ -42,17 +105,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _cors(self) -> None:
-        for name, value in CORS_HEADERS.items():
-            self.send_header(name, value)
-
     def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.send_error(400, "Bad Content-Length")
+        body = self._read_body()
+        if body is None:
+            # The framing is unknown, so the connection cannot be reused.
+            self.send_error(400, "Invalid HTTP request body")
             return
-        body = self.rfile.read(length) if length > 0 else b""
+        if self.command == "OPTIONS":
+            self._preflight()
+            return
         path, _, query = self.path.partition("?")
         answer = self.server.fake.handle(self.command, path, query, dict(self.headers), body)
         fault = answer.transport_fault
@@ -67,15 +128,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(answer, cut=fault == "reset")
 
-    # Every method goes to the fake, which answers 405 where Polar would.
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
     def _send(self, answer: FakeResponse, *, cut: bool) -> None:
         self.send_response(answer.status)
-        for name, value in answer.headers.items():
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        # A HEAD answer carries the GET's length (FakePolar.handle sets it), no body.
+        length = headers.pop("content-length", str(len(answer.body)))
+        for name, value in headers.items():
             self.send_header(name, value)
-        self._cors()
-        self.send_header("Content-Length", str(len(answer.body)))
+        if answer.cors:
+            self._cors()
+        self.send_header("Content-Length", length)
         self.end_headers()
         if cut:
             self.wfile.write(answer.body[: len(answer.body) // 2])

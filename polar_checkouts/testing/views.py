@@ -50,7 +50,7 @@ def api(request: HttpRequest, path: str = "") -> HttpResponse:
     response = HttpResponse(answer.body, status=answer.status)
     for name, value in answer.headers.items():
         response[name] = value
-    return _cors(response)
+    return _cors(response) if answer.cors else response
 
 
 def _cors(response: HttpResponse) -> HttpResponse:

@@ -80,7 +80,7 @@ class SentWebhook:
     state: str = "pending"  # "pending", "delivered", "failed" or "not_sent" (no endpoint)
 
     def payload(self) -> dict[str, Any]:
-        """The decoded JSON body: ``{"type", "timestamp", "data"}``."""
+        """The decoded JSON body: ``{"type", "timestamp", "api_version", "data"}``."""
         return json.loads(self.body)
 
 

@@ -33,8 +33,20 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 SEED = "polar-openapi-2024-12-seed-era.json"
 LAST_CUSTOM = "polar-openapi-2025-02-last-custom.json"
 ERRORS = "polar-openapi-2026-04-errors.json"
-#: Both full specs; every success response must satisfy each of them.
+DATED_2026_04 = "polar-openapi-2026-04.json"
+DATED_2026_10 = "polar-openapi-2026-10.json"
+#: Both full specs of the seed era; every seed-era success response must satisfy each.
 FULL_SPECS = (SEED, LAST_CUSTOM)
+#: The spec each ``Polar-Version`` is checked against. Polar publishes none for 2027-01;
+#: polar-sdk 1.0.2's v2027_01 module differs from v2026_10 only in license keys and
+#: seat-based prices, which the fake never serves, so 2026-10's schemas describe it.
+VERSION_SPECS = {
+    "2026-04": DATED_2026_04,
+    "2026-10": DATED_2026_10,
+    "2027-01": DATED_2026_10,
+}
+#: What Polar answers without ``Polar-Version`` (written here, not read from the fake).
+POLAR_DEFAULT_VERSION = "2026-04"
 
 #: The fake's operation names and the spec path and method that declare them.
 OPERATIONS = {
@@ -47,6 +59,10 @@ OPERATIONS = {
     "client_confirm": ("/v1/checkouts/custom/client/{client_secret}/confirm", "post"),
     "list_products": ("/v1/products/", "get"),
     "get_product": ("/v1/products/{id}", "get"),
+}
+#: The same operations in the dated specs (which hide ``/custom/``).
+DATED_OPERATIONS = {
+    name: (path.replace("/custom/", "/"), method) for name, (path, method) in OPERATIONS.items()
 }
 #: Polar error names, the status each comes with, and the spec whose schema describes it.
 ERROR_NAMES = {
@@ -85,7 +101,34 @@ def _is_ip(value: object) -> bool:
 
 
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())
+    return _split_legacy_prices(json.loads((DATA / name).read_text()))
+
+
+_LEGACY = "#/components/schemas/LegacyRecurringProductPrice"
+_PRICE = "#/components/schemas/ProductPrice"
+
+
+def _split_legacy_prices(schema: Any) -> Any:
+    """Polar's dated specs say ``oneOf: [LegacyRecurringProductPrice, ProductPrice]``, but
+    neither forbids extra keys, so every legacy price (``type``, ``recurring_interval``,
+    ``legacy: true``, as Polar still serves for products made before intervals moved to the
+    product) also matches ``ProductPrice`` and no legacy price can pass ``oneOf``: a gap
+    in Polar's spec. Polar's server tells them apart by ``legacy``; so does this checker:
+    a price with ``legacy`` must be a valid legacy price, any other a valid ``ProductPrice``.
+    """
+    if isinstance(schema, dict):
+        if schema.get("oneOf") == [{"$ref": _LEGACY}, {"$ref": _PRICE}]:
+            rest = {k: v for k, v in schema.items() if k != "oneOf"}
+            return {
+                **rest,
+                "if": {"required": ["legacy"]},
+                "then": {"$ref": _LEGACY},
+                "else": {"$ref": _PRICE},
+            }
+        return {k: _split_legacy_prices(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_split_legacy_prices(v) for v in schema]
+    return schema
 
 
 class SpecChecker:
@@ -96,7 +139,8 @@ class SpecChecker:
 
     def __init__(self) -> None:
         if not SpecChecker._specs:
-            SpecChecker._specs = {name: _load(name) for name in (SEED, LAST_CUSTOM, ERRORS)}
+            names = (SEED, LAST_CUSTOM, ERRORS, DATED_2026_04, DATED_2026_10)
+            SpecChecker._specs = {name: _load(name) for name in names}
             registry: Registry = Registry()
             for name, spec in SpecChecker._specs.items():
                 resource = Resource.from_contents(spec, default_specification=DRAFT202012)
@@ -131,13 +175,26 @@ class SpecChecker:
             return
         if response.status == 0:
             return
-        problems = self.problems(record.operation, response)
+        version = requested_version(record)
+        # HEAD has no body to validate (the tests of the server check it is a GET's).
+        head = record.method == "HEAD"
+        problems = [] if head else self.problems(record.operation, response, version)
+        if response.fault is None and response.status != 429:
+            answered = response.headers.get("Polar-Version")
+            if answered != (version or POLAR_DEFAULT_VERSION):
+                problems.append(f"Polar-Version answered {answered!r} for {version!r}")
         self.validated += 1
         for problem in problems:
             self.violations.append(f"{record.method} {record.path} -> {response.status}: {problem}")
 
-    def problems(self, operation: str, response: FakeResponse) -> list[str]:
-        """Every way ``response`` to ``operation`` differs from Polar's specs."""
+    def problems(
+        self, operation: str, response: FakeResponse, version: str | None = None
+    ) -> list[str]:
+        """Every way ``response`` to ``operation`` differs from the specs of ``version``.
+
+        ``version`` ``None`` is the seed era (both of its specs); otherwise a
+        ``Polar-Version`` and its spec (:data:`VERSION_SPECS`).
+        """
         status = response.status
         if status == 429:
             return [] if response.body == b"" else ["429 must have an empty body"]
@@ -150,12 +207,16 @@ class SpecChecker:
         if status >= 500:
             return self.errors(SEED, GENERIC_ERROR, body)
         problems: list[str] = []
-        path, method = OPERATIONS[operation]
+        dated = version is not None
+        path, method = (DATED_OPERATIONS if dated else OPERATIONS)[operation]
+        specs = (VERSION_SPECS[version],) if version is not None else FULL_SPECS
         declared = 0
-        for spec in FULL_SPECS:
+        for spec in specs:
             responses = self._specs[spec]["paths"][path][method]["responses"]
             schema = responses.get(str(status), {}).get("content", {}).get("application/json")
-            if schema is None or (status == 403 and body.get("error") == "NotOpenCheckout"):
+            if schema is None or (
+                not dated and status == 403 and body.get("error") == "NotOpenCheckout"
+            ):
                 continue
             declared += 1
             problems += self.errors(spec, schema["schema"], body)
@@ -167,7 +228,8 @@ class SpecChecker:
                 expected, spec = ERROR_NAMES[name]
                 if expected != status:
                     problems.append(f"{name} comes with {expected}, not {status}")
-                problems += self.component(spec, name, body)
+                # A dated version's own schema of the error, else the one that has it.
+                problems += self.component(specs[0] if dated else spec, name, body)
                 declared += 1
         # Polar's exact 422 shape: {"error": ..., "detail": [{loc, msg, type, input}, ...]}.
         if status == 422 and (not isinstance(body.get("error"), str) or not body.get("detail")):
@@ -177,20 +239,40 @@ class SpecChecker:
         return problems
 
     def check_event(self, event: SentWebhook) -> None:
-        """Validate a webhook payload: the seed spec's webhook schema, or its data object."""
+        """Validate a webhook payload against the webhook schema of its ``api_version``
+        (which covers its ``data``).
+
+        Polar does not version payloads; the fake sends today's shapes, which the seed
+        era's ``Checkout`` no longer describes (a free checkout's ``amount`` is 0 now).
+        """
         payload = event.payload()
         problems: list[str] = []
-        if set(payload) != {"type", "timestamp", "data"} or payload["type"] != event.type:
+        keys = {"type", "timestamp", "api_version", "data"}
+        if set(payload) != keys or payload["type"] != event.type:
             problems.append(f"payload keys {sorted(payload)}")
-        webhooks = self._specs[SEED]["webhooks"]
-        if event.type in webhooks:
-            schema = webhooks[event.type]["post"]["requestBody"]["content"]["application/json"]
-            problems += self.errors(SEED, schema["schema"], payload)
-        data_schema = "Order" if event.type.startswith("order.") else "Checkout"
-        for spec in FULL_SPECS:
-            problems += self.component(spec, data_schema, payload["data"])
+        spec = VERSION_SPECS.get(str(payload.get("api_version")))
+        if spec is None:
+            problems.append(f"api_version {payload.get('api_version')!r}")
+        elif event.type in self._specs[spec]["webhooks"]:
+            content = self._specs[spec]["webhooks"][event.type]["post"]["requestBody"]["content"]
+            problems += self.errors(spec, content["application/json"]["schema"], payload)
+        else:
+            problems.append(f"{spec} declares no webhook {event.type}")
         self.events_validated += 1
         self.violations += [f"webhook {event.type}: {p}" for p in problems]
+
+
+def requested_version(record: RecordedRequest) -> str | None:
+    """The version ``record`` asked for, as Polar reads it (``None``: the seed era).
+
+    Written out here rather than taken from the fake, so a fake that resolved the
+    header wrongly would be checked against the wrong spec and caught.
+    """
+    raw = record.headers.get("polar-version", "").strip(" \t")
+    if raw:
+        year, _, month = raw.partition("-")
+        return f"{int(year)}-{int(month):02d}"
+    return None if record.path.startswith("/v1/checkouts/custom/") else POLAR_DEFAULT_VERSION
 
 
 def _rebase(schema: Any, base: str) -> Any:

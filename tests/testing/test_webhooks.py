@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -130,7 +131,8 @@ def test_headers_and_payload_are_polars(client, receiver):
     assert headers["user-agent"] == "polar.sh webhooks"
     assert headers["webhook-signature"].startswith("v1,")
     payload = Webhook(base64.b64encode(SECRET.encode()).decode()).verify(body, headers)
-    assert set(payload) == {"type", "timestamp", "data"}
+    # api_version: polar-sdk 1.x requires it in every payload.
+    assert set(payload) == {"type", "timestamp", "api_version", "data"}
 
 
 def test_the_key_is_the_secret_s_utf8_bytes(client, receiver):
@@ -253,3 +255,64 @@ def test_the_app_s_webhook_endpoint_accepts_the_fake_s_deliveries(polar_fake, cl
     _buy(client)
     assert [e.type for e in polar_fake.events] == PAID_CHECKOUT_EVENTS
     assert {e.state for e in polar_fake.events} == {"delivered"}
+
+
+# -- the newest polar-sdk decodes every delivery ----------------------------------------------
+
+SDK_MODULES = ("v2026_04", "v2026_10", "v2027_01")
+
+
+@pytest.mark.parametrize("module", SDK_MODULES)
+@pytest.mark.parametrize("version", [None, "2026-04", "2026-10", "2027-01"])
+def test_every_delivery_decodes_with_polar_sdk(module, version):
+    """Whatever version the calls asked for, each signed delivery passes the SDK's verifier
+    and decoder (checkouts paid, free, pay-what-you-want, subscribed, failed, expired)."""
+    import importlib
+
+    from polar_checkouts.testing import (
+        PRODUCT_PWYW_ID,
+        PRODUCT_SUBSCRIPTION_ID,
+        FakePolar,
+    )
+
+    pytest.importorskip("polar")
+    sdk = importlib.import_module(f"polar.{module}.webhooks")
+    receiver = Receiver()
+    fake = FakePolar(webhook_url=URL, webhook_secret=SECRET, webhook_sender=receiver)
+    headers = {"Authorization": "Bearer t", **({"Polar-Version": version} if version else {})}
+    path = "/v1/checkouts/custom/" if version is None else "/v1/checkouts/"
+    outcomes = [
+        (PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED),
+        (PRODUCT_FREE_ID, None),
+        (PRODUCT_PWYW_ID, TOKEN_SUCCEEDED),
+        (PRODUCT_SUBSCRIPTION_ID, TOKEN_SUCCEEDED),
+        (PRODUCT_ONE_TIME_ID, TOKEN_FAILED),
+        (PRODUCT_ONE_TIME_ID, "expire"),
+    ]
+    for product, token in outcomes:
+        body = {"product_id": product, "payment_processor": "stripe"}
+        created = fake.handle("POST", path, "", headers, json.dumps(body).encode())
+        assert created.status == 201, created.body
+        secret = created.json()["client_secret"]
+        if token == "expire":
+            fake.advance_time(3601)
+            continue
+        confirm = {**BUYER, **({"confirmation_token_id": token} if token else {})}
+        answer = fake.handle(
+            "POST", f"{path}client/{secret}/confirm", "", headers, json.dumps(confirm).encode()
+        )
+        assert answer.status == 200, answer.body
+        fake.handle("GET", f"{path}{created.json()['id']}", "", headers)
+    types = set()
+    for _, body, signed in receiver.deliveries:
+        event = sdk.validate_event(body, dict(signed), SECRET)
+        assert event.type == json.loads(body)["type"]
+        assert event.api_version == "2026-04"
+        types.add(event.type)
+    assert types == {
+        "checkout.created",
+        "checkout.updated",
+        "checkout.expired",
+        "order.created",
+        "order.paid",
+    }

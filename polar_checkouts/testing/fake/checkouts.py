@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .. import catalogue
+from .. import catalogue, versions
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, error, json_response
 from ..validation import (
     CLIENT_UPDATE_FIELDS,
@@ -107,16 +107,24 @@ def list_checkouts(
 
 def create_op(fake: FakePolar, headers: Any, params: Any, body: bytes) -> FakeResponse:
     """``POST /v1/checkouts/``: 201 with the new checkout."""
-    return json_response(201, create(fake, body))
+    return json_response(201, create(fake, body, seed_era=versions.active() is None))
 
 
-def create(fake: FakePolar, body: bytes) -> JsonDict:
-    """Create a checkout from a request body; raises ``RequestInvalid`` for Polar's 422s."""
+def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
+    """Create a checkout from a request body; raises ``RequestInvalid`` for Polar's 422s.
+
+    ``seed_era``: the seed's ``/custom/`` create, which knows no ``products`` and
+    requires ``payment_processor``.
+    """
     data = parse_body(body)
     # Schema first, as FastAPI does: its errors come alone, named RequestValidationError.
     errors = Errors()
+    if seed_era:
+        data = {k: v for k, v in data.items() if k != "products"}
     selection = read_selection(fake, errors, data)
     processor = data.get("payment_processor", MISSING)
+    if seed_era and processor is MISSING:
+        errors.add(("body", "payment_processor"), "Field required", "missing", data)
     if processor is not MISSING and processor != "stripe":
         errors.add(
             ("body", "payment_processor"),

@@ -12,6 +12,8 @@ implementation of Polar's behaviour (``/work/shared/polar/API.md`` in the projec
   (here: the clock, :meth:`FakePolar.tick`);
 * amounts, a 10 % discount code, a deterministic tax rule (:mod:`.pricing`), Polar's
   JSON shapes (:mod:`.serialise`), orders (:mod:`.orders`) and 4xx bodies;
+* the ``Polar-Version`` header read as Polar reads it, and every shape in the version
+  asked for (:mod:`..versions`, :mod:`.serialise`);
 * fault injection (:mod:`..faults`) and Standard Webhooks deliveries (:mod:`..webhooks`);
 * fake-only routes under ``/_fake/`` (complete a "3-D Secure" action, reset, move the
   clock, inject faults) that a browser or another process can call.
@@ -27,14 +29,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
-from .. import catalogue
+from .. import catalogue, versions
 from ..faults import Injection, injected_response, mangle, take_injection
 from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
 from . import checkouts, orders
-from .routes import dispatch, route
-from .serialise import checkout_json, product_json
+from .routes import dispatch, is_fake_only, route, unknown_version
+from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
 
 #: Where checkout pages of the fake live (``Checkout.url``); never resolved on a network.
@@ -80,6 +82,8 @@ class FakePolar:
         self._offset = timedelta(0)
         self.webhook: WebhookEndpoint | None = None
         self.webhook_delivery = "sync"
+        #: The ``api_version`` of webhook payloads (Polar's default version).
+        self.webhook_api_version = versions.DEFAULT_API_VERSION
         self._worker: threading.Thread | None = None
         self._worker_stop = threading.Event()
         self._reset_state()
@@ -264,6 +268,8 @@ class FakePolar:
         else:
             discount["amount"] = amount
             discount["currency"] = currency.lower()
+            # Today's Polar: the amount per currency (amount/currency are deprecated).
+            discount["amounts"] = {currency.lower(): amount}
         if duration == "repeating":
             discount["duration_in_months"] = 3
         with self._lock:
@@ -427,10 +433,27 @@ class FakePolar:
             self._worker = None
 
     def emit(self, type: str, data: JsonDict) -> None:
-        """Record a webhook event (delivered after the current call, if configured)."""
+        """Record a webhook event (delivered after the current call, if configured).
+
+        Polar does not version webhook payloads: whatever version the call that caused
+        the event asked for, the event carries today's shapes and ``api_version`` (which
+        polar-sdk 1.x requires), :attr:`webhook_api_version`.
+        """
         now = self.now()
+        with versions.serving(self.webhook_api_version):
+            if type.startswith("checkout.") and data.get("id") in self.states:
+                data = checkout_json(self, self.states[data["id"]])
+            elif type.startswith("order.") and data.get("product_price_id") in self.prices:
+                data = {**data, "product_price": price_json(self, data["product_price_id"])}
         event = SentWebhook(id=str(uuid.uuid4()), type=type, timestamp=now, data=data)
-        event.body = json_bytes({"type": type, "timestamp": isoformat(now), "data": data})
+        event.body = json_bytes(
+            {
+                "type": type,
+                "timestamp": isoformat(now),
+                "api_version": self.webhook_api_version,
+                "data": data,
+            }
+        )
         event.state = "pending" if self.webhook is not None else "not_sent"
         self.events.append(event)
 
@@ -457,15 +480,33 @@ class FakePolar:
         params = parse_qs(query, keep_blank_values=True)
         body = body or b""
         operation, handler = route(self, method, path)
-        with self._lock:
-            injection = take_injection(self.injections, operation)
-            if injection is not None and not injection.processed:
+        version = versions.SEED_ERA
+        routed = not is_fake_only(path)
+        if routed:
+            try:
+                version = versions.resolve(lowered.get("polar-version", "").strip(" \t"), path)
+            except versions.UnknownVersion:
+                # Polar's version middleware answers before any route (and before CORS).
+                operation, handler = None, unknown_version
+        with self._lock, versions.serving(version):
+            injection = (
+                None if handler is unknown_version else take_injection(self.injections, operation)
+            )
+            if handler is unknown_version:
+                response = unknown_version()
+            elif injection is not None and not injection.processed:
                 response = injected_response(injection, operation)
             else:
                 self.tick()
                 response = dispatch(operation, handler, lowered, params, body)
                 if injection is not None:
                     response = mangle(injection, response)
+            if method == "HEAD":
+                # Starlette answers HEAD as GET, with the GET's length and no body.
+                response.headers["content-length"] = str(len(response.body))
+                response.body = b""
+            if routed and handler is not unknown_version:
+                response.headers[versions.VERSION_HEADER] = version or versions.DEFAULT_API_VERSION
             record = RecordedRequest(
                 method=method,
                 path=path,

@@ -65,6 +65,16 @@ def create_order(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
             "customer_cancellation_reason": None,
             "customer_cancellation_comment": None,
             "user_id": customer["id"],
+            # Keys today's Polar (2026-04 and later) sends and polar-sdk 1.x requires.
+            "recurring_interval_count": 1,
+            "current_meter_period_start": None,
+            "current_meter_period_end": None,
+            "trial_start": None,
+            "trial_end": None,
+            "pause_at_period_end": False,
+            "paused_at": None,
+            "resumes_at": None,
+            "units": None,
         }
         fake.subscriptions[subscription["id"]] = subscription
         checkout.subscription_id = subscription["id"]
@@ -106,6 +116,11 @@ def create_order(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
             "tax_id": None,
             "organization_id": product["organization_id"],
             "avatar_url": "https://www.gravatar.com/avatar/00000000000000000000000000000000",
+            "external_id": None,
+            "type": "individual",
+            "billing_name": customer["name"],
+            "deleted_at": None,
+            "first_user_event_at": None,
         },
         "user_id": customer["id"],
         "user": {
@@ -116,11 +131,38 @@ def create_order(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
         "product": {
             k: v
             for k, v in product.items()
-            if k not in ("prices", "benefits", "medias", "attached_custom_fields", "metadata")
+            if k not in ("prices", "benefits", "medias", "attached_custom_fields", "is_deletable")
         },
         "product_price": price,
         "discount": discount_json(fake, discount) if discount else None,
         "subscription": subscription,
+        # Keys today's Polar (2026-04 and later) sends and polar-sdk 1.x requires.
+        "applied_balance_amount": 0,
+        "due_amount": 0,
+        "billing_name": customer["name"],
+        "invoice_number": None,
+        "is_invoice_generated": False,
+        "receipt_number": None,
+        "units": None,
+        "platform_fee_amount": 0,
+        "platform_fee_currency": None,
+        "description": product["name"],
+        "items": [
+            {
+                "created_at": now,
+                "modified_at": None,
+                "id": str(uuid.uuid4()),
+                "label": product["name"],
+                "amount": amounts["net_amount"] or 0,
+                "tax_amount": amounts["tax_amount"] or 0,
+                "proration": False,
+                "product_price_id": checkout.price_id,
+                "start_timestamp": None,
+                "end_timestamp": None,
+            }
+        ],
+        "refundable_amount": amounts["net_amount"] or 0,
+        "refundable_tax_amount": amounts["tax_amount"] or 0,
     }
     fake.orders[order["id"]] = order
     checkout.order_id = order["id"]

@@ -38,6 +38,18 @@ PRODUCTS_PREFIX = "/v1/products/"
 SERVER_OPERATIONS = ("list", "create", "get", "update", "list_products", "get_product")
 
 
+def is_fake_only(path: str) -> bool:
+    """Whether ``path`` is one of the fake's own routes (index, ``/_fake/``), unversioned."""
+    return path in ("", "/") or path.startswith("/_fake/")
+
+
+def unknown_version(*args: Any) -> FakeResponse:
+    """Polar's answer to a malformed or unknown ``Polar-Version``: no version, no CORS."""
+    response = json_response(404, {"detail": "Not Found"})
+    response.cors = False
+    return response
+
+
 def route(
     fake: FakePolar, method: str, path: str
 ) -> tuple[str | None, Callable[..., FakeResponse]]:
@@ -47,14 +59,17 @@ def route(
         return json_response(404, {"detail": "Not Found"})
 
     def not_allowed(*args: Any) -> FakeResponse:
-        return json_response(405, {"detail": "Method Not Allowed"})
+        return method_not_allowed(("GET", "POST", "PATCH"))
 
     def pick(
         table: dict[str, tuple[str, Callable[..., FakeResponse]]],
     ) -> tuple[str | None, Callable[..., FakeResponse]]:
-        if method in table:
-            return table[method]
-        return None, not_allowed
+        # Starlette answers HEAD wherever GET is routed (FakePolar.handle drops the body).
+        wanted = "GET" if method == "HEAD" else method
+        if wanted in table:
+            return table[wanted]
+        allowed = [*table, "HEAD"] if "GET" in table else list(table)
+        return None, lambda *a: method_not_allowed(allowed)
 
     if method == "OPTIONS":
         return None, lambda *a: FakeResponse(204, {}, b"")
@@ -120,7 +135,7 @@ def control_route(
 
     def post_only(fn: Callable[..., FakeResponse]) -> Callable[..., FakeResponse]:
         if method != "POST":
-            return lambda *a: json_response(405, {"detail": "Method Not Allowed"})
+            return lambda *a: method_not_allowed(["POST"])
         return fn
 
     if len(parts) == 3 and parts[0] == "actions" and parts[2] in ("complete", "fail"):
@@ -136,7 +151,7 @@ def control_route(
         return None, post_only(lambda h, q, b: control_inject(fake, b))
     if rest == "products":
         return None, post_only(lambda h, q, b: control_add_product(fake, b))
-    if rest == "events" and method == "GET":
+    if rest == "events" and method in ("GET", "HEAD"):
         return None, lambda *a: json_response(
             200,
             [
@@ -151,6 +166,11 @@ def control_route(
             ],
         )
     return None, lambda *a: json_response(404, {"detail": "Not Found"})
+
+
+def method_not_allowed(allowed: list[str] | tuple[str, ...]) -> FakeResponse:
+    """Starlette's 405: JSON, with the route's methods in ``Allow``."""
+    return json_response(405, {"detail": "Method Not Allowed"}, {"allow": ", ".join(allowed)})
 
 
 def dispatch(

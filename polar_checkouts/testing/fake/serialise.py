@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import catalogue
+from .. import catalogue, versions
 from .pricing import totals
 from .state import CheckoutState, JsonDict, isoformat
 
@@ -21,9 +21,20 @@ T = TypeVar("T")
 MAX_LIMIT = 100
 
 
+#: The currency a free price is in on the dated versions (the fake's catalogue currency).
+FREE_PRICE_CURRENCY = "usd"
+
+
 def price_json(fake: FakePolar, price_id: str) -> JsonDict:
-    """Polar's ``ProductPrice``."""
-    return dict(fake.prices[price_id])
+    """Polar's ``ProductPrice``, in the shape of the version being answered."""
+    price = dict(fake.prices[price_id])
+    if price["amount_type"] == "free" and versions.is_dated(versions.active()):
+        # The dated versions have no ``free`` price: it is a ``fixed`` price of 0
+        # (Polar's server, product/schemas.py, _coerce_legacy_free_price).
+        price["amount_type"] = "fixed"
+        price["price_currency"] = FREE_PRICE_CURRENCY
+        price["price_amount"] = 0
+    return price
 
 
 def product_json(fake: FakePolar, product_id: str) -> JsonDict:
@@ -34,6 +45,9 @@ def product_json(fake: FakePolar, product_id: str) -> JsonDict:
     product["benefits"] = []
     product["medias"] = []
     product["attached_custom_fields"] = []
+    # polar-sdk 1.x requires it; the fake deletes nothing, and a product with checkouts
+    # is not deletable on Polar either.
+    product["is_deletable"] = False
     return product
 
 
@@ -115,6 +129,12 @@ def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = Fa
         "attached_custom_fields": [],
         "custom_field_data": dict(checkout.custom_field_data),
     }
+    if versions.is_dated(versions.active()) and data["amount"] is None:
+        # A free checkout on the dated versions: amounts are 0, never null, and it has a
+        # currency (the specs of 2026-04 and 2026-10 require integers and a string).
+        for key in ("amount", "subtotal_amount", "net_amount", "total_amount"):
+            data[key] = 0
+        data["currency"] = data["currency"] or FREE_PRICE_CURRENCY
     if public:
         for key in ("metadata", "customer_metadata", "subscription_id"):
             del data[key]
@@ -163,6 +183,8 @@ def discount_json(fake: FakePolar, discount: JsonDict) -> JsonDict:
         "starts_at": None,
         "ends_at": None,
         "max_redemptions": None,
+        "max_redemptions_per_customer": None,
+        "products": [],
         "redemptions_count": sum(
             1 for o in fake.orders.values() if o["discount_id"] == discount["id"]
         ),
