@@ -99,8 +99,9 @@ def test_products_list_get_and_iterate(sdk):
         assert isinstance(product.is_deletable, bool)
         assert sdk.products.get(product.id).id == product.id
     assert {p.id for p in sdk.products.iter_list(limit=1)} == ALL_PRODUCTS
+    # Today's models have no "free" price type: a free product has a fixed price of 0.
     free = sdk.products.get(PRODUCT_FREE_ID)
-    assert [price.amount_type for price in free.prices] == ["free"]
+    assert [(p.amount_type, p.price_amount) for p in free.prices] == [("fixed", 0)]
     pwyw = sdk.products.get(PRODUCT_PWYW_ID)
     assert pwyw.prices[0].amount_type == "custom"
     assert pwyw.prices[0].minimum_amount == PWYW_MINIMUM

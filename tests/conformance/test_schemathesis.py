@@ -119,10 +119,15 @@ def operations(spec: str) -> list[tuple[str, str]]:
 
 
 def prepared_spec(spec: str) -> dict[str, Any]:
-    """The spec as the tests use it: operations the fake serves, links, real ids in creates."""
+    """The spec as the tests use it: operations the fake serves, the known-gaps file's
+    spec patches, links, real ids in creates."""
     raw = copy.deepcopy(load_json(SPECS[spec][0]))
     for method, path in NOT_SERVED:
         raw["paths"].get(path, {}).pop(method.lower(), None)
+    for patch in load_json(KNOWN_GAPS)["spec_patches"]:
+        if spec in patch["specs"]:
+            for name in patch["schemas"]:
+                raw["components"]["schemas"][name]["properties"].update(patch["add_properties"])
     add_links(raw)
     narrow_ids(raw)
     return raw
@@ -208,17 +213,19 @@ class Findings:
         """File one failed check: a listed gap, or an unexpected finding."""
         kind = type(failure).__name__
         operation = failure.operation or "?"
+        text = f"{failure.title}: {failure.message}"
         for index, gap in enumerate(self.gaps):
             if (
-                gap["spec"] in (self.spec, "*")
-                and gap["operation"] == operation
+                self.spec in gap["specs"]
+                and operation in gap["operations"]
                 and gap["failure"] == kind
                 and gap.get("status") in (None, status)
+                and all(fragment in text for fragment in gap.get("match", []))
             ):
                 self.seen_gaps.add(index)
                 return
         key = (operation, kind, str(status))
-        self.unexpected.setdefault(key, f"{failure.title}: {failure.message}\n    {curl}")
+        self.unexpected.setdefault(key, f"{text}\n    {curl}")
 
     def report(self) -> str:
         """The unexpected findings, one paragraph each."""
@@ -301,8 +308,37 @@ def has_negative_data(method: str, path: str) -> bool:
     return not (method == "GET" and path.endswith("/client/{client_secret}"))
 
 
+#: Defects of the fake (not of Polar's spec) that Schemathesis finds today, by test id: each
+#: xfails strictly, so fixing the fake turns it into a failure until the entry is removed.
+FAKE_DEFECTS = {
+    f"{version}-negative-POST /v1/checkouts/": (
+        "fake defect: on the dated paths the fake's create ignores fields it does not use "
+        "instead of validating them as Polar does (min_seats/max_seats/seats/units bounds, "
+        "and `prices`, whose keys must be the products' ids and whose items must be "
+        "price-create objects); Polar answers 422, the fake 201"
+    )
+    for version in ("2026-04", "2026-10")
+}
+
+
+def case_id(spec: str, method: str, path: str, mode: GenerationMode) -> str:
+    """The pytest id of one (spec, operation, mode) run."""
+    return f"{spec}-{mode.value}-{method} {path}"
+
+
 CASES = [
-    pytest.param(spec, method, path, mode, id=f"{spec}-{mode.value}-{method} {path}")
+    pytest.param(
+        spec,
+        method,
+        path,
+        mode,
+        id=case_id(spec, method, path, mode),
+        marks=[
+            pytest.mark.xfail(strict=True, reason=FAKE_DEFECTS[case_id(spec, method, path, mode)])
+        ]
+        if case_id(spec, method, path, mode) in FAKE_DEFECTS
+        else [],
+    )
     for spec in SPECS
     for method, path in operations(spec)
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
@@ -373,12 +409,13 @@ def test_stateful_links(fakes, schemas, spec):
 
 
 def test_known_gaps_are_reasoned_and_name_real_operations():
-    """Every entry names a spec, an operation of it, a Schemathesis failure and a reason."""
+    """Every entry names specs, operations of them, a Schemathesis failure and a reason."""
     for gap in known_gaps():
-        specs = list(SPECS) if gap["spec"] == "*" else [gap["spec"]]
-        for spec in specs:
-            method, path = gap["operation"].split(" ", 1)
-            assert (method, path) in operations(spec), gap
+        assert gap["specs"], gap
+        assert gap["operations"], gap
+        for operation in gap["operations"]:
+            method, path = operation.split(" ", 1)
+            assert any((method, path) in operations(spec) for spec in gap["specs"]), operation
         assert gap["failure"] in {
             "UndefinedStatusCode",
             "JsonSchemaError",
@@ -386,3 +423,9 @@ def test_known_gaps_are_reasoned_and_name_real_operations():
             "UndefinedContentType",
             "ServerError",
         }, gap
+    for patch in load_json(KNOWN_GAPS)["spec_patches"]:
+        assert patch["reason"], patch
+        for spec in patch["specs"]:
+            schemas = load_json(SPECS[spec][0])["components"]["schemas"]
+            for name in patch["schemas"]:
+                assert name in schemas, (spec, name)
