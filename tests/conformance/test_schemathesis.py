@@ -380,6 +380,7 @@ def test_stateful_links(fakes, schemas, spec):
     followed: dict[str, int] = {}
     session = requests.Session()
 
+    @seed(SEED)
     class Machine(schemas[spec].as_state_machine()):  # type: ignore[misc]
         def call(self, case: Any, **kwargs: Any) -> Any:
             response = call_and_check(case, base_url, session, headers, found)
@@ -395,9 +396,7 @@ def test_stateful_links(fakes, schemas, spec):
     try:
         run_state_machine_as_test(
             Machine,
-            settings=hypothesis_settings(
-                STATEFUL_EXAMPLES, stateful_step_count=6, derandomize=not LONG
-            ),
+            settings=hypothesis_settings(STATEFUL_EXAMPLES, stateful_step_count=6),
             _min_steps=2,
         )
     finally:
