@@ -53,7 +53,14 @@ VERSION_MODULES = sorted(
     if re.fullmatch(r"v\d{4}_\d{2}", module.name)
 )
 ALL_PRODUCTS = {PRODUCT_ONE_TIME_ID, PRODUCT_SUBSCRIPTION_ID, PRODUCT_PWYW_ID, PRODUCT_FREE_ID}
-BUYER = {"customer_name": "Ada", "customer_billing_address": {"country": "NL"}}
+BUYER: dict[str, Any] = {"customer_name": "Ada", "customer_billing_address": {"country": "NL"}}
+
+
+def pay(sdk: Any, client_secret: str, token: str = TOKEN_SUCCEEDED, **extra: Any) -> Any:
+    """``client_confirm`` as the buyer's page does: an e-mail address and a Stripe token."""
+    return sdk.checkouts.client_confirm(
+        client_secret, customer_email="ada@example.com", confirmation_token_id=token, **extra
+    )
 
 
 def test_the_sdk_is_the_pinned_release_with_its_version_modules():
@@ -115,11 +122,7 @@ def test_a_paid_purchase(sdk):
     assert public.id == checkout.id
     updated = sdk.checkouts.client_update(checkout.client_secret, **BUYER)
     assert updated.tax_amount == 399  # 21 % Dutch VAT on $19.00
-    confirmed = sdk.checkouts.client_confirm(
-        checkout.client_secret,
-        customer_email="ada@example.com",
-        confirmation_token_id=TOKEN_SUCCEEDED,
-    )
+    confirmed = pay(sdk, checkout.client_secret)
     assert confirmed.customer_session_token.startswith("polar_cst_")
     assert sdk.checkouts.get(checkout.id).status == "succeeded"
 
@@ -145,12 +148,7 @@ def test_pay_what_you_want(sdk):
     with pytest.raises(sdk.errors.HTTPValidationError) as caught:
         sdk.checkouts.client_update(checkout.client_secret, amount=PWYW_MINIMUM - 1)
     assert caught.value.status_code == 422
-    confirmed = sdk.checkouts.client_confirm(
-        checkout.client_secret,
-        customer_email="ada@example.com",
-        confirmation_token_id=TOKEN_SUCCEEDED,
-        **BUYER,
-    )
+    confirmed = pay(sdk, checkout.client_secret, **BUYER)
     assert confirmed.amount == 3000
 
 
@@ -183,18 +181,9 @@ def test_invalid_body_is_a_validation_error(sdk):
 
 def test_a_closed_checkout_is_not_open_checkout(sdk):
     checkout = sdk.checkouts.create(products=[PRODUCT_ONE_TIME_ID])
-    sdk.checkouts.client_confirm(
-        checkout.client_secret,
-        customer_email="ada@example.com",
-        confirmation_token_id=TOKEN_SUCCEEDED,
-        **BUYER,
-    )
+    pay(sdk, checkout.client_secret, **BUYER)
     with pytest.raises(sdk.errors.CheckoutsClientConfirm403Error) as caught:
-        sdk.checkouts.client_confirm(
-            checkout.client_secret,
-            customer_email="ada@example.com",
-            confirmation_token_id=TOKEN_SUCCEEDED,
-        )
+        pay(sdk, checkout.client_secret)
     assert caught.value.status_code == 403
     assert caught.value.error.error == "NotOpenCheckout"
     with pytest.raises(sdk.errors.CheckoutsClientUpdate403Error) as caught_update:
@@ -205,12 +194,7 @@ def test_a_closed_checkout_is_not_open_checkout(sdk):
 def test_a_declined_payment_is_a_payment_error(sdk):
     checkout = sdk.checkouts.create(products=[PRODUCT_ONE_TIME_ID])
     with pytest.raises(sdk.errors.PaymentError) as caught:
-        sdk.checkouts.client_confirm(
-            checkout.client_secret,
-            customer_email="ada@example.com",
-            confirmation_token_id=TOKEN_DECLINED,
-            **BUYER,
-        )
+        pay(sdk, checkout.client_secret, TOKEN_DECLINED, **BUYER)
     assert caught.value.status_code == 400
 
 
