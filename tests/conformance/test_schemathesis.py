@@ -322,6 +322,7 @@ FAKE_DEFECTS: list[dict[str, Any]] = [
         "failure": "AcceptedNegativeData",
         "status": 201,
         "match": [],
+        "name": "create-fields-unvalidated",
         "reproduce": ("POST", "/v1/checkouts/", "", {"products": [PRODUCT_IDS[1]], "min_seats": 0}),
         "reason": (
             "fake defect: on the dated paths the fake's create ignores fields it does not use "
@@ -336,11 +337,25 @@ FAKE_DEFECTS: list[dict[str, Any]] = [
         "failure": "AcceptedNegativeData",
         "status": 200,
         "match": ["parameter `visibility` in query"],
+        "name": "products-visibility-unvalidated",
         "reproduce": ("GET", "/v1/products/", "visibility=false", None),
         "reason": (
             "fake defect: the fake's product list ignores an invalid `visibility` "
             "(?visibility=false) instead of answering 422 as Polar's list[ProductVisibility] "
             "query does"
+        ),
+    },
+    {
+        "specs": ["2026-04", "2026-10"],
+        "operations": ["GET /v1/products/"],
+        "failure": "AcceptedNegativeData",
+        "status": 200,
+        "match": ["`benefit_id`"],
+        "name": "products-benefit-id-unvalidated",
+        "reproduce": ("GET", "/v1/products/", "benefit_id=nope", None),
+        "reason": (
+            "fake defect: the fake's product list ignores `benefit_id` instead of validating "
+            "it as a list of UUIDs (?benefit_id=nope, or empty); Polar answers 422"
         ),
     },
 ]
@@ -450,7 +465,7 @@ def test_known_gaps_are_reasoned_and_name_real_operations():
         pytest.param(
             spec,
             defect,
-            id=f"{spec}-{defect['operations'][0]}",
+            id=f"{spec}-{defect['name']}",
             marks=pytest.mark.xfail(strict=True, reason=defect["reason"]),
         )
         for defect in FAKE_DEFECTS
