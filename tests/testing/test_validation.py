@@ -483,3 +483,32 @@ def test_arbitrary_bodies_get_polar_shaped_answers(create, update, operation):
     assert response.status in (200, 400, 422)
     if response.status != 200:
         assert fake.checkout(checkout["id"]) == before  # nothing half-written
+
+
+# -- the product list's visibility and benefit_id (Polar's list queries) ------------------
+
+
+@pytest.mark.parametrize("value", ["false", "", "PUBLIC", "archived"])
+def test_product_list_rejects_an_unknown_visibility(fake, value):
+    response = call(fake, "GET", "/v1/products/", query=f"visibility=public&visibility={value}")
+    assert locs(response) == [(("query", "visibility", 1), "enum")]
+    assert detail(response)[0]["input"] == value
+
+
+def test_product_list_filters_by_visibility(fake):
+    for query, count in (("visibility=public", 4), ("visibility=draft&visibility=private", 0)):
+        response = call(fake, "GET", "/v1/products/", query=query)
+        assert response.status == 200, response.body
+        assert len(response.json()["items"]) == count
+
+
+@pytest.mark.parametrize("value", ["nope", "", "1234"])
+def test_product_list_rejects_a_benefit_id_that_is_not_a_uuid(fake, value):
+    response = call(fake, "GET", "/v1/products/", query=f"benefit_id={UNKNOWN}&benefit_id={value}")
+    assert locs(response) == [(("query", "benefit_id", 1), "uuid_parsing")]
+
+
+def test_product_list_by_benefit_finds_none_the_fake_grants_none(fake):
+    response = call(fake, "GET", "/v1/products/", query=f"benefit_id={UNKNOWN}")
+    assert response.status == 200, response.body
+    assert response.json()["items"] == []
