@@ -315,50 +315,7 @@ def has_negative_data(method: str, path: str) -> bool:
 #: excuse them (whether a short run meets one depends on what else ran before), and each has
 #: a fixed reproduction below, ``test_fake_defect``, that xfails strictly: fixing the fake
 #: turns it into a failure until its entry here is removed.
-FAKE_DEFECTS: list[dict[str, Any]] = [
-    {
-        "specs": ["2026-04", "2026-10"],
-        "operations": ["POST /v1/checkouts/"],
-        "failure": "AcceptedNegativeData",
-        "status": 201,
-        "match": [],
-        "name": "create-fields-unvalidated",
-        "reproduce": ("POST", "/v1/checkouts/", "", {"products": [PRODUCT_IDS[1]], "min_seats": 0}),
-        "reason": (
-            "fake defect: on the dated paths the fake's create ignores fields it does not use "
-            "instead of validating them as Polar does (min_seats/max_seats/seats/units "
-            "bounds, and `prices`, whose keys must be the products' ids and whose items must "
-            "be price-create objects); Polar answers 422, the fake 201"
-        ),
-    },
-    {
-        "specs": ["2026-04", "2026-10"],
-        "operations": ["GET /v1/products/"],
-        "failure": "AcceptedNegativeData",
-        "status": 200,
-        "match": ["parameter `visibility` in query"],
-        "name": "products-visibility-unvalidated",
-        "reproduce": ("GET", "/v1/products/", "visibility=false", None),
-        "reason": (
-            "fake defect: the fake's product list ignores an invalid `visibility` "
-            "(?visibility=false) instead of answering 422 as Polar's list[ProductVisibility] "
-            "query does"
-        ),
-    },
-    {
-        "specs": ["2026-04", "2026-10"],
-        "operations": ["GET /v1/products/"],
-        "failure": "AcceptedNegativeData",
-        "status": 200,
-        "match": ["`benefit_id`"],
-        "name": "products-benefit-id-unvalidated",
-        "reproduce": ("GET", "/v1/products/", "benefit_id=nope", None),
-        "reason": (
-            "fake defect: the fake's product list ignores `benefit_id` instead of validating "
-            "it as a list of UUIDs (?benefit_id=nope, or empty); Polar answers 422"
-        ),
-    },
-]
+FAKE_DEFECTS: list[dict[str, Any]] = []
 
 
 def case_id(spec: str, method: str, path: str, mode: GenerationMode) -> str:
