@@ -381,6 +381,26 @@ def query_enum(
     return result
 
 
+def query_enum_items(
+    errors: Errors, query: Mapping[str, list[str]], name: str, allowed: tuple[str, ...]
+) -> list[str]:
+    """A ``list[Enum]`` query parameter: each unknown value gives 422 ``enum`` at its index."""
+    result = []
+    expected = ", ".join(f"'{v}'" for v in allowed[:-1]) + f" or '{allowed[-1]}'"
+    for index, raw in enumerate(query.get(name, [])):
+        if raw in allowed:
+            result.append(raw)
+        else:
+            errors.add(
+                ("query", name, index),
+                f"Input should be {expected}",
+                "enum",
+                raw,
+                {"expected": expected},
+            )
+    return result
+
+
 @dataclass
 class ListParams:
     """The parameters every list route shares: sort keys, page, page size, search text."""

@@ -322,40 +322,14 @@ FAKE_DEFECTS: list[dict[str, Any]] = [
         "failure": "AcceptedNegativeData",
         "status": 201,
         "match": [],
-        "name": "create-fields-unvalidated",
-        "reproduce": ("POST", "/v1/checkouts/", "", {"products": [PRODUCT_IDS[1]], "min_seats": 0}),
+        "name": "create-other-fields-unvalidated",
+        "reproduce": ("POST", "/v1/checkouts/", "", {"products": [PRODUCT_IDS[1]], "currency": 0}),
         "reason": (
-            "fake defect: on the dated paths the fake's create ignores fields it does not use "
-            "instead of validating them as Polar does (min_seats/max_seats/seats/units "
-            "bounds, and `prices`, whose keys must be the products' ids and whose items must "
-            "be price-create objects); Polar answers 422, the fake 201"
-        ),
-    },
-    {
-        "specs": ["2026-04", "2026-10"],
-        "operations": ["GET /v1/products/"],
-        "failure": "AcceptedNegativeData",
-        "status": 200,
-        "match": ["parameter `visibility` in query"],
-        "name": "products-visibility-unvalidated",
-        "reproduce": ("GET", "/v1/products/", "visibility=false", None),
-        "reason": (
-            "fake defect: the fake's product list ignores an invalid `visibility` "
-            "(?visibility=false) instead of answering 422 as Polar's list[ProductVisibility] "
-            "query does"
-        ),
-    },
-    {
-        "specs": ["2026-04", "2026-10"],
-        "operations": ["GET /v1/products/"],
-        "failure": "AcceptedNegativeData",
-        "status": 200,
-        "match": ["`benefit_id`"],
-        "name": "products-benefit-id-unvalidated",
-        "reproduce": ("GET", "/v1/products/", "benefit_id=nope", None),
-        "reason": (
-            "fake defect: the fake's product list ignores `benefit_id` instead of validating "
-            "it as a list of UUIDs (?benefit_id=nope, or empty); Polar answers 422"
+            "fake defect: on the dated paths the fake's create still ignores some fields it does "
+            "not use instead of validating them as Polar does (currency, allow_trial, "
+            "trial_interval, trial_interval_count, locale, is_business_customer, "
+            "customer_billing_name, external_customer_id, require_billing_address, return_url); "
+            "Polar answers 422, the fake 201. (seats/min_seats/max_seats and prices are validated.)"
         ),
     },
 ]

@@ -483,3 +483,203 @@ def test_arbitrary_bodies_get_polar_shaped_answers(create, update, operation):
     assert response.status in (200, 400, 422)
     if response.status != 200:
         assert fake.checkout(checkout["id"]) == before  # nothing half-written
+
+
+# -- the product list's visibility and benefit_id (Polar's list queries) ------------------
+
+
+@pytest.mark.parametrize("value", ["false", "", "PUBLIC", "archived"])
+def test_product_list_rejects_an_unknown_visibility(fake, value):
+    response = call(fake, "GET", "/v1/products/", query=f"visibility=public&visibility={value}")
+    assert locs(response) == [(("query", "visibility", 1), "enum")]
+    assert detail(response)[0]["input"] == value
+
+
+def test_product_list_filters_by_visibility(fake):
+    for query, count in (("visibility=public", 4), ("visibility=draft&visibility=private", 0)):
+        response = call(fake, "GET", "/v1/products/", query=query)
+        assert response.status == 200, response.body
+        assert len(response.json()["items"]) == count
+
+
+@pytest.mark.parametrize("value", ["nope", "", "1234"])
+def test_product_list_rejects_a_benefit_id_that_is_not_a_uuid(fake, value):
+    response = call(fake, "GET", "/v1/products/", query=f"benefit_id={UNKNOWN}&benefit_id={value}")
+    assert locs(response) == [(("query", "benefit_id", 1), "uuid_parsing")]
+
+
+def test_product_list_by_benefit_finds_none_the_fake_grants_none(fake):
+    response = call(fake, "GET", "/v1/products/", query=f"benefit_id={UNKNOWN}")
+    assert response.status == 200, response.body
+    assert response.json()["items"] == []
+
+
+# -- create: the dated versions' seats and ad-hoc prices ----------------------------------
+
+P1, P2 = PRODUCT_ONE_TIME_ID, PRODUCT_SUBSCRIPTION_ID
+FIXED = {"amount_type": "fixed", "price_amount": 1000}
+
+
+def create(fake, body, version="2026-10", path="/v1/checkouts/"):
+    headers = {**AUTH, **({"Polar-Version": version} if version else {})}
+    return fake.handle("POST", path, "", headers, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("version", ["2026-04", "2026-10", None])
+@pytest.mark.parametrize("name", ["seats", "min_seats", "max_seats"])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, "greater_than_equal"), (10_001, "less_than_equal"), ("2", "int_type"), (True, "int_type")],
+)
+def test_create_bounds_the_seat_fields(fake, version, name, value, error):
+    response = create(fake, {"products": [P1], name: value}, version)
+    assert locs(response) == [(("body", name), error)]
+
+
+@pytest.mark.parametrize(
+    ("seats", "message"),
+    [
+        ({"min_seats": 3, "max_seats": 2}, "min_seats must be less than or equal to max_seats"),
+        ({"seats": 1, "min_seats": 2}, "seats must be greater than or equal to min_seats"),
+        ({"seats": 9, "max_seats": 8}, "seats must be less than or equal to max_seats"),
+    ],
+)
+def test_create_keeps_the_seat_fields_in_order(fake, seats, message):
+    response = create(fake, {"products": [P1], **seats})
+    assert detail(response) == [
+        {
+            "loc": ["body"],
+            "msg": f"Value error, {message}",
+            "type": "value_error",
+            "input": {"products": [P1], **seats},
+        }
+    ]
+
+
+def test_create_accepts_seats_in_range_and_nulls(fake):
+    body = {"products": [P1], "seats": 5, "min_seats": 1, "max_seats": 10_000}
+    assert create(fake, body).status == 201
+    nulls = {"products": [P1], "seats": None, "min_seats": None, "max_seats": None}
+    assert create(fake, {**nulls, "prices": None}).status == 201
+
+
+def test_create_rejects_a_product_twice(fake):
+    assert locs(create(fake, {"products": [P1, P1]})) == [(("body", "products"), "value_error")]
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        {},
+        {P1: [FIXED]},
+        {P1: [{"amount_type": "custom"}], P2: [FIXED]},
+        {
+            P1: [
+                {**FIXED, "price_currency": "eur", "tax_behavior": None},
+                {
+                    "amount_type": "seat_based",
+                    "seat_tiers": {"tiers": [{"min_seats": 1, "price_per_seat": 500}]},
+                },
+                {"amount_type": "metered_unit", "meter_id": UNKNOWN, "unit_amount": "0.5"},
+                {"amount_type": "metered_unit", "meter_id": UNKNOWN, "unit_amount": 2},
+            ]
+        },
+    ],
+)
+def test_create_accepts_ad_hoc_prices_for_its_products(fake, prices):
+    assert create(fake, {"products": [P1, P2], "prices": prices}).status == 201
+
+
+@pytest.mark.parametrize(
+    ("prices", "expected"),
+    [
+        ([FIXED], [(("body", "prices"), "dict_type")]),
+        ({"nope": [FIXED]}, [(("body", "prices", "nope", "[key]"), "uuid_parsing")]),
+        ({P1: []}, [(("body", "prices", P1), "too_short")]),
+        ({P1: FIXED}, [(("body", "prices", P1), "list_type")]),
+        ({P1: ["fixed"]}, [(("body", "prices", P1, 0), "model_attributes_type")]),
+        ({P1: [{"price_amount": 1}]}, [(("body", "prices", P1, 0), "union_tag_not_found")]),
+        ({P1: [{"amount_type": "free"}]}, [(("body", "prices", P1, 0), "union_tag_invalid")]),
+        (
+            {P1: [{"amount_type": "fixed"}]},
+            [(("body", "prices", P1, 0, "fixed", "price_amount"), "missing")],
+        ),
+        (
+            {P1: [{**FIXED, "price_amount": -1, "price_currency": "xyz", "tax_behavior": "x"}]},
+            [
+                (("body", "prices", P1, 0, "fixed", "price_currency"), "enum"),
+                (("body", "prices", P1, 0, "fixed", "tax_behavior"), "enum"),
+                (("body", "prices", P1, 0, "fixed", "price_amount"), "greater_than_equal"),
+            ],
+        ),
+        (
+            {P1: [{"amount_type": "custom", "maximum_amount": 0, "preset_amount": "1"}]},
+            [
+                (("body", "prices", P1, 0, "custom", "maximum_amount"), "greater_than_equal"),
+                (("body", "prices", P1, 0, "custom", "preset_amount"), "int_type"),
+            ],
+        ),
+        (
+            {P1: [{"amount_type": "seat_based", "seat_tiers": {"tiers": [{"min_seats": 0}]}}]},
+            [
+                (
+                    ("body", "prices", P1, 0, "seat_based", "seat_tiers", "tiers", 0, "min_seats"),
+                    "greater_than_equal",
+                ),
+                (
+                    (
+                        "body",
+                        "prices",
+                        P1,
+                        0,
+                        "seat_based",
+                        "seat_tiers",
+                        "tiers",
+                        0,
+                        "price_per_seat",
+                    ),
+                    "missing",
+                ),
+            ],
+        ),
+        (
+            {
+                P1: [
+                    {
+                        "amount_type": "metered_unit",
+                        "meter_id": "m",
+                        "unit_amount": "+",
+                        "cap_amount": -1,
+                    }
+                ]
+            },
+            [
+                (("body", "prices", P1, 0, "metered_unit", "meter_id"), "uuid_parsing"),
+                (("body", "prices", P1, 0, "metered_unit", "unit_amount"), "decimal_parsing"),
+                (("body", "prices", P1, 0, "metered_unit", "cap_amount"), "greater_than_equal"),
+            ],
+        ),
+        (
+            {P1: [{"amount_type": "metered_unit", "meter_id": UNKNOWN, "unit_amount": 0}]},
+            [(("body", "prices", P1, 0, "metered_unit", "unit_amount"), "greater_than")],
+        ),
+    ],
+)
+def test_create_validates_ad_hoc_prices(fake, prices, expected):
+    assert locs(create(fake, {"products": [P1], "prices": prices})) == expected
+
+
+def test_create_rejects_prices_for_a_product_not_on_the_checkout(fake):
+    response = create(fake, {"products": [P1], "prices": {P2: [FIXED]}})
+    assert response.json()["error"] == "PolarRequestValidationError"
+    assert locs(response) == [(("body", "prices", P2), "value_error")]
+
+
+def test_the_seed_era_create_ignores_the_dated_fields(fake):
+    body = {
+        "product_id": P1,
+        "payment_processor": "stripe",
+        "min_seats": 0,
+        "prices": {"nope": []},
+    }
+    assert create(fake, body, None, "/v1/checkouts/custom/").status == 201

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .. import catalogue, versions
+from .. import catalogue, dated_create, versions
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, error, json_response
 from ..validation import (
     CLIENT_UPDATE_FIELDS,
@@ -134,9 +134,21 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
             {"expected": "'stripe'"},
         )
     fields = parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
+    seats: dict[str, int] = {}
+    prices: dict[str, Any] | None = None
+    if not seed_era:
+        # Fields the fake does not use, validated as the dated versions' Polar does.
+        if selection[0] == "products":
+            dated_create.unique_products(errors, selection[2])
+        seats = dated_create.seats_values(errors, data)
+        prices = dated_create.prices_value(errors, data.get("prices"))
+    errors.raise_if_any()
+    dated_create.seats_in_order(errors, seats, data)
     errors.raise_if_any()
     # Then the service's rules: PolarRequestValidationError, again all together.
     price = selected_price(fake, errors, selection)
+    if prices:
+        dated_create.unset_products(errors, prices, selection[2])
     now = fake.now()
     checkout = CheckoutState(
         id=str(uuid.uuid4()),

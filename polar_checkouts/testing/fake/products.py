@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, json_response
-from ..validation import Errors, list_params, query_bool, query_uuids, uuid_value
+from ..validation import (
+    Errors,
+    list_params,
+    query_bool,
+    query_enum_items,
+    query_uuids,
+    uuid_value,
+)
 from .serialise import page_of, product_json, sort_items
 from .state import JsonDict
 
@@ -22,6 +29,8 @@ PRODUCT_SORTS = (
     "price_amount",
     "-price_amount",
 )
+#: Polar's ``ProductVisibility``.
+VISIBILITIES = ("draft", "private", "public")
 
 
 def list_products(
@@ -33,6 +42,8 @@ def list_products(
     organization_ids = query_uuids(errors, params, "organization_id")
     is_archived = query_bool(errors, params, "is_archived")
     is_recurring = query_bool(errors, params, "is_recurring")
+    benefit_ids = query_uuids(errors, params, "benefit_id")
+    visibilities = query_enum_items(errors, params, "visibility", VISIBILITIES)
     listing = list_params(errors, params, PRODUCT_SORTS, "created_at")
     errors.raise_if_any()
     products = list(fake.products.values())
@@ -44,6 +55,11 @@ def list_products(
         products = [p for p in products if p["is_archived"] == is_archived]
     if is_recurring is not None:
         products = [p for p in products if p["is_recurring"] == is_recurring]
+    if benefit_ids:
+        # The fake's products grant no benefits.
+        products = []
+    if visibilities:
+        products = [p for p in products if p.get("visibility", "public") in visibilities]
     if listing.query:
         products = [p for p in products if listing.query in p["name"].lower()]
 
