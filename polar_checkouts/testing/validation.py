@@ -362,42 +362,31 @@ def query_uuids(errors: Errors, query: Mapping[str, list[str]], name: str) -> li
 
 
 def query_enum(
-    errors: Errors, query: Mapping[str, list[str]], name: str, allowed: tuple[str, ...]
+    errors: Errors,
+    query: Mapping[str, list[str]],
+    name: str,
+    allowed: tuple[str, ...],
+    *,
+    indexed: bool = False,
 ) -> list[str]:
-    """A repeatable enumerated query parameter; unknown values give 422 ``enum``."""
-    result = []
-    expected = ", ".join(f"'{v}'" for v in allowed[:-1]) + f" or '{allowed[-1]}'"
-    for raw in query.get(name, []):
-        if raw not in allowed:
-            errors.add(
-                ("query", name),
-                f"Input should be {expected}",
-                "enum",
-                raw,
-                {"expected": expected},
-            )
-        else:
-            result.append(raw)
-    return result
+    """A repeatable enumerated query parameter; unknown values give 422 ``enum``.
 
-
-def query_enum_items(
-    errors: Errors, query: Mapping[str, list[str]], name: str, allowed: tuple[str, ...]
-) -> list[str]:
-    """A ``list[Enum]`` query parameter: each unknown value gives 422 ``enum`` at its index."""
+    ``indexed=True`` for a parameter Polar declares as ``list[Enum]``: each error is
+    located at the value's index (``["query", name, 0]``), as pydantic reports it.
+    """
     result = []
     expected = ", ".join(f"'{v}'" for v in allowed[:-1]) + f" or '{allowed[-1]}'"
     for index, raw in enumerate(query.get(name, [])):
         if raw in allowed:
             result.append(raw)
-        else:
-            errors.add(
-                ("query", name, index),
-                f"Input should be {expected}",
-                "enum",
-                raw,
-                {"expected": expected},
-            )
+            continue
+        errors.add(
+            ("query", name, index) if indexed else ("query", name),
+            f"Input should be {expected}",
+            "enum",
+            raw,
+            {"expected": expected},
+        )
     return result
 
 

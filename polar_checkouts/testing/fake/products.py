@@ -9,7 +9,7 @@ from ..validation import (
     Errors,
     list_params,
     query_bool,
-    query_enum_items,
+    query_enum,
     query_uuids,
     uuid_value,
 )
@@ -43,7 +43,7 @@ def list_products(
     is_archived = query_bool(errors, params, "is_archived")
     is_recurring = query_bool(errors, params, "is_recurring")
     benefit_ids = query_uuids(errors, params, "benefit_id")
-    visibilities = query_enum_items(errors, params, "visibility", VISIBILITIES)
+    visibilities = query_enum(errors, params, "visibility", VISIBILITIES, indexed=True)
     listing = list_params(errors, params, PRODUCT_SORTS, "created_at")
     errors.raise_if_any()
     products = list(fake.products.values())
