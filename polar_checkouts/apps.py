@@ -5,8 +5,10 @@ import logging
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-#: Loggers whose records may carry a client secret; the app masks it in them.
+#: Loggers whose records may carry a client secret (or an echoed access token); the app
+#: masks both in them.
 SECRET_BEARING_LOGGERS = (
+    "polar_checkouts",
     "django.request",
     "django.server",
     "urllib3.connectionpool",

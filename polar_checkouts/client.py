@@ -46,7 +46,7 @@ from .exceptions import (
     PolarTimeoutError,
     error_from_response,
 )
-from .masking import mask_secrets_in
+from .masking import mask_secret, mask_secrets_in, register_secret
 
 # Re-exported: these lived here before the transport had a module of its own.
 # PolarRetry, TransportFactory and the default-transport helpers are re-exported here (the
@@ -240,6 +240,9 @@ class PolarClient:
         self.answered_api_version: str | None = None
         self._version_warned = False
         self._access_token = access_token or None
+        # Whatever echoes the token back (Polar's error body, a proxy's page, a log
+        # argument), the masking functions replace it from now on.
+        register_secret(self._access_token)
 
         if self.base_url == FAKE_BASE_URL and transport is None and get_default_transport() is None:
             # Fail now, not with a DNS error at the first call.
@@ -307,8 +310,10 @@ class PolarClient:
         params: Sequence[tuple[str, Any]] | None = None,
         body: Mapping[str, Any] | None = None,
         auth: bool = True,
+        secret: str | None = None,
     ) -> Any:
         url = self.base_url + path
+        shown = _scrub(path, secret)  # the path as messages and logs may show it
         if params:
             url += "?" + urlencode(params)
         headers = CaseInsensitiveDict(self._auth_headers if auth else self._public_headers)
@@ -332,7 +337,7 @@ class PolarClient:
             try:
                 response = adapter.send(request, **self._send_kwargs)
             except requests.RequestException as exc:
-                raise self._transport_error(exc, method, path) from None
+                raise self._transport_error(exc, method, shown, secret) from None
             try:
                 content = _read_body(response)
                 break
@@ -344,7 +349,7 @@ class PolarClient:
             try:
                 retry = retry.increment(method, url, error=_read_error(failure))
             except (MaxRetryError, ProtocolError, ReadTimeoutError):
-                raise self._transport_error(failure, method, path) from None
+                raise self._transport_error(failure, method, shown, secret) from None
             retry.sleep()
         status = response.status_code
         answered = response.headers.get(API_VERSION_HEADER)
@@ -354,7 +359,7 @@ class PolarClient:
             logger.debug(
                 "%s %s -> %s in %.1f ms",
                 method,
-                mask_secrets_in(path),
+                shown,
                 status,
                 (time.perf_counter() - start) * 1000,
             )
@@ -364,17 +369,18 @@ class PolarClient:
                 return json.loads(content, parse_constant=_not_json)
             except ValueError:
                 raise InvalidResponseError(
-                    f"Polar answered {status} to {method} {mask_secrets_in(path)} "
-                    "with a body that is not JSON",
+                    f"Polar answered {status} to {method} {shown} with a body that is not JSON",
                     status_code=status,
-                    body=_body_excerpt(content),
+                    body=_scrub(_body_excerpt(content), secret),
                 ) from None
+        # Scrubbed before parsing, so the message, ``detail`` and ``body`` built from it
+        # never carry a credential the server echoed back.
         error = error_from_response(
             status,
-            _body_excerpt(content),
+            _scrub(_body_excerpt(content), secret),
             response.headers,
             method=method,
-            path=mask_secrets_in(path),
+            path=shown,
         )
         if (
             isinstance(error, NotFoundError)
@@ -387,7 +393,7 @@ class PolarClient:
             # carries the header, and one that names a Polar error was routed anyway.
             raise APIVersionError(
                 f"Polar does not serve API version {self.api_version!r} (it answered "
-                f"{status} to {method} {mask_secrets_in(path)} without a Polar-Version "
+                f"{status} to {method} {shown} without a Polar-Version "
                 "header): set POLAR_API_VERSION (PolarClient(api_version=...)) to a "
                 f"version Polar serves, such as {PINNED_API_VERSION!r}",
                 status_code=status,
@@ -411,12 +417,16 @@ class PolarClient:
         logger.warning(
             "Polar answered with API version %r, not the %r this client asked for "
             "(POLAR_API_VERSION); its objects may not have the shape expected.",
-            answered[:20],
+            mask_secrets_in(answered)[:20],
             self.api_version,
         )
 
     def _transport_error(
-        self, exc: requests.RequestException, method: str, path: str
+        self,
+        exc: requests.RequestException,
+        method: str,
+        path: str,
+        secret: str | None = None,
     ) -> PolarError:
         where = f"{method} {self.base_url}{mask_secrets_in(path)}"
         reason: BaseException | None = exc
@@ -425,7 +435,7 @@ class PolarClient:
             reason = exc.args[0].reason
         if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
             return PolarTimeoutError(f"Polar did not answer in time: {where}")
-        detail = mask_secrets_in(str(reason or exc))
+        detail = _scrub(str(reason or exc), secret)
         return PolarConnectionError(f"Could not reach Polar: {where}: {detail}")
 
     # -- response checks -------------------------------------------------------------
@@ -437,7 +447,7 @@ class PolarClient:
             raise InvalidResponseError(
                 f"Polar's answer to {method} {mask_secrets_in(path)} is not the object "
                 f"expected (missing: {', '.join(missing)})",
-                body=_body_excerpt(json.dumps(data)[:2000].encode()),
+                body=_scrub(_body_excerpt(json.dumps(data)[:2000].encode()), None),
             )
         return data
 
@@ -576,7 +586,7 @@ class PolarClient:
     def client_get(self, client_secret: str) -> CheckoutPublic:
         """Fetch a checkout session by its client secret, as the buyer's browser would."""
         path = self._client_path(client_secret)
-        result = self._request("GET", path, auth=False)
+        result = self._request("GET", path, auth=False, secret=client_secret)
         return cast("CheckoutPublic", self._object(result, "GET", path, _CHECKOUT_KEYS))
 
     def client_update(
@@ -584,7 +594,7 @@ class PolarClient:
     ) -> CheckoutPublic:
         """Update the buyer's fields (email, name, address, discount code, amount)."""
         path = self._client_path(client_secret)
-        result = self._request("PATCH", path, body=dict(data), auth=False)
+        result = self._request("PATCH", path, body=dict(data), auth=False, secret=client_secret)
         return cast("CheckoutPublic", self._object(result, "PATCH", path, _CHECKOUT_KEYS))
 
     def client_confirm(
@@ -592,7 +602,7 @@ class PolarClient:
     ) -> CheckoutPublicConfirmed:
         """Confirm the checkout, charging through Stripe with ``confirmation_token_id``."""
         path = self._client_path(client_secret) + "/confirm"
-        result = self._request("POST", path, body=dict(data), auth=False)
+        result = self._request("POST", path, body=dict(data), auth=False, secret=client_secret)
         return cast("CheckoutPublicConfirmed", self._object(result, "POST", path, _CHECKOUT_KEYS))
 
     # -- products ------------------------------------------------------------------------
@@ -659,6 +669,14 @@ def _not_json(constant: str) -> Any:
     # Python's parser accepts NaN and Infinity; they are not JSON, and no database
     # column or JSON field can store them, so such an answer is not a usable one.
     raise ValueError(f"{constant} is not JSON")
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    """``text`` with registered tokens, client secrets and the call's own secret masked."""
+    text = mask_secrets_in(text)
+    if secret and secret in text:
+        text = text.replace(secret, mask_secret(secret))
+    return text
 
 
 def _body_excerpt(content: bytes) -> str:
