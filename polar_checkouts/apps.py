@@ -25,6 +25,7 @@ class PolarCheckoutsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .masking import MaskSecretsFilter
         from .storefront import checks as storefront_checks  # noqa: F401  (registers it too)
+        from .storefront import limits  # noqa: F401  (registers the limits' check)
 
         # Checkout URLs carry the buyer's client secret, in this site's paths and in
         # Polar's: Django logs request paths, urllib3 logs the URL of every retry.

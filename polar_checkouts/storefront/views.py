@@ -43,6 +43,7 @@ from ..payload import is_expired
 from ..signals import ReceiverError
 from .context import checkout_page_context, receipt_context, success_url_for
 from .forms import CheckoutButtonForm
+from .limits import rate_limited
 from .payment import provider_for
 from .responses import (
     CLIENT_CONFIRM_KEYS,
@@ -130,6 +131,7 @@ def _fail(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("create")
 def create(request: HttpRequest) -> HttpResponse:
     """Start a checkout for the posted product(s) and send the customer to pay for it."""
     form = CheckoutButtonForm(request.POST, catalogue=services.list_products, request=request)
@@ -207,6 +209,7 @@ def _closed(request: HttpRequest, state: str, status: int, **context: Any) -> Ht
 
 @private_page
 @require_GET
+@rate_limited("checkout")
 def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout page for one session: summary, buyer fields, payment and confirm."""
     try:
@@ -239,6 +242,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_http_methods(["GET", "PATCH"])
+@rate_limited("client", as_json=True)
 def client(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``GET``/``PATCH client/<secret>``: Polar's client_get/client_update."""
     if request.method == "GET":
@@ -251,6 +255,7 @@ def client(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_POST
+@rate_limited("client", as_json=True)
 def client_confirm(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``POST client/<secret>/confirm``: Polar's client_confirm."""
     body = json_body(request, CLIENT_CONFIRM_KEYS)
@@ -269,6 +274,7 @@ def _relay(call: Callable[[], Mapping[str, Any]]) -> JsonResponse:
 
 @private_page
 @require_GET
+@rate_limited("status", as_json=True)
 def status(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout's status for the page's script, refreshed from Polar at a bounded rate.
 
@@ -310,6 +316,7 @@ def _status_answer(checkout_id: Any, status: Any) -> JsonResponse:
 
 @private_page
 @require_GET
+@rate_limited("success")
 def success(request: HttpRequest) -> HttpResponse:
     """The receipt, or an honest "still processing" page: the state comes from Polar.
 
