@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import requests
@@ -44,6 +44,7 @@ from .exceptions import (
     PolarConnectionError,
     PolarError,
     PolarTimeoutError,
+    RateLimitError,
     error_from_response,
 )
 from .masking import mask_secret, mask_secrets_in, register_secret
@@ -147,6 +148,21 @@ def id_list(value: IdFilter) -> list[str]:
     return [str(v) for v in value]
 
 
+class RoutePause(Protocol):
+    """Where a client keeps Polar's 429s so that calls wait them out (see :mod:`.guard`).
+
+    ``before`` raises (a :class:`~.exceptions.PolarBusyError`) instead of letting a
+    paused call be sent; ``rate_limited`` is told of each 429 Polar answers, with its
+    ``Retry-After`` in seconds (``None`` when absent).
+    """
+
+    def before(self, method: str, path: str) -> None:
+        """Raise if ``method path`` must not be called now."""
+
+    def rate_limited(self, method: str, path: str, retry_after: float | None) -> None:
+        """Polar answered 429 to ``method path``."""
+
+
 class Page(Generic[T]):
     """One page of a list call. Iterate it for its items; ``next()`` fetches the next page."""
 
@@ -208,6 +224,8 @@ class PolarClient:
     this client's retry policy (:data:`Transport`); ``None`` is the default transport
     (:func:`default_transport`), which is the real network unless a test set another.
     ``api_version`` is sent as ``Polar-Version`` on every call (``None``: no header).
+    ``pause`` is told of Polar's 429s and stops calls until ``Retry-After`` has passed
+    (:class:`RoutePause`; ``get_client()`` gives the shop-wide one of :mod:`.guard`).
     """
 
     def __init__(
@@ -220,6 +238,7 @@ class PolarClient:
         max_retries: int = 3,
         transport: Transport | None = None,
         api_version: str | None = PINNED_API_VERSION,
+        pause: RoutePause | None = None,
     ) -> None:
         check_api_version(api_version)
         if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
@@ -236,6 +255,8 @@ class PolarClient:
         self.max_retries = max_retries
         self.retry = build_retry(max_retries)
         self.api_version = api_version
+        #: Polar's 429s shared between calls (and processes): ``None`` keeps none.
+        self.pause = pause
         #: The ``Polar-Version`` of Polar's latest answer (``None`` until one carried it).
         self.answered_api_version: str | None = None
         self._version_warned = False
@@ -314,6 +335,8 @@ class PolarClient:
     ) -> Any:
         url = self.base_url + path
         shown = _scrub(path, secret)  # the path as messages and logs may show it
+        if self.pause is not None:
+            self.pause.before(method, path)
         if params:
             url += "?" + urlencode(params)
         headers = CaseInsensitiveDict(self._auth_headers if auth else self._public_headers)
@@ -402,6 +425,8 @@ class PolarClient:
                 body=error.body,
                 api_version=self.api_version,
             )
+        if isinstance(error, RateLimitError) and self.pause is not None:
+            self.pause.rate_limited(method, path, error.retry_after)
         if isinstance(error, AuthenticationError) and auth and not self._access_token:
             error.args = (error.args[0] + " (no access token is configured: POLAR_ACCESS_TOKEN)",)
         raise error
@@ -714,6 +739,8 @@ def get_client() -> PolarClient:
     cached = _client_cache
     if cached is not None and cached[0] == key:
         return cached[1]
+    from .guard import CachePause
+
     with _client_lock:
         if _client_cache is None or _client_cache[0] != key:
             token, server, checkout_path, timeout, max_retries, transport, api_version, _ = key
@@ -727,6 +754,7 @@ def get_client() -> PolarClient:
                     max_retries=max_retries,
                     transport=transport,
                     api_version=api_version,
+                    pause=CachePause(),
                 ),
             )
         return _client_cache[1]

@@ -157,6 +157,12 @@ class RateLimitError(PolarAPIError):
         self.retry_after = retry_after
 
 
+class PolarBusyError(RateLimitError):
+    """Not sent: Polar answered 429 to this route lately, and ``retry_after`` seconds of
+    the pause it asked for remain (shared by every process of the shop,
+    :mod:`polar_checkouts.guard`)."""
+
+
 class ServerError(PolarAPIError):
     """5xx: Polar (or a proxy in front of it) failed."""
 

@@ -145,17 +145,16 @@ _logged_here: dict[str, float] = {}
 def too_many_requests(request: HttpRequest, limited: Limited, *, as_json: bool) -> HttpResponse:
     """The 429 for a client over its limit: JSON for the page's script, else a page."""
     seconds = limited.retry_after
-    if as_json:
-        response: HttpResponse = json_error(
-            429,
-            "TooManyRequests",
-            _("Too many requests. Please wait %(seconds)d seconds and try again.")
-            % {"seconds": seconds},
-        )
-    else:
-        response = busy_page(request, "client", seconds, status=429)
+    if not as_json:
+        return busy_page(request, "client", seconds, status=429)
+    response = json_error(
+        429,
+        "TooManyRequests",
+        _("Too many requests. Please wait %(seconds)d seconds and try again.")
+        % {"seconds": seconds},
+    )
     response["Retry-After"] = str(seconds)
-    add_never_cache_headers(response)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # see busy_page
     return response
 
 
@@ -170,18 +169,24 @@ def busy_page(request: HttpRequest, reason: str, seconds: int, *, status: int) -
     )
     response["Retry-After"] = str(seconds)
     add_never_cache_headers(response)
+    # Django's request logger writes a line per 4xx/5xx answer: during a flood, or while
+    # Polar makes the whole shop wait, that is a line per refused request. The limits log
+    # once per client and window, the pause once per 429 (guard.py); this opts out of
+    # the rest (the flag django.utils.log.log_response checks; tested in test_limits).
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
 def retry_url(request: HttpRequest) -> str:
-    """Where "Try again" leads: this page for a GET, else the page the form was on."""
+    """Where "Try again" leads: this page for a GET, else the page the form was on
+    (its ``next`` field, else the Referer, when either is this site; else ``/``)."""
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
-    referer = request.META.get("HTTP_REFERER")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return referer
+    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
     return "/"
 
 

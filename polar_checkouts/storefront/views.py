@@ -43,7 +43,7 @@ from ..payload import is_expired
 from ..signals import ReceiverError
 from .context import checkout_page_context, receipt_context, success_url_for
 from .forms import CheckoutButtonForm
-from .limits import rate_limited
+from .limits import busy_page, rate_limited
 from .payment import provider_for
 from .responses import (
     CLIENT_CONFIRM_KEYS,
@@ -115,6 +115,22 @@ def _customer_message(exc: PolarError | ReceiverError) -> str:
     return _("Our payment provider cannot be reached right now. Please try again in a minute.")
 
 
+def _log_failure(message: str, exc: BaseException) -> None:
+    """Log a failed Polar call; Polar's 429 is logged once for the shop by the guard."""
+    if isinstance(exc, RateLimitError):
+        # The first 429 was logged as a warning where the pause began (guard.py); a
+        # line per refused shopper would flood the log exactly when Polar is busiest.
+        logger.debug(message, exc)
+    else:
+        logger.warning(message, exc)
+
+
+def _polar_busy(request: HttpRequest, exc: RateLimitError) -> HttpResponse:
+    """The "busy, try again in N seconds" page for Polar's own limit (503, Retry-After)."""
+    seconds = max(1, int((exc.retry_after or 0) + 0.999)) if exc.retry_after else 60
+    return busy_page(request, "polar", seconds, status=503)
+
+
 def _throttle_open(key: str) -> bool:
     """True when a refresh from Polar is due for ``key`` (at most one per interval)."""
     interval = polar_settings.STATUS_REFRESH_INTERVAL
@@ -138,7 +154,9 @@ def create(request: HttpRequest) -> HttpResponse:
     try:
         valid = form.is_valid()
     except PolarError as exc:
-        logger.warning("Polar catalogue unavailable while starting a checkout: %s", exc)
+        _log_failure("Polar catalogue unavailable while starting a checkout: %s", exc)
+        if isinstance(exc, RateLimitError):
+            return _polar_busy(request, exc)
         return _fail(request, _customer_message(exc))
     if not valid:
         problems = [str(m) for field_errors in form.errors.values() for m in field_errors]
@@ -178,7 +196,9 @@ def create(request: HttpRequest) -> HttpResponse:
                 raise
             checkout = services.create_checkout(**kwargs)
     except (PolarError, ReceiverError) as exc:
-        logger.warning("Could not create a Polar checkout: %s", exc)
+        _log_failure("Could not create a Polar checkout: %s", exc)
+        if isinstance(exc, RateLimitError):
+            return _polar_busy(request, exc)
         return _fail(request, _customer_message(exc))
 
     url = checkout.payload.get("url")
@@ -219,6 +239,9 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
     except ExpiredCheckoutError:
         return _closed(request, "expired", 410)
     except (PolarError, ReceiverError) as exc:
+        if isinstance(exc, RateLimitError):
+            logger.debug("Checkout page for %s paused: %s", mask_secret(client_secret), exc)
+            return _polar_busy(request, exc)
         logger.warning("Checkout page for %s unavailable: %s", mask_secret(client_secret), exc)
         return _closed(request, "unavailable", 503)
 
@@ -298,7 +321,7 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
         except PolarError as exc:
             if cached is None:
                 return polar_error_response(exc)
-            logger.warning("Status refresh failed, answering from the cache: %s", exc)
+            _log_failure("Status refresh failed, answering from the cache: %s", exc)
         else:
             return _status_answer(data.get("id"), data.get("status"))
     assert cached is not None
@@ -340,7 +363,12 @@ def success(request: HttpRequest) -> HttpResponse:
         except (PolarError, ReceiverError) as exc:
             # ReceiverError: the shop's fulfilment code failed (logged where it raised) and
             # runs again on Polar's webhook retry; the buyer sees what the cache knows.
-            logger.warning("Could not refresh checkout %s: %s", checkout_id, exc)
+            if isinstance(exc, RateLimitError):
+                logger.debug("Could not refresh checkout %s: %s", checkout_id, exc)
+                if checkout is None:
+                    return _polar_busy(request, exc)
+            else:
+                logger.warning("Could not refresh checkout %s: %s", checkout_id, exc)
             if checkout is None:
                 return render(
                     request, "polar_checkouts/success.html", {"state": "unavailable"}, status=503

@@ -1,7 +1,8 @@
 """One shop process for ``test_limits_shared.py``: presses Buy and reports what happened.
 
-Run as ``python -m tests.storefront.limits_worker <redis-url> <presses> <start-at>``
-with ``DATABASE_URL`` naming a database of its own. It migrates that database, waits
+Run as ``python -m tests.storefront.limits_worker <redis-url> <presses> <start-at> [429]``
+with ``DATABASE_URL`` naming a database of its own (``429``: its Polar answers the first
+create with 429 and ``Retry-After: 60``; ``test_guard.py``). It migrates that database, waits
 until ``start-at`` (a Unix time, so the processes press together), presses the Buy
 button ``presses`` times as one client against its own in-process fake Polar, and prints
 ``{"codes": [...], "creates": n}``: the answers, and the creates its Polar received.
@@ -18,6 +19,7 @@ import time
 def main() -> None:
     """Run the presses and print the JSON report."""
     redis_url, presses, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    polar_says_429 = sys.argv[4:] == ["429"]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -35,13 +37,15 @@ def main() -> None:
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": redis_url,
-                "KEY_PREFIX": "limits-test",
+                "KEY_PREFIX": os.environ.get("POLAR_TEST_CACHE_PREFIX", "limits-test"),
             }
         },
         POLAR_SERVER="fake",
         POLAR_RATE_LIMITS={"create": "10/h"},
     ):
         http = Client(REMOTE_ADDR="203.0.113.7")
+        if polar_says_429:
+            get_default_fake().inject(429, route="create", retry_after=60)
         time.sleep(max(0.0, start_at - time.time()))
         codes = []
         for _ in range(presses):
