@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.test import RequestFactory, override_settings
 from django.utils import translation
+from django.utils.html import escape
 
+from polar_checkouts.money import format_money
 from polar_checkouts.storefront.context import (
     amount_lines,
     client_calls_config,
@@ -99,6 +101,27 @@ def test_checkout_page_pay_what_you_want_bounds_per_currency(
         maximum,
     )
     assert context["amount_step"] == step
+    # The bounds are said in money, next to the field, not in minor units.
+    hint = f"From {format_money(500, currency)} to {format_money(10000, currency)}"
+    assert context["amount_hint"] == hint
+    assert f'<p class="polar-hint" id="polar-amount-hint">{escape(hint)}</p>' in html
+    assert 'aria-describedby="polar-amount-hint polar-amount-error"' in field.group(0)
+
+
+@pytest.mark.parametrize(
+    ("price", "hint"),
+    [
+        ({"minimum_amount": 500}, "At least $5.00"),
+        ({"maximum_amount": 100_000}, "At most $1,000.00"),
+        ({"minimum_amount": 0, "maximum_amount": 2000}, "At most $20.00"),
+        ({}, ""),
+    ],
+)
+def test_pay_what_you_want_hint_names_the_bounds_in_money(price, hint):
+    context = custom_amount_context(
+        {"currency": "usd", "amount": 1500, "product_price": {"amount_type": "custom", **price}}
+    )
+    assert context["amount_hint"] == hint
 
 
 def test_pay_what_you_want_without_bounds():
@@ -111,6 +134,7 @@ def test_pay_what_you_want_without_bounds():
         "amount_min": "",
         "amount_max": "",
         "amount_step": "1",
+        "amount_hint": "",
     }
 
 
