@@ -25,6 +25,7 @@ from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
 from ..payload import checkout_id_of, parse_polar_datetime
 from ..signals import checkout_succeeded, checkout_updated
 from ..types import Checkout
+from .products import list_products
 
 logger = logging.getLogger("polar_checkouts")
 
