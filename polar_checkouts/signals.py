@@ -9,7 +9,7 @@ Every signal's ``sender`` is a model class; receivers get these keyword argument
 * ``order_paid(order, checkout, event)``: sent **exactly once per order** (one-time
   purchases and every renewal) when the cache first sees it paid, whatever the source.
   ``order`` is the cached :class:`~polar_checkouts.models.Order` (``order.payload`` is
-  Polar's order dict, which receivers were given until 0.1), ``checkout`` the cached
+  Polar's order dict, which receivers were given in earlier releases), ``checkout`` the cached
   checkout it came from (``None`` when unknown), ``event`` the webhook event that brought
   it (``None`` from a sync or an API read).
 * ``order_refunded(order, refunded_amount, previous_refunded_amount)``: once per increase

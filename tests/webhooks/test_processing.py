@@ -158,7 +158,7 @@ def test_order_paid_sends_order_paid_with_the_cached_checkout(client, signal_log
     assert str(event.checkout_id) == payload["id"]
     assert event.object_id == order["id"]
     (call,) = signal_log["order_paid"]
-    # Since 0.1: the cached Order row, sent by its model (was WebhookEvent and the dict).
+    # The cached Order row, sent by its model (earlier releases: WebhookEvent and the dict).
     assert call["sender"] is Order
     assert call["order"].payload == order
     assert call["order"] == Order.objects.get(pk=order["id"])
