@@ -209,3 +209,42 @@ def test_shuffled_and_duplicated_deliveries_end_alike(signal_log, order, duplica
     assert state["orders"] == [("refunded", 900), ("paid", 0), ("paid", 0)]
     assert once_counts(signal_log) == ONCE_SIGNALS
     assert not has_active_subscription(None)
+
+
+# -- customers ---------------------------------------------------------------------------------
+
+
+def test_customer_events_keep_the_customer_and_its_user(django_user_model):
+    from tests.polar_objects import customer_payload
+
+    user = django_user_model.objects.create_user("ada")
+    customer = customer_payload(external_id=str(user.pk))
+    deliver("customer.created", customer)
+    renamed = {**customer, "name": "Ada Lovelace", "modified_at": at(2)}
+    state = {**renamed, "active_subscriptions": [], "granted_benefits": [], "active_meters": []}
+    deliver("customer.state_changed", state)
+    deliver("customer.updated", renamed)
+    stored = Customer.objects.get()
+    assert (stored.user, stored.name) == (user, "Ada Lovelace")
+    assert "active_subscriptions" not in stored.payload
+
+    deliver("customer.deleted", {**renamed, "modified_at": at(3)})
+    stored.refresh_from_db()
+    assert stored.is_deleted
+    # A stale update arriving after the deletion does not bring the customer back.
+    deliver("customer.updated", {**renamed, "name": "Old", "modified_at": at(1)})
+    stored.refresh_from_db()
+    assert stored.is_deleted
+    assert stored.name == "Ada Lovelace"
+
+
+def test_an_event_without_an_object_fails_with_a_clear_error():
+    event, _ = record_delivery(
+        webhook_id="msg_broken",
+        payload={"type": "subscription.updated", "timestamp": at(0), "data": {"id": "nope"}},
+        headers={},
+    )
+    processed = process_event(event)
+    assert processed.outcome == WebhookOutcome.FAILED
+    assert "needs a UUID 'id'" in processed.error
+    assert not Subscription.objects.exists()
