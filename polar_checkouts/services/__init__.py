@@ -21,10 +21,22 @@ from .checkouts import (
     sync_checkouts,
     update_checkout,
 )
-from .customers import store_customer, store_customers, user_ids_for
-from .orders import send_order_signals, store_order, store_orders
+from .customers import (
+    refresh_customer,
+    store_customer,
+    store_customers,
+    sync_customers,
+    user_ids_for,
+)
+from .orders import refresh_order, send_order_signals, store_order, store_orders, sync_orders
 from .products import PRODUCTS_CACHE_SECONDS, clear_catalogue_cache, list_products
-from .subscriptions import send_subscription_signals, store_subscription, store_subscriptions
+from .subscriptions import (
+    refresh_subscription,
+    send_subscription_signals,
+    store_subscription,
+    store_subscriptions,
+    sync_subscriptions,
+)
 
 __all__ = [
     "PRODUCTS_CACHE_SECONDS",
@@ -36,6 +48,9 @@ __all__ = [
     "create_checkout",
     "list_products",
     "refresh_checkout",
+    "refresh_customer",
+    "refresh_order",
+    "refresh_subscription",
     "send_checkout_signals",
     "send_checkout_signals_many",
     "send_order_signals",
@@ -49,6 +64,9 @@ __all__ = [
     "store_subscription",
     "store_subscriptions",
     "sync_checkouts",
+    "sync_customers",
+    "sync_orders",
+    "sync_subscriptions",
     "update_checkout",
     "user_ids_for",
 ]

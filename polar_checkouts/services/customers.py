@@ -9,16 +9,20 @@ their checkout, or their cached customer.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
 
 from ..adapter import get_adapter
+from ..client import get_client
 from ..models import CheckoutSession, Customer, StoreCounts, StoreResult
 from ..payload.common import required_id, uuid_or_none
 from ..payload.customers import customer_part, embedded_customer, external_id_of
+from .checkouts import SyncResult
+from .sync import sync_pages
 
 
 def _external_ids(payloads: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, str]:
@@ -112,3 +116,32 @@ def user_ids_for(payloads: Iterable[Mapping[str, Any]]) -> dict[uuid.UUID, Any]:
             if customer_id in owners:
                 found[pk] = owners[customer_id]
     return found
+
+
+# -- reading from Polar ----------------------------------------------------------------------
+
+
+def refresh_customer(customer_id: str | uuid.UUID) -> Customer:
+    """Fetch one customer from Polar and update the cache."""
+    result: StoreResult[Customer] = store_customer(get_client().get_customer(str(customer_id)))
+    return result.row
+
+
+def sync_customers(
+    *,
+    progress: Callable[[SyncResult], None] | None = None,
+    since: dt.datetime | None = None,
+    **filters: Any,
+) -> SyncResult:
+    """Copy every customer matching ``filters`` (``PolarClient.list_customers``'s:
+    ``email``, ``organization_id`` …) from Polar into the cache, in pages of 100 stored
+    in bulk; ``since`` keeps customers created at or after it."""
+    given = {key: value for key, value in filters.items() if value not in (None, [], ())}
+    return sync_pages(
+        get_client().list_customers,
+        store_customers,
+        what="customer",
+        progress=progress,
+        since=since,
+        **given,
+    )

@@ -9,8 +9,10 @@ wins") and sends ``order_paid`` (once per order, renewals included) and
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -18,13 +20,16 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ..client import get_client
 from ..models import CheckoutSession, Order, StoreCounts, StoreResult, WebhookEvent
 from ..payload.orders import PAID
 from ..payload.subscriptions import embedded_subscription
 from ..signals import order_paid, order_refunded
+from .checkouts import SyncResult
 from .claims import claim, send_signal
 from .customers import store_embedded_customers, user_ids_for
 from .subscriptions import store_subscription, store_subscriptions
+from .sync import sync_pages
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -157,3 +162,32 @@ def _send_refunds(rows: Mapping[Any, Order], db: str) -> None:
             refunded_amount=order.refunded_amount,
             previous_refunded_amount=previous,
         )
+
+
+# -- reading from Polar ----------------------------------------------------------------------
+
+
+def refresh_order(order_id: str | uuid.UUID) -> Order:
+    """Fetch one order from Polar and update the cache (and send what it calls for)."""
+    result: StoreResult[Order] = store_order(get_client().get_order(str(order_id)))
+    return result.row
+
+
+def sync_orders(
+    *,
+    progress: Callable[[SyncResult], None] | None = None,
+    since: dt.datetime | None = None,
+    **filters: Any,
+) -> SyncResult:
+    """Copy every order matching ``filters`` (``PolarClient.list_orders``'s: ``product_id``,
+    ``customer_id``, ``status``, ``organization_id`` …) from Polar into the cache, in
+    pages of 100 stored in bulk; ``since`` keeps orders created at or after it."""
+    given = {key: value for key, value in filters.items() if value not in (None, [], ())}
+    return sync_pages(
+        get_client().list_orders,
+        store_orders,
+        what="order",
+        progress=progress,
+        since=since,
+        **given,
+    )

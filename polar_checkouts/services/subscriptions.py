@@ -11,14 +11,17 @@ sync alone sends each of them once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..client import get_client
 from ..models import StoreCounts, StoreResult, Subscription
 from ..payload.subscriptions import ACTIVE_STATUSES, has_started, is_canceled, is_revoked
 from ..signals import (
@@ -27,8 +30,10 @@ from ..signals import (
     subscription_revoked,
     subscription_updated,
 )
+from .checkouts import SyncResult
 from .claims import claim, send_signal
 from .customers import store_embedded_customers, user_ids_for
+from .sync import sync_pages
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -142,3 +147,33 @@ def _release(rows: Mapping[Any, Subscription], column: str, pks: list[Any], db: 
         Subscription.objects.using(db).filter(pk__in=held).update(**{column: None})
         for pk in held:
             setattr(rows[pk], column, None)
+
+
+# -- reading from Polar ----------------------------------------------------------------------
+
+
+def refresh_subscription(subscription_id: str | uuid.UUID) -> Subscription:
+    """Fetch one subscription from Polar and update the cache (and send its signals)."""
+    payload = get_client().get_subscription(str(subscription_id))
+    result: StoreResult[Subscription] = store_subscription(payload)
+    return result.row
+
+
+def sync_subscriptions(
+    *,
+    progress: Callable[[SyncResult], None] | None = None,
+    since: dt.datetime | None = None,
+    **filters: Any,
+) -> SyncResult:
+    """Copy every subscription matching ``filters`` (``PolarClient.list_subscriptions``'s:
+    ``product_id``, ``customer_id``, ``status``, ``organization_id`` …) from Polar into
+    the cache, in pages of 100 stored in bulk; ``since`` keeps those created at or after it."""
+    given = {key: value for key, value in filters.items() if value not in (None, [], ())}
+    return sync_pages(
+        get_client().list_subscriptions,
+        store_subscriptions,
+        what="subscription",
+        progress=progress,
+        since=since,
+        **given,
+    )
