@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m bench [--quick] [--only a,b,...] [--json PATH]``.
 
 Figures: a, c (client CPU), b (whole process vs polar-sdk), d (sync into PostgreSQL),
-e (admin changelist), f (storefront page), g (webhook endpoint under load). d to g need
+e (admin changelist), f (storefront page), g (webhook endpoint under load), h (sync of
+subscriptions), i (access check on 100,000 subscriptions). d to i need
 PostgreSQL (``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/pc_bench``).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from bench.harness import Figure, dump, table
 
-ALL = ("a", "b", "c", "d", "e", "f", "g")
+ALL = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
 
 FULL: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 15, "number": 400, "list_number": 40},
@@ -27,6 +28,8 @@ FULL: dict[str, dict[str, Any]] = {
     "e": {"large": 100_000, "small": 1_000, "rounds": 10, "number": 10},
     "f": {"rounds": 10, "number": 50},
     "g": {"duration": 10, "rounds": 3},
+    "h": {"total": 10_000, "rounds": 3},
+    "i": {"large": 100_000, "small": 1_000, "rounds": 10, "number": 200},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 5, "number": 100, "list_number": 10},
@@ -35,6 +38,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "e": {"large": 20_000, "small": 1_000, "rounds": 3, "number": 5},
     "f": {"rounds": 3, "number": 20},
     "g": {"duration": 3, "rounds": 1},
+    "h": {"total": 2_000, "rounds": 1},
+    "i": {"large": 20_000, "small": 1_000, "rounds": 3, "number": 50},
 }
 
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import startup
 
         figures += startup.run(**sizes["b"])
-    if wanted & {"d", "e", "f", "g"}:
+    if wanted & {"d", "e", "f", "g", "h", "i"}:
         from bench import db
 
         db.setup_django()
@@ -109,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
                 pending["g"] = reason
             else:
                 figures += webhook_load.run(**sizes["g"])
+        if wanted & {"h", "i"}:
+            from bench import subscriptions
+
+            if "h" in wanted:
+                figures += subscriptions.run_sync(**sizes["h"])
+            if "i" in wanted:
+                figures += subscriptions.run_access(**sizes["i"])
 
     print(table(figures))
     for figure in figures:

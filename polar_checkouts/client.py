@@ -664,6 +664,60 @@ class PolarClient:
         path = PRODUCTS_PATH + _segment(id, "product id")
         return cast("Product", self._object(self._request("GET", path), "GET", path, ("id",)))
 
+    # -- orders, subscriptions, customers (minimal, for the sync; i13b's fuller calls of
+    # the same names replace these when the branches meet) --------------------------------
+
+    def _list_of(self, path: str, page: int, limit: int, filters: dict[str, Any]) -> Page[Any]:
+        params: list[tuple[str, Any]] = []
+        for key, value in filters.items():
+            if isinstance(value, bool):
+                params.append((key, "true" if value else "false"))
+            elif value is not None:
+                params += [(key, v) for v in id_list(value)]
+        return self._page(path, params, page, limit, ("id",))
+
+    def list_orders(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of orders (``product_id``, ``customer_id``, ``status`` … filters)."""
+        return self._list_of("/v1/orders/", page, limit, filters)
+
+    def iter_orders(self, **filters: Any) -> Iterator[Any]:
+        """Yield every order matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_orders(**filters).all_items()
+
+    def get_order(self, id: str) -> dict[str, Any]:
+        """Fetch one order."""
+        path = "/v1/orders/" + _segment(id, "order id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
+    def list_subscriptions(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of subscriptions (``product_id``, ``customer_id``, ``status`` …)."""
+        return self._list_of("/v1/subscriptions/", page, limit, filters)
+
+    def iter_subscriptions(self, **filters: Any) -> Iterator[Any]:
+        """Yield every subscription matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_subscriptions(**filters).all_items()
+
+    def get_subscription(self, id: str) -> dict[str, Any]:
+        """Fetch one subscription."""
+        path = "/v1/subscriptions/" + _segment(id, "subscription id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
+    def list_customers(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of customers (``email``, ``organization_id`` … filters)."""
+        return self._list_of("/v1/customers/", page, limit, filters)
+
+    def iter_customers(self, **filters: Any) -> Iterator[Any]:
+        """Yield every customer matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_customers(**filters).all_items()
+
+    def get_customer(self, id: str) -> dict[str, Any]:
+        """Fetch one customer."""
+        path = "/v1/customers/" + _segment(id, "customer id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
 
 _CHECKOUT_KEYS = ("id", "status", "client_secret")
 
