@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                 pending["g"] = reason
             else:
                 figures += webhook_load.run(**sizes["g"])
+                # Redone for the inbox (issue 14): per task backend, against the floor of
+                # a durable receipt; the figure above (processing inline) is the "before".
+                from bench import webhook_inbox
+
+                figures += webhook_inbox.run(**sizes["g"], prepare=False)
         if wanted & {"h", "i"}:
             from bench import subscriptions
 

@@ -218,3 +218,24 @@ def test_webhook_load_figure_runs_under_gunicorn_and_wrk():
     # 30 distinct deliveries, each sent many times over in 2 s: all stored, once each.
     assert notes["checks"][0]["events"] == notes["checks"][0]["checkouts"] == 30
     assert notes["checks"][0]["requests"] > 30
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/bench)")
+@pytest.mark.django_db(transaction=True)
+def test_webhook_inbox_figure_runs_with_a_worker_backend():
+    pytest.importorskip("django_tasks_db")
+    from bench import webhook_inbox
+
+    [figure] = webhook_inbox.run(
+        duration=2, rounds=1, events=30, settle=0.5, prepare=False, backends=("database",)
+    )
+    notes = figure.notes
+    assert notes["errors"] == 0
+    assert notes["processed_twice"] is False
+    # The web processes only recorded and enqueued; the worker processes processed all.
+    [drained] = notes["drains"]
+    assert 0 < drained["events"] <= 30  # as many as the 2 s reached, each recorded once
+    assert drained["not_processed"] == 0
+    assert notes["wrk"]["floor"][0]["requests"] > 0

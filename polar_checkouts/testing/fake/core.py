@@ -35,7 +35,7 @@ from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..ratelimit import FakeRateLimiter
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
-from . import checkouts, orders
+from . import checkouts, orders, webhook_api
 from .routes import dispatch, is_fake_only, route, unknown_version
 from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
@@ -406,18 +406,30 @@ class FakePolar:
             due = [
                 e
                 for e in self.events
-                if e.state == "pending"
-                and (ignore_schedule or e.next_attempt_at is None or e.next_attempt_at <= now)
+                if webhook_api.is_due(e, now, ignore_schedule=ignore_schedule)
             ]
+            if not endpoint.enabled:
+                # Polar's send job finds the endpoint disabled: the event is skipped.
+                for event in due:
+                    webhook_api.skip(event)
+                return []
             for event in due:
                 event.state = "sending"
+        sent = []
         for event in due:
+            with self._lock:
+                if not endpoint.enabled or event.skipped:  # disabled meanwhile
+                    webhook_api.skip(event)
+                    continue
             # The receiver may call the fake back (a webhook handler refreshing the
             # checkout), so the lock is not held while it runs.
             endpoint.attempt(event, now)
+            sent.append(event)
             if event.state == "sending":
                 event.state = "pending"
-        return due
+            with self._lock:
+                webhook_api.note_outcome(self, endpoint, event)
+        return sent
 
     def _start_worker(self) -> None:
         if self._worker is not None and self._worker.is_alive():

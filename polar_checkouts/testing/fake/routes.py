@@ -16,6 +16,7 @@ from .. import catalogue
 from ..faults import Injection
 from ..messages import FakeResponse, HTTPError, json_response
 from ..validation import RequestInvalid, parse_body
+from . import webhook_api
 from .checkouts import (
     client_confirm,
     client_get,
@@ -81,6 +82,8 @@ def route(
         return None, lambda *a: FakeResponse(307, {"location": path + "/"}, b"")
     if path.startswith("/_fake/"):
         return control_route(fake, method, path[len("/_fake/") :])
+    if path.startswith("/v1/webhooks/"):
+        return webhook_api.route(fake, method, path) or (None, not_found)
     if path.startswith(PRODUCTS_PREFIX):
         rest = path[len(PRODUCTS_PREFIX) :]
         if rest == "":
@@ -182,7 +185,7 @@ def dispatch(
 ) -> FakeResponse:
     """Run ``handler`` (checking the bearer token of server routes); errors become answers."""
     try:
-        if operation in SERVER_OPERATIONS:
+        if operation in SERVER_OPERATIONS or operation in webhook_api.WEBHOOK_OPERATIONS:
             auth = headers.get("authorization", "")
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
