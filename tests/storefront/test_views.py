@@ -210,7 +210,6 @@ def test_create_enforces_allowed_products(stub):
     [
         (validation_error(["body", "product_id"], "Product does not exist."), "cannot be bought"),
         (validation_error(["body", "amount"]), "amount within the allowed range"),
-        (polar_error(RateLimitError, 429, retry_after=30.0), "Too many attempts"),
         (polar_error(ServerError, 503), "cannot be reached"),
         (PolarConnectionError("refused"), "cannot be reached"),
         (PolarTimeoutError("slow"), "cannot be reached"),
@@ -230,6 +229,25 @@ def test_create_turns_polar_errors_into_a_message_on_the_previous_page(
     assert message in shown
     assert "polar_" not in shown
     assert "Polar answered" not in shown
+
+
+@pytest.mark.django_db
+def test_create_answers_polars_own_limit_with_a_busy_page(client, stub):
+    """Polar's 429 (issue 16): not a message on the previous page but a page saying how
+    long to wait, with Retry-After (the RateLimitError case of the test above until then)."""
+    stub.fail("create_checkout", polar_error(RateLimitError, 429, retry_after=30.0))
+    response = client.post(
+        "/checkout/create/",
+        {"product_id": PRODUCT, "next": "/shop/?page=2"},
+        HTTP_REFERER="http://testserver/shop/?page=2",
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "very busy" in page
+    assert "try again in 30 seconds" in page
+    assert 'href="/shop/?page=2"' in page
+    assert "Polar answered" not in page
 
 
 @pytest.mark.django_db
