@@ -16,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from ..countries import is_accepted_country
 from ..exceptions import (
     NotOpenCheckoutError,
     PaymentError,
@@ -132,5 +133,14 @@ def json_body(request: HttpRequest, allowed: frozenset[str]) -> dict[str, Any] |
                 }
                 for key in extra
             ],
+        )
+    address = body.get("customer_billing_address")
+    if isinstance(address, dict) and not is_accepted_country(address.get("country")):
+        # Polar refuses a country outside its list too, in a developer's words; the buyer
+        # reads this one next to the Country field (and no call is spent on it).
+        return _validation_error(
+            ["body", "customer_billing_address", "country"],
+            _("Choose your country from the list."),
+            "enum" if address.get("country") else "missing",
         )
     return body

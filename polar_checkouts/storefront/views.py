@@ -92,7 +92,8 @@ def private_page(view: ViewFunc) -> ViewFunc:
 
 def _safe_back_url(request: HttpRequest) -> str:
     """Where the customer came from (``next``, then the Referer) when it is this site."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+    given = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
+    for candidate in (given, request.META.get("HTTP_REFERER")):
         if candidate and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
@@ -147,11 +148,22 @@ def _fail(request: HttpRequest, message: str) -> HttpResponse:
 # -- create --------------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    """Start a checkout for the posted product(s) and send the customer to pay for it.
+
+    A ``GET`` (a bookmarked or reloaded form target) starts nothing: it goes back to the
+    page the button was on (a safe ``next``, else the Referer), or to the site's root.
+    Only a ``POST`` counts against the client's limit.
+    """
+    if request.method != "POST":
+        return HttpResponseRedirect(_safe_back_url(request))
+    return _create(request)
+
+
 @survives_database_outage()
 @rate_limited("create")
-def create(request: HttpRequest) -> HttpResponse:
-    """Start a checkout for the posted product(s) and send the customer to pay for it."""
+def _create(request: HttpRequest) -> HttpResponse:
     form = CheckoutButtonForm(request.POST, catalogue=services.list_products, request=request)
     try:
         valid = form.is_valid()

@@ -54,8 +54,27 @@ from tests.storefront.stubs import (
 # -- create ----------------------------------------------------------------------------------
 
 
-def test_create_needs_post(client, stub):
-    assert client.get("/checkout/create/").status_code == 405
+@pytest.mark.parametrize(
+    ("query", "referer", "expected"),
+    [
+        ("", "", "/"),
+        ("?next=/shop/item/", "", "/shop/item/"),
+        ("?next=https://evil.example.org/", "", "/"),
+        ("?next=//evil.example.org/", "http://testserver/shop/", "http://testserver/shop/"),
+        ("", "http://testserver/shop/", "http://testserver/shop/"),
+    ],
+)
+def test_create_by_get_goes_back_instead_of_an_empty_405(client, stub, query, referer, expected):
+    """A bookmarked or reloaded form target starts nothing and leads back to the shop."""
+    response = client.get("/checkout/create/" + query, HTTP_REFERER=referer)
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    assert stub.calls == []
+
+
+def test_create_refuses_other_methods(client, stub):
+    assert client.put("/checkout/create/").status_code == 405
+    assert client.delete("/checkout/create/").status_code == 405
     assert stub.calls == []
 
 
@@ -519,6 +538,38 @@ def test_client_update_names_the_extra_keys(stub):
             "type": "extra_forbidden",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("country", "kind"), [("ZZ", "enum"), ("FRA", "enum"), ("RU", "enum"), (None, "missing")]
+)
+@pytest.mark.parametrize("path", ["", "/confirm"])
+def test_a_country_polar_does_not_accept_is_refused_in_the_buyers_words(stub, country, kind, path):
+    browser, token = csrf_client()
+    body = {"customer_billing_address": {"country": country, "city": "Paris"}}
+    send = browser.patch if not path else browser.post
+    response = send(
+        f"/checkout/client/{SECRET}{path}",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "customer_billing_address", "country"],
+            "msg": "Choose your country from the list.",
+            "type": kind,
+        }
+    ]
+    assert stub.named("client_update") == stub.named("client_confirm") == []
+
+
+def test_an_accepted_country_goes_through(stub):
+    browser, token = csrf_client()
+    body = {"customer_billing_address": {"country": "fr"}}
+    assert patch(browser, body, token).status_code == 200
+    assert stub.named("client_update") == [((SECRET, body), {})]
 
 
 def test_client_confirm_rejects_bad_json(stub):
