@@ -154,6 +154,15 @@ def control_route(
         return None, post_only(lambda h, q, b: control_inject(fake, b))
     if rest == "products":
         return None, post_only(lambda h, q, b: control_add_product(fake, b))
+    if rest == "rate-limit" and method in ("GET", "HEAD"):
+        limiter = fake.rate_limiter
+        return None, lambda *a: json_response(
+            200,
+            {
+                "per_minute": limiter.per_minute if limiter else None,
+                "refused": sum(limiter.refused.values()) if limiter else 0,
+            },
+        )
     if rest == "events" and method in ("GET", "HEAD"):
         return None, lambda *a: json_response(
             200,
