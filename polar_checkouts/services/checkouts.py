@@ -15,23 +15,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .client import MAX_PAGE_SIZE, Page, get_client, id_list
-from .conf import polar_settings
-from .exceptions import InvalidPayloadError, ReceiverError
-from .models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
-from .payload import checkout_id_of, parse_polar_datetime
-from .signals import checkout_succeeded, checkout_updated
-from .types import Checkout
+from ..client import MAX_PAGE_SIZE, Page, get_client, id_list
+from ..exceptions import InvalidPayloadError, ReceiverError
+from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
+from ..payload import checkout_id_of, parse_polar_datetime
+from ..signals import checkout_succeeded, checkout_updated
+from ..types import Checkout
+from .products import list_products
 
 logger = logging.getLogger("polar_checkouts")
-
-#: Seconds the product catalogue is cached by :func:`list_products`.
-PRODUCTS_CACHE_SECONDS = 60
 
 
 @dataclass
@@ -390,32 +386,3 @@ def sync_checkouts(
         page = page.next()
     logger.info("Polar checkout sync: %s in %d page(s)", result, result.pages)
     return result
-
-
-# -- catalogue -----------------------------------------------------------------------------
-
-
-def _catalogue_key() -> str:
-    organization_id = polar_settings.ORGANIZATION_ID
-    return f"polar_checkouts:products:{polar_settings.SERVER}:{organization_id or '-'}"
-
-
-def clear_catalogue_cache() -> None:
-    """Forget the cached catalogue, so the next :func:`list_products` asks Polar."""
-    cache.delete(_catalogue_key())
-
-
-def list_products() -> list[dict[str, Any]]:
-    """The organization's products that are not archived, cached for a minute."""
-    organization_id = polar_settings.ORGANIZATION_ID
-    key = _catalogue_key()
-    products = cache.get(key)
-    if products is None:
-        products = [
-            dict(product)
-            for product in get_client().iter_products(
-                organization_id=organization_id, is_archived=False
-            )
-        ]
-        cache.set(key, products, PRODUCTS_CACHE_SECONDS)
-    return list(products)

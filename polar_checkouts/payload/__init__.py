@@ -1,0 +1,44 @@
+"""Pure rules about Polar's objects: parse a payload, decide what it means.
+
+Nothing here touches the database, settings or the network, so every rule is tested
+without them. The models and services apply these rules; they do not restate them.
+``common`` holds what every object shares; one module per object holds the rest.
+Every public name is importable from ``polar_checkouts.payload``, as before this became
+a package.
+"""
+
+from ..exceptions import InvalidPayloadError
+from .checkouts import (
+    EXPIRED,
+    OPEN,
+    checkout_id_of,
+    fields_from_payload,
+    incoming_wins,
+    is_expired,
+    status_rank,
+)
+from .common import (
+    UNSTORED_KEYS,
+    clip_text,
+    int_or_none,
+    merge_payload,
+    parse_polar_datetime,
+    uuid_or_none,
+)
+
+__all__ = [
+    "EXPIRED",
+    "OPEN",
+    "UNSTORED_KEYS",
+    "InvalidPayloadError",
+    "checkout_id_of",
+    "clip_text",
+    "fields_from_payload",
+    "incoming_wins",
+    "int_or_none",
+    "is_expired",
+    "merge_payload",
+    "parse_polar_datetime",
+    "status_rank",
+    "uuid_or_none",
+]
