@@ -22,6 +22,7 @@ implementation of Polar's behaviour (``/work/shared/polar/API.md`` in the projec
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,6 +40,11 @@ from . import checkouts, orders, webhook_api
 from .routes import dispatch, is_fake_only, route, unknown_version
 from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
+
+logger = logging.getLogger("polar_checkouts.testing")
+
+#: Seconds between two looks of the background webhook worker for retries come due.
+WORKER_POLL = 0.1
 
 #: Where checkout pages of the fake live (``Checkout.url``); never resolved on a network.
 DEFAULT_FRONTEND_URL = "http://fake-polar.invalid"
@@ -92,6 +98,7 @@ class FakePolar:
         self.webhook_api_version = versions.DEFAULT_API_VERSION
         self._worker: threading.Thread | None = None
         self._worker_stop = threading.Event()
+        self._worker_wake = threading.Event()
         self._reset_state()
         if webhook_url and webhook_secret:
             self.configure_webhooks(
@@ -375,9 +382,11 @@ class FakePolar:
 
         ``delivery`` is ``"sync"`` (right after the call that caused the event, outside the
         lock), ``"manual"`` (only on :meth:`deliver_webhooks`) or ``"background"`` (a
-        worker thread, with real waits between retries). ``sender`` replaces the HTTP POST,
-        e.g. with Django's test client. Failed deliveries are retried up to
-        ``max_attempts`` times, ``backoff * 2**n`` seconds apart on the fake's clock.
+        worker thread, woken after each call, with real waits between retries; it also
+        runs the clock, so payments settle and checkouts expire without a call).
+        ``sender`` replaces the HTTP POST, e.g. with Django's test client. Failed
+        deliveries are retried up to ``max_attempts`` times, ``backoff * 2**n`` seconds
+        apart on the fake's clock.
         """
         if delivery not in ("sync", "manual", "background"):
             raise ValueError("delivery must be 'sync', 'manual' or 'background'")
@@ -437,8 +446,22 @@ class FakePolar:
         self._worker_stop.clear()
 
         def run() -> None:
-            while not self._worker_stop.wait(0.1):
-                self.deliver_webhooks()
+            while not self._worker_stop.is_set():
+                # Woken when a call has emitted events; the short timeout picks up
+                # retries as they come due on the fake's clock.
+                self._worker_wake.wait(WORKER_POLL)
+                self._worker_wake.clear()
+                if self._worker_stop.is_set():
+                    break
+                try:
+                    with self._lock:
+                        # Polar's clock runs on its own: payments settle, checkouts expire
+                        # and their events go out without waiting for the next call.
+                        self.tick()
+                    self.deliver_webhooks()
+                except Exception:
+                    # One broken round must not end deliveries for the process's life.
+                    logger.exception("Fake Polar: a webhook delivery round failed")
 
         self._worker = threading.Thread(target=run, name="fake-polar-webhooks", daemon=True)
         self._worker.start()
@@ -446,6 +469,7 @@ class FakePolar:
     def close(self) -> None:
         """Stop the background webhook worker, if any."""
         self._worker_stop.set()
+        self._worker_wake.set()
         if self._worker is not None:
             self._worker.join(timeout=5)
             self._worker = None
@@ -476,8 +500,13 @@ class FakePolar:
         self.events.append(event)
 
     def _after_call(self) -> None:
-        if self.webhook is not None and self.webhook_delivery == "sync":
+        if self.webhook is None:
+            return
+        if self.webhook_delivery == "sync":
             self.deliver_webhooks()
+        elif self.webhook_delivery == "background":
+            # The call has answered (the lock is released): the worker sends its events.
+            self._worker_wake.set()
 
     # -- the HTTP entry point ---------------------------------------------------------------
 
