@@ -724,6 +724,7 @@ class PolarClient:
         """Fetch one customer."""
         path = "/v1/customers/" + _segment(id, "customer id")
         return self._object(self._request("GET", path), "GET", path, ("id",))
+
     # -- webhook endpoints and deliveries (reconciliation, issue 14) ---------------------
     # Polar's webhooks API, for the day deliveries failed: which endpoint, is it enabled,
     # which deliveries failed, and "send this event again". Needs a token with the
