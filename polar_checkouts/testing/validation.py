@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from ..country_codes import COUNTRY_ALPHA2_INPUT
 from ..types import CheckoutConfirm, CheckoutUpdatePublic
+from . import versions
 
 #: Marker for "the key was not sent", distinct from an explicit ``null``.
 MISSING: Any = object()
@@ -31,6 +33,10 @@ URL_MAX = 2083
 
 _EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 _COUNTRY = re.compile(r"^\w{2}$")
+_COUNTRIES_ACCEPTED = frozenset(COUNTRY_ALPHA2_INPUT)
+_COUNTRIES_EXPECTED = (
+    ", ".join(f"'{c}'" for c in COUNTRY_ALPHA2_INPUT[:-1]) + f" or '{COUNTRY_ALPHA2_INPUT[-1]}'"
+)
 
 
 class RequestInvalid(Exception):
@@ -286,14 +292,27 @@ def custom_field_data_value(
 def address_value(
     errors: Errors, loc: tuple[str | int, ...], value: Any
 ) -> dict[str, str | None] | None:
-    """Polar's ``Address``: ``country`` (two letters) required; other parts optional."""
+    """Polar's ``Address``: ``country`` required (two letters in the seed era; one of
+    Polar's ``CountryAlpha2Input``, any case, on the dated versions); other parts optional."""
     if not has_type(errors, loc, value, "model"):
         return None
     before = len(errors)
     address: dict[str, str | None] = {}
     country = value.get("country", MISSING)
+    dated = versions.is_dated(versions.active())
     if country is MISSING:
         errors.add((*loc, "country"), "Field required", "missing", value)
+    elif dated:
+        # Today's AddressInput: Polar's list of countries it sells to, upper-cased first.
+        country = country.upper() if isinstance(country, str) else country
+        if country not in _COUNTRIES_ACCEPTED:
+            errors.add(
+                (*loc, "country"),
+                f"Input should be {_COUNTRIES_EXPECTED}",
+                "enum",
+                country,
+                {"expected": _COUNTRIES_EXPECTED},
+            )
     elif has_type(errors, (*loc, "country"), country, "string") and not _COUNTRY.match(country):
         errors.add(
             (*loc, "country"),
