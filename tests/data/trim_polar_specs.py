@@ -94,7 +94,13 @@ def trim(spec: dict, kind: str) -> dict:
             }
             for path, methods in CUSTOMER_OPERATIONS.items()
         }
-        roots = [*REF.findall(json.dumps(kept)), "Order", "Subscription", "Customer"]
+        roots = [
+            *REF.findall(json.dumps(kept)),
+            "Order",
+            "Subscription",
+            "Customer",
+            "Unauthorized",
+        ]
         return {
             "openapi": spec["openapi"],
             "info": spec["info"],
