@@ -1,4 +1,5 @@
-"""HTTP client for Polar's checkout API: the seven checkout calls plus products.
+"""HTTP client for Polar's checkout API: the seven checkout calls, products, and what
+comes after a checkout (orders, subscriptions, customers, customer sessions).
 
 ``client.py`` knows HTTP and Polar and nothing of Django models or browsers. Each call
 returns Polar's decoded JSON (a dict, typed with the ``TypedDict``s in :mod:`.types`).
@@ -70,7 +71,11 @@ from .types import (
     CheckoutPublicConfirmed,
     CheckoutUpdate,
     CheckoutUpdatePublic,
+    Customer,
+    CustomerSession,
+    Order,
     Product,
+    Subscription,
 )
 
 logger = logging.getLogger("polar_checkouts")
@@ -98,6 +103,10 @@ KNOWN_API_VERSIONS = ("2026-04", "2026-10")
 API_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}$")
 API_VERSION_HEADER = "Polar-Version"
 PRODUCTS_PATH = "/v1/products/"
+ORDERS_PATH = "/v1/orders/"
+SUBSCRIPTIONS_PATH = "/v1/subscriptions/"
+CUSTOMERS_PATH = "/v1/customers/"
+CUSTOMER_SESSIONS_PATH = "/v1/customer-sessions/"
 MAX_PAGE_SIZE = 100
 
 T = TypeVar("T")
@@ -629,62 +638,178 @@ class PolarClient:
         path = PRODUCTS_PATH + _segment(id, "product id")
         return cast("Product", self._object(self._request("GET", path), "GET", path, ("id",)))
 
-    # -- orders, subscriptions, customers (minimal, for the sync; i13b's fuller calls of
-    # the same names replace these when the branches meet) --------------------------------
+    # -- orders, subscriptions, customers, customer sessions ------------------------------
 
-    def _list_of(self, path: str, page: int, limit: int, filters: dict[str, Any]) -> Page[Any]:
-        params: list[tuple[str, Any]] = []
-        for key, value in filters.items():
-            if isinstance(value, bool):
-                params.append((key, "true" if value else "false"))
-            elif value is not None:
-                params += [(key, v) for v in id_list(value)]
-        return self._page(path, params, page, limit, ("id",))
+    def list_orders(
+        self,
+        *,
+        organization_id: IdFilter = None,
+        product_id: IdFilter = None,
+        customer_id: IdFilter = None,
+        external_customer_id: IdFilter = None,
+        checkout_id: IdFilter = None,
+        subscription_id: IdFilter = None,
+        discount_id: IdFilter = None,
+        status: str | Sequence[str] | None = None,
+        product_billing_type: str | Sequence[str] | None = None,
+        page: int = 1,
+        limit: int = 10,
+        sorting: str | Sequence[str] | None = None,
+    ) -> Page[Order]:
+        """One page of orders, newest first unless ``sorting`` says otherwise.
 
-    def list_orders(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
-        """One page of orders (``product_id``, ``customer_id``, ``status`` … filters)."""
-        return self._list_of("/v1/orders/", page, limit, filters)
+        Filters take one value or a list; ``status`` is Polar's ``OrderStatus``
+        (``paid``, ``refunded``, ...), ``product_billing_type`` ``one_time``/``recurring``.
+        """
+        params = _filters(
+            organization_id=organization_id,
+            product_id=product_id,
+            product_billing_type=product_billing_type,
+            discount_id=discount_id,
+            customer_id=customer_id,
+            external_customer_id=external_customer_id,
+            checkout_id=checkout_id,
+            subscription_id=subscription_id,
+            status=status,
+            sorting=sorting,
+        )
+        return cast("Page[Order]", self._page(ORDERS_PATH, params, page, limit, _ORDER_KEYS))
 
-    def iter_orders(self, **filters: Any) -> Iterator[Any]:
-        """Yield every order matching ``filters``."""
+    def iter_orders(self, **filters: Any) -> Iterator[Order]:
+        """Yield every order matching ``filters`` (as for :meth:`list_orders`), page by page."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
         yield from self.list_orders(**filters).all_items()
 
-    def get_order(self, id: str) -> dict[str, Any]:
-        """Fetch one order."""
-        path = "/v1/orders/" + _segment(id, "order id")
-        return self._object(self._request("GET", path), "GET", path, ("id",))
+    def get_order(self, id: str) -> Order:
+        """Fetch one order by id."""
+        path = ORDERS_PATH + _segment(id, "order id")
+        return cast("Order", self._object(self._request("GET", path), "GET", path, _ORDER_KEYS))
 
-    def list_subscriptions(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
-        """One page of subscriptions (``product_id``, ``customer_id``, ``status`` …)."""
-        return self._list_of("/v1/subscriptions/", page, limit, filters)
+    def list_subscriptions(
+        self,
+        *,
+        organization_id: IdFilter = None,
+        product_id: IdFilter = None,
+        customer_id: IdFilter = None,
+        external_customer_id: IdFilter = None,
+        discount_id: IdFilter = None,
+        status: str | Sequence[str] | None = None,
+        active: bool | None = None,
+        cancel_at_period_end: bool | None = None,
+        page: int = 1,
+        limit: int = 10,
+        sorting: str | Sequence[str] | None = None,
+    ) -> Page[Subscription]:
+        """One page of subscriptions (every status unless filtered).
 
-    def iter_subscriptions(self, **filters: Any) -> Iterator[Any]:
-        """Yield every subscription matching ``filters``."""
+        ``status`` is Polar's ``SubscriptionStatus`` (``active``, ``past_due``, ...);
+        ``active`` is Polar's older (deprecated) filter: ``active``/``trialing`` or not.
+        """
+        params = _filters(
+            organization_id=organization_id,
+            product_id=product_id,
+            customer_id=customer_id,
+            external_customer_id=external_customer_id,
+            discount_id=discount_id,
+            status=status,
+            sorting=sorting,
+        )
+        if active is not None:
+            params.append(("active", "true" if active else "false"))
+        if cancel_at_period_end is not None:
+            params.append(("cancel_at_period_end", "true" if cancel_at_period_end else "false"))
+        return cast(
+            "Page[Subscription]",
+            self._page(SUBSCRIPTIONS_PATH, params, page, limit, _SUBSCRIPTION_KEYS),
+        )
+
+    def iter_subscriptions(self, **filters: Any) -> Iterator[Subscription]:
+        """Yield every subscription matching ``filters`` (as for :meth:`list_subscriptions`)."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
         yield from self.list_subscriptions(**filters).all_items()
 
-    def get_subscription(self, id: str) -> dict[str, Any]:
-        """Fetch one subscription."""
-        path = "/v1/subscriptions/" + _segment(id, "subscription id")
-        return self._object(self._request("GET", path), "GET", path, ("id",))
+    def get_subscription(self, id: str) -> Subscription:
+        """Fetch one subscription by id."""
+        path = SUBSCRIPTIONS_PATH + _segment(id, "subscription id")
+        result = self._request("GET", path)
+        return cast("Subscription", self._object(result, "GET", path, _SUBSCRIPTION_KEYS))
 
-    def list_customers(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
-        """One page of customers (``email``, ``organization_id`` … filters)."""
-        return self._list_of("/v1/customers/", page, limit, filters)
+    def list_customers(
+        self,
+        *,
+        organization_id: IdFilter = None,
+        email: str | None = None,
+        query: str | None = None,
+        active: bool | None = None,
+        page: int = 1,
+        limit: int = 10,
+        sorting: str | Sequence[str] | None = None,
+    ) -> Page[Customer]:
+        """One page of customers. ``email`` is an exact match; ``query`` searches name,
+        e-mail and external id; ``active``: with a trialing, active or past-due subscription."""
+        params = _filters(organization_id=organization_id, sorting=sorting)
+        if email:
+            params.append(("email", email))
+        if query:
+            params.append(("query", query))
+        if active is not None:
+            params.append(("active", "true" if active else "false"))
+        return cast("Page[Customer]", self._page(CUSTOMERS_PATH, params, page, limit, ("id",)))
 
-    def iter_customers(self, **filters: Any) -> Iterator[Any]:
-        """Yield every customer matching ``filters``."""
+    def iter_customers(self, **filters: Any) -> Iterator[Customer]:
+        """Yield every customer matching ``filters`` (as for :meth:`list_customers`)."""
         filters.setdefault("limit", MAX_PAGE_SIZE)
         yield from self.list_customers(**filters).all_items()
 
-    def get_customer(self, id: str) -> dict[str, Any]:
-        """Fetch one customer."""
-        path = "/v1/customers/" + _segment(id, "customer id")
-        return self._object(self._request("GET", path), "GET", path, ("id",))
+    def get_customer(self, id: str) -> Customer:
+        """Fetch one customer by Polar's id."""
+        path = CUSTOMERS_PATH + _segment(id, "customer id")
+        return cast("Customer", self._object(self._request("GET", path), "GET", path, ("id",)))
+
+    def get_customer_by_external_id(self, external_id: str) -> Customer:
+        """Fetch one customer by the shop's id for it (``external_id``); 404 if none."""
+        path = CUSTOMERS_PATH + "external/" + _segment(external_id, "external customer id")
+        return cast("Customer", self._object(self._request("GET", path), "GET", path, ("id",)))
+
+    def create_customer_session(
+        self,
+        *,
+        customer_id: str | None = None,
+        external_customer_id: str | None = None,
+        return_url: str | None = None,
+    ) -> CustomerSession:
+        """Open a customer session (POST, 201) for one customer, named by Polar's id or
+        the shop's external id; its ``customer_portal_url`` signs the customer in to
+        Polar's customer portal, which shows a back link to ``return_url``.
+
+        An unknown customer is Polar's 422 (:class:`~.exceptions.ValidationError`).
+        Like every POST, never retried once it may have been sent.
+        """
+        if (customer_id is None) == (external_customer_id is None):
+            raise ValueError("Give exactly one of customer_id and external_customer_id.")
+        body: dict[str, Any] = (
+            {"customer_id": customer_id}
+            if customer_id is not None
+            else {"external_customer_id": external_customer_id}
+        )
+        if return_url is not None:
+            body["return_url"] = return_url
+        path = CUSTOMER_SESSIONS_PATH
+        result = self._request("POST", path, body=body)
+        return cast(
+            "CustomerSession",
+            self._object(result, "POST", path, ("token", "customer_portal_url", "customer_id")),
+        )
 
 
 _CHECKOUT_KEYS = ("id", "status", "client_secret")
+_ORDER_KEYS = ("id", "status", "customer_id")
+_SUBSCRIPTION_KEYS = ("id", "status", "customer_id")
+
+
+def _filters(**filters: str | Sequence[str] | None) -> list[tuple[str, Any]]:
+    """Query parameters of list filters, in the order given; lists become repeated keys."""
+    return [(name, value) for name, given in filters.items() for value in id_list(given)]
 
 
 def _read_error(exc: requests.RequestException) -> Exception:

@@ -229,3 +229,177 @@ class CheckoutConfirm(CheckoutUpdatePublic, total=False):
     """Body of ``client_confirm``: the public update fields plus the Stripe token."""
 
     confirmation_token_id: str | None
+
+
+# -- after the checkout: customers, orders, subscriptions, customer sessions ---------------
+
+#: An order's ``status`` (Polar's ``OrderStatus``).
+OrderStatusValue = Literal["draft", "pending", "paid", "refunded", "partially_refunded", "void"]
+#: Why an order was made (Polar's ``OrderBillingReason``).
+OrderBillingReasonValue = Literal[
+    "purchase",
+    "subscription_create",
+    "subscription_cycle",
+    "subscription_update",
+    "subscription_meter_cycle",
+]
+#: A subscription's ``status`` (Polar's ``SubscriptionStatus``).
+SubscriptionStatusValue = Literal[
+    "incomplete",
+    "incomplete_expired",
+    "trialing",
+    "active",
+    "past_due",
+    "canceled",
+    "unpaid",
+    "paused",
+]
+
+
+class Customer(TypedDict, total=False):
+    """Polar's ``Customer`` (the ``individual`` or ``team`` variant)."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    metadata: dict[str, str | int | float | bool]
+    external_id: str | None
+    email: str | None
+    email_verified: bool
+    type: Literal["individual", "team"]
+    name: str | None
+    billing_name: str | None
+    billing_address: Address | None
+    tax_id: list[str] | None
+    locale: str | None
+    organization_id: str
+    default_payment_method_id: str | None
+    deleted_at: str | None
+    first_user_event_at: str | None
+    avatar_url: str | None
+
+
+class OrderItem(TypedDict, total=False):
+    """One line of an order (Polar's ``OrderItemSchema``)."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    label: str
+    amount: int
+    tax_amount: int
+    proration: bool
+    product_price_id: str | None
+
+
+class _SubscriptionBase(TypedDict, total=False):
+    id: str
+    created_at: str
+    modified_at: str | None
+    metadata: dict[str, str | int | float | bool]
+    amount: int
+    currency: str
+    recurring_interval: Literal["day", "week", "month", "year"]
+    recurring_interval_count: int
+    status: SubscriptionStatusValue
+    current_period_start: str
+    current_period_end: str
+    current_meter_period_start: str | None
+    current_meter_period_end: str | None
+    trial_start: str | None
+    trial_end: str | None
+    cancel_at_period_end: bool
+    canceled_at: str | None
+    started_at: str | None
+    ends_at: str | None
+    ended_at: str | None
+    past_due_at: str | None
+    pause_at_period_end: bool
+    paused_at: str | None
+    resumes_at: str | None
+    customer_id: str
+    product_id: str
+    discount_id: str | None
+    checkout_id: str | None
+    seats: int | None
+    customer_cancellation_reason: str | None
+    customer_cancellation_comment: str | None
+
+
+class Subscription(_SubscriptionBase, total=False):
+    """Polar's ``Subscription``, with its customer, product and prices."""
+
+    custom_field_data: dict[str, Any]
+    customer: Customer
+    product: Product
+    discount: Discount | None
+    prices: list[ProductPrice]
+    meters: list[dict[str, Any]]
+    pending_update: dict[str, Any] | None
+
+
+class Order(TypedDict, total=False):
+    """Polar's ``Order``: amounts in minor units, its customer, product and subscription."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    status: OrderStatusValue
+    paid: bool
+    subtotal_amount: int
+    discount_amount: int
+    net_amount: int
+    tax_amount: int
+    total_amount: int
+    applied_balance_amount: int
+    due_amount: int
+    refunded_amount: int
+    refunded_tax_amount: int
+    currency: str
+    billing_reason: OrderBillingReasonValue
+    billing_name: str | None
+    billing_address: Address | None
+    invoice_number: str | None
+    is_invoice_generated: bool
+    receipt_number: str | None
+    seats: int | None
+    customer_id: str
+    product_id: str | None
+    discount_id: str | None
+    subscription_id: str | None
+    checkout_id: str | None
+    next_payment_attempt_at: str | None
+    metadata: dict[str, str | int | float | bool]
+    custom_field_data: dict[str, Any]
+    platform_fee_amount: int
+    platform_fee_currency: str | None
+    customer: Customer
+    product: Product | None
+    discount: Discount | None
+    subscription: _SubscriptionBase | None
+    items: list[OrderItem]
+    description: str
+    refundable_amount: int
+    refundable_tax_amount: int
+
+
+class CustomerSession(TypedDict, total=False):
+    """A customer session: ``customer_portal_url`` signs the customer in to Polar's portal."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    token: str
+    expires_at: str
+    return_url: str | None
+    customer_portal_url: str
+    customer_id: str
+    customer: Customer
+
+
+class CustomerSessionCreate(TypedDict, total=False):
+    """Body of ``create_customer_session``: exactly one of the two customer keys."""
+
+    customer_id: str
+    external_customer_id: str
+    return_url: str | None

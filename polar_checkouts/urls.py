@@ -7,7 +7,7 @@ page's script only swaps its base URL between ``POLAR_CLIENT_CALLS`` modes.
 from django.urls import path
 
 from . import webhooks
-from .storefront import views
+from .storefront import portal, views
 
 app_name = "polar_checkouts"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("webhook/", webhooks.webhook_view, name="webhook"),
     path("create/", views.create, name="create"),
     path("success/", views.success, name="success"),
+    path("portal/", portal.customer_portal, name="customer_portal"),
     path("client/<str:client_secret>", views.client, name="client"),
     path("client/<str:client_secret>/confirm", views.client_confirm, name="client-confirm"),
     path("<str:client_secret>/status/", views.status, name="status"),

@@ -1,5 +1,6 @@
 """Template tags for shops: ``{% load polar_checkouts %}``.
 
+``{% polar_customer_portal_url %}`` links to the customer portal view.
 ``{% polar_checkout_button product_id %}`` (or ``products="id1,id2"``, or a list) renders a
 plain POST form (works without JavaScript) that starts a checkout; ``polar_money`` and
 ``polar_price`` format amounts through :mod:`polar_checkouts.money` (per currency, in the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
 from django.template.loader import render_to_string
@@ -206,3 +208,15 @@ def _access_ids(value: Any) -> list[str] | None:
         raise template.TemplateSyntaxError(
             f"Polar access filters: a product id is a UUID, not {value!r}"
         ) from None
+
+
+@register.simple_tag(takes_context=True)
+def polar_customer_portal_url(context: template.Context, next: str | None = None) -> str:
+    """``{% polar_customer_portal_url %}``: the link to this app's customer-portal view,
+    which sends a signed-in user to Polar's portal. Polar's back link returns to ``next``
+    (default: the page being rendered). No Polar call happens while rendering."""
+    url = reverse("polar_checkouts:customer_portal")
+    if next is None:
+        request = context.get("request")
+        next = request.get_full_path() if request is not None else None
+    return f"{url}?{urlencode({'next': next})}" if next else url

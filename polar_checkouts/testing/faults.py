@@ -29,6 +29,14 @@ ROUTES = (
     "list_products",
     "get_product",
     "products",
+    "list_orders",
+    "get_order",
+    "list_subscriptions",
+    "get_subscription",
+    "list_customers",
+    "get_customer",
+    "get_customer_external",
+    "create_customer_session",
 )
 
 #: Faults whose request reaches the fake's state before the answer is lost or mangled.

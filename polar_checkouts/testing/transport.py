@@ -14,6 +14,7 @@ and requests raise for real ones. It never sleeps: each wait the policy asks for
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 from .default import get_default_fake
-from .fake import FakePolar
+from .fake import DEFAULT_FRONTEND_URL, FakePolar
 from .messages import FakeResponse
 
 
@@ -81,6 +82,8 @@ class FakePolarAdapter(HTTPAdapter):
 
     def _urlopen(self, request: PreparedRequest) -> HTTPResponse:
         fake = self.fake
+        if fake is get_default_fake():
+            _serve_portal_here(fake)
         retries: Retry = self.max_retries
         method = (request.method or "GET").upper()
         url = request.url or "/"
@@ -178,6 +181,17 @@ def _planned_sleep(retries: Retry, response: Any) -> float:
         if retry_after:
             return retry_after
     return retries.get_backoff_time()
+
+
+def _serve_portal_here(fake: FakePolar) -> None:
+    """Point the default fake's portal links (``customer_portal_url``) at the mounted
+    ``polar_checkouts.testing`` urls, which serve its portal page, when its frontend is
+    the placeholder no browser can reach. The link is site-relative: the browser stays on
+    the shop's host."""
+    if fake.portal_url is not None or fake.frontend_url != DEFAULT_FRONTEND_URL:
+        return
+    with contextlib.suppress(NoReverseMatch):
+        fake.portal_url = reverse("polar_fake:api-root").rstrip("/")
 
 
 def fake_adapter(max_retries: Retry | int = 0, fake: FakePolar | None = None) -> FakePolarAdapter:

@@ -79,6 +79,23 @@ def buy(url: str, product_id: str, **extra: object) -> None:
     assert confirmed.status_code == 200, confirmed.text
 
 
+def after_the_checkout(url: str) -> None:
+    """A renewal, a failed one recovered, a cancellation undone, one that ends at the
+    period's end, and refunds: through the fake's control routes."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Polar-Version": "2026-10"}
+    listing = requests.get(f"{url}/v1/subscriptions/", headers=headers, timeout=10)
+    (subscription,) = listing.json()["items"]
+    control = f"{url}/_fake/subscriptions/{subscription['id']}"
+    steps = ["renew", "fail-renewals", "renew", "recover", "cancel", "uncancel", "cancel", "renew"]
+    for step in steps:
+        requests.post(f"{control}/{step}", json={}, timeout=10).raise_for_status()
+    orders = requests.get(f"{url}/v1/orders/", headers=headers, timeout=10).json()["items"]
+    paid = next(o for o in orders if o["billing_reason"] == "purchase" and o["net_amount"])
+    refund = f"{url}/_fake/orders/{paid['id']}/refund"
+    requests.post(refund, json={"amount": 100}, timeout=10).raise_for_status()
+    requests.post(refund, json={}, timeout=10).raise_for_status()
+
+
 def test_every_delivery_passes_the_sdk_verifier(webhook_collector):
     with standalone_fake("--webhook-url", webhook_collector.url, "--webhook-secret", SECRET) as url:
         buy(url, PRODUCT_ONE_TIME_ID)
@@ -93,6 +110,7 @@ def test_every_delivery_passes_the_sdk_verifier(webhook_collector):
             timeout=10,
         ).raise_for_status()
         advance(url, 2 * 24 * 3600)
+        after_the_checkout(url)
         requests.get(
             f"{url}/v1/checkouts/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
         ).raise_for_status()

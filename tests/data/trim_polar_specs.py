@@ -37,16 +37,30 @@ PATHS = (
 WEBHOOKS = ("checkout.created", "checkout.updated", "order.created")
 EXTRA = ("Unauthorized", "Order", "Checkout", "CheckoutPublic", "CheckoutPublicConfirmed")
 ERRORS_ONLY = ("NotOpenCheckout", "ExpiredCheckoutError", "PaymentError", "Unauthorized")
+#: What comes after a checkout (kind "customers"): the read routes of orders, subscriptions
+#: and customers, and the customer session the portal needs; only these methods are kept.
+CUSTOMER_OPERATIONS = {
+    "/v1/orders/": ("get",),
+    "/v1/orders/{id}": ("get",),
+    "/v1/subscriptions/": ("get",),
+    "/v1/subscriptions/{id}": ("get",),
+    "/v1/customers/": ("get",),
+    "/v1/customers/{id}": ("get",),
+    "/v1/customers/external/{external_id}": ("get",),
+    "/v1/customer-sessions/": ("post",),
+}
 
 #: target file: (source file, kind). "seed": the checkout and product paths with the
 #: seed-era webhooks; "errors": error schemas only; "dated": a dated (Polar-Version)
-#: spec, with its checkout and product paths and every webhook it declares.
+#: spec, with its checkout and product paths and every webhook it declares; "customers":
+#: the order, subscription, customer and customer-session routes of CUSTOMER_OPERATIONS.
 SOURCES = {
     "polar-openapi-2024-12-seed-era.json": ("openapi-2024-12-seed-era.json", "seed"),
     "polar-openapi-2025-02-last-custom.json": ("openapi.json", "seed"),
     "polar-openapi-2026-04-errors.json": ("openapi-2026-04-successor.json", "errors"),
     "polar-openapi-2026-04.json": ("openapi-2026-04-successor.json", "dated"),
     "polar-openapi-2026-10.json": ("openapi-2026-10.json", "dated"),
+    "polar-openapi-2026-10-customers.json": ("openapi-2026-10.json", "customers"),
 }
 
 
@@ -70,6 +84,28 @@ def trim(spec: dict, kind: str) -> dict:
             "info": spec["info"],
             "paths": {},
             "components": {"schemas": closure(schemas, list(ERRORS_ONLY))},
+        }
+    if kind == "customers":
+        kept = {
+            path: {
+                key: value
+                for key, value in spec["paths"][path].items()
+                if key not in ("get", "post", "patch", "put", "delete") or key in methods
+            }
+            for path, methods in CUSTOMER_OPERATIONS.items()
+        }
+        roots = [
+            *REF.findall(json.dumps(kept)),
+            "Order",
+            "Subscription",
+            "Customer",
+            "Unauthorized",
+        ]
+        return {
+            "openapi": spec["openapi"],
+            "info": spec["info"],
+            "paths": kept,
+            "components": {"schemas": closure(schemas, roots)},
         }
     paths = {
         p: spec["paths"][p]

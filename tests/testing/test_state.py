@@ -201,8 +201,8 @@ def test_free_product_confirms_with_only_an_email(client, polar_fake):
     assert confirmed["status"] == "confirmed"
     assert "intent_status" not in confirmed["payment_processor_metadata"]
     assert client.get(checkout["id"])["status"] == "succeeded"
-    (order,) = polar_fake.orders.values()
-    assert order["amount"] == 0
+    (order_id,) = polar_fake.orders
+    assert polar_fake.order(order_id)["amount"] == 0
 
 
 def test_subscription_requires_a_payment_form_and_makes_a_subscription(client, polar_fake):

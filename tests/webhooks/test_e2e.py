@@ -38,9 +38,11 @@ def test_a_paid_checkout_reaches_the_cache_and_the_signals_by_webhook(
 
     assert [e.type for e in delivered] == [
         "checkout.created",
+        "customer.created",
         "checkout.updated",
         "checkout.updated",
         "order.created",
+        "order.updated",
         "order.paid",
     ]
     assert all(e.attempts[-1].status == 200 for e in delivered)

@@ -21,6 +21,7 @@ from ..validation import (
     NON_NULLABLE_ON_CREATE,
     UPDATE_FIELDS,
     Errors,
+    has_type,
     list_params,
     parse_body,
     parse_fields,
@@ -28,7 +29,7 @@ from ..validation import (
     query_uuids,
     uuid_value,
 )
-from .orders import customer_for
+from .customers import customer_for, find_by_external_id
 from .pricing import default_amount, totals
 from .serialise import checkout_json, page_of, sort_items
 from .state import CheckoutState, JsonDict, new_token
@@ -165,13 +166,27 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
     checkout.product_ids = [i for i in offered if i in fake.products] or [checkout.product_id]
     if price is not None:
         apply_fields(fake, errors, checkout, fields, public=False)
+    external_id = data.get("external_customer_id")
+    # The shop's id for the buyer: the customer made at confirmation carries it.
+    if (
+        external_id is not None
+        and not seed_era
+        and has_type(errors, ("body", "external_customer_id"), external_id, "string")
+    ):
+        checkout.external_customer_id = external_id
+        known = find_by_external_id(fake, external_id)
+        if known is not None and fields.get("customer_id") is None:
+            # Polar: a known external id selects its customer from the start.
+            checkout.customer_id = known["id"]
+            checkout.customer_email = checkout.customer_email or known["email"]
+            checkout.customer_name = checkout.customer_name or known["name"]
     for key in ("customer_id", "subscription_id"):
         value = fields.get(key)
         if value is None:
             continue
-        if key == "customer_id" and value in {c["id"] for c in fake.customers.values()}:
+        if key == "customer_id" and value in fake.customers:
             checkout.customer_id = value
-            customer = next(c for c in fake.customers.values() if c["id"] == value)
+            customer = fake.customers[value]
             checkout.customer_email = checkout.customer_email or customer["email"]
             checkout.customer_name = checkout.customer_name or customer["name"]
         else:

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from .. import catalogue, versions
@@ -34,7 +34,7 @@ from ..faults import Injection, injected_response, mangle, take_injection
 from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
-from . import checkouts, orders
+from . import checkouts, customers, lifecycle, orders, subscriptions
 from .routes import dispatch, is_fake_only, route, unknown_version
 from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
@@ -70,8 +70,12 @@ class FakePolar:
         webhook_secret: str | None = None,
         webhook_delivery: str = "sync",
         webhook_sender: Sender | None = None,
+        portal_url: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        #: Base URL of the fake's customer portal page (``customer_portal_url`` is
+        #: ``{portal_url}/{organization slug}/portal?...``); ``None``: ``frontend_url``.
+        self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.success_delay = success_delay
         self.checkout_ttl = checkout_ttl
         self.expired_status = expired_status
@@ -101,9 +105,16 @@ class FakePolar:
         self.states: dict[str, CheckoutState] = {}
         self.ids_by_secret: dict[str, str] = {}
         self.creation_order: list[str] = []
+        #: Customers, orders, subscriptions and refunds by id (the stored records; their
+        #: JSON is built by customers.customer_json, orders.order_json, ...).
         self.customers: dict[str, JsonDict] = {}
         self.orders: dict[str, JsonDict] = {}
         self.subscriptions: dict[str, JsonDict] = {}
+        self.refunds: dict[str, JsonDict] = {}
+        #: Customer sessions by token.
+        self.customer_sessions: dict[str, JsonDict] = {}
+        #: Renewal payments still to fail, per subscription id (fail_renewals).
+        self.renewal_failures: dict[str, int] = {}
         self.injections: list[Injection] = []
         self.requests: list[RecordedRequest] = []
         self.sleeps: list[float] = []
@@ -352,6 +363,123 @@ class FakePolar:
         self._after_call()
         return result
 
+    # -- after the checkout: customers, orders, subscriptions ------------------------------
+
+    def _control(self, action: Callable[[], Any]) -> Any:
+        with self._lock:
+            self.tick()
+            result = action()
+        self._after_call()
+        return result
+
+    def customer(self, customer_id: str) -> JsonDict:
+        """A customer as ``GET /v1/customers/{id}`` returns it (``KeyError`` if unknown)."""
+        return cast("JsonDict", self._control(lambda: customers.customer_json(self, customer_id)))
+
+    def order(self, order_id: str) -> JsonDict:
+        """An order as ``GET /v1/orders/{id}`` returns it (``KeyError`` if unknown)."""
+        return cast("JsonDict", self._control(lambda: orders.order_json(self, order_id)))
+
+    def subscription(self, subscription_id: str) -> JsonDict:
+        """A subscription as ``GET /v1/subscriptions/{id}`` returns it (``KeyError``)."""
+        return cast(
+            "JsonDict",
+            self._control(lambda: subscriptions.subscription_json(self, subscription_id)),
+        )
+
+    def create_customer_session(
+        self,
+        *,
+        customer_id: str | None = None,
+        external_customer_id: str | None = None,
+        return_url: str | None = None,
+    ) -> JsonDict:
+        """A customer session, as ``POST /v1/customer-sessions/`` makes it (``ValueError``
+        with Polar's 422 body for an unknown customer)."""
+        data: JsonDict = (
+            {"customer_id": customer_id}
+            if customer_id is not None
+            else {"external_customer_id": external_customer_id}
+        )
+        if return_url is not None:
+            data["return_url"] = return_url
+
+        def create() -> JsonDict:
+            try:
+                return customers.create_session(self, data)
+            except RequestInvalid as exc:
+                raise ValueError(json.dumps(exc.errors)) from None
+
+        return cast("JsonDict", self._control(create))
+
+    def cancel_subscription(
+        self,
+        subscription_id: str,
+        *,
+        at_period_end: bool = True,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> JsonDict:
+        """Cancel a subscription at its period's end (it stays ``active`` until then, with
+        ``cancel_at_period_end`` and ``ends_at``) or, ``at_period_end=False``, now."""
+        return cast(
+            "JsonDict",
+            self._control(
+                lambda: lifecycle.cancel(
+                    self,
+                    subscription_id,
+                    at_period_end=at_period_end,
+                    reason=reason,
+                    comment=comment,
+                )
+            ),
+        )
+
+    def uncancel_subscription(self, subscription_id: str) -> JsonDict:
+        """Undo a cancellation at the period's end (``subscription.uncanceled``)."""
+        return cast("JsonDict", self._control(lambda: lifecycle.uncancel(self, subscription_id)))
+
+    def revoke_subscription(self, subscription_id: str) -> JsonDict:
+        """End a subscription now: ``canceled``, ``subscription.revoked``."""
+        return cast("JsonDict", self._control(lambda: lifecycle.revoke(self, subscription_id)))
+
+    def fail_renewals(self, subscription_id: str, times: int = 1) -> None:
+        """Make the next ``times`` renewal payments fail: the renewal's order stays
+        ``pending`` and the subscription goes ``past_due`` until :meth:`recover_subscription`."""
+        self._control(lambda: lifecycle.fail_renewals(self, subscription_id, times))
+
+    def recover_subscription(self, subscription_id: str) -> JsonDict:
+        """The failed renewal is paid: the order ``paid``, the subscription ``active``."""
+        return cast("JsonDict", self._control(lambda: lifecycle.recover(self, subscription_id)))
+
+    def renew_subscription(self, subscription_id: str) -> JsonDict:
+        """Move the clock to the subscription's period end: it renews (or ends)."""
+        with self._lock:
+            end = subscriptions.parse_time(
+                self.subscriptions[subscription_id]["current_period_end"]
+            )
+            self.move_clock(max(0.0, (end - self.now()).total_seconds()))
+            result = subscriptions.subscription_json(self, subscription_id)
+        self._after_call()
+        return result
+
+    def refund_order(
+        self,
+        order_id: str,
+        amount: int | None = None,
+        *,
+        reason: str = "customer_request",
+        comment: str | None = None,
+    ) -> JsonDict:
+        """Refund ``amount`` cents (default: all that is left) of a paid order; returns
+        Polar's ``Refund`` (``refund.created``, ``order.updated``, ``order.refunded``)."""
+        return cast(
+            "JsonDict",
+            self._control(
+                lambda: orders.refund_order(self, order_id, amount, reason=reason, comment=comment)
+            ),
+        )
+
     # -- webhooks ---------------------------------------------------------------------
 
     def configure_webhooks(
@@ -559,6 +687,5 @@ class FakePolar:
                 self.touch(checkout)
                 self.emit("checkout.updated", checkout_json(self, checkout))
                 if outcome == "succeeded":
-                    order = orders.create_order(self, checkout)
-                    self.emit("order.created", order)
-                    self.emit("order.paid", order)
+                    lifecycle.checkout_succeeded(self, checkout)
+        lifecycle.renew_due(self)

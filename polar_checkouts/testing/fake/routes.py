@@ -16,6 +16,7 @@ from .. import catalogue
 from ..faults import Injection
 from ..messages import FakeResponse, HTTPError, json_response
 from ..validation import RequestInvalid, parse_body
+from . import lifecycle, orders, portal, subscriptions
 from .checkouts import (
     client_confirm,
     client_get,
@@ -26,8 +27,10 @@ from .checkouts import (
     list_checkouts,
     update,
 )
+from .customers import create_session_op, get_customer, get_customer_external, list_customers
 from .products import get_product, list_products
 from .state import isoformat
+from .subscriptions import get_subscription, list_subscriptions
 
 if TYPE_CHECKING:
     from .core import FakePolar
@@ -35,12 +38,39 @@ if TYPE_CHECKING:
 CHECKOUT_PREFIXES = ("/v1/checkouts/custom/", "/v1/checkouts/")
 PRODUCTS_PREFIX = "/v1/products/"
 #: Operations of the bearer-token (server-side) routes; the others are the buyer's.
-SERVER_OPERATIONS = ("list", "create", "get", "update", "list_products", "get_product")
+SERVER_OPERATIONS = (
+    "list",
+    "create",
+    "get",
+    "update",
+    "list_products",
+    "get_product",
+    "list_orders",
+    "get_order",
+    "list_subscriptions",
+    "get_subscription",
+    "list_customers",
+    "get_customer",
+    "get_customer_external",
+    "create_customer_session",
+)
+ORDERS_PREFIX = "/v1/orders/"
+SUBSCRIPTIONS_PREFIX = "/v1/subscriptions/"
+CUSTOMERS_PREFIX = "/v1/customers/"
+SESSIONS_PATH = "/v1/customer-sessions/"
+COLLECTIONS = (
+    "/v1/checkouts",
+    "/v1/products",
+    "/v1/orders",
+    "/v1/subscriptions",
+    "/v1/customers",
+    "/v1/customer-sessions",
+)
 
 
 def is_fake_only(path: str) -> bool:
     """Whether ``path`` is one of the fake's own routes (index, ``/_fake/``), unversioned."""
-    return path in ("", "/") or path.startswith("/_fake/")
+    return path in ("", "/", portal.PATH) or path.startswith("/_fake/")
 
 
 def unknown_version(*args: Any) -> FakeResponse:
@@ -77,10 +107,49 @@ def route(
         return pick({"GET": ("index", lambda *a: index(fake))})
     # FastAPI redirects a collection path without its slash. ("/v1/checkouts/custom"
     # without one is not redirected: it is the checkout whose id is "custom", a 422.)
-    if path in ("/v1/checkouts", "/v1/products"):
+    if path in COLLECTIONS:
         return None, lambda *a: FakeResponse(307, {"location": path + "/"}, b"")
     if path.startswith("/_fake/"):
         return control_route(fake, method, path[len("/_fake/") :])
+    if path == portal.PATH:
+        return pick(
+            {
+                "GET": ("portal", lambda h, q, b: portal.page(fake, q)),
+                "POST": ("portal", lambda h, q, b: portal.act(fake, b)),
+            }
+        )
+    for base, name, lister, getter in (
+        (ORDERS_PREFIX, "order", orders.list_orders, orders.get_order),
+        (SUBSCRIPTIONS_PREFIX, "subscription", list_subscriptions, get_subscription),
+    ):
+        if path.startswith(base):
+            rest = path[len(base) :]
+            if rest == "":
+                return pick({"GET": (f"list_{name}s", partial(lister, fake))})
+            if "/" not in rest:
+                found = unquote(rest)
+                return pick({"GET": (f"get_{name}", partial(_get, getter, fake, found))})
+            return None, not_found
+    if path.startswith(CUSTOMERS_PREFIX):
+        rest = path[len(CUSTOMERS_PREFIX) :]
+        if rest == "":
+            return pick({"GET": ("list_customers", partial(list_customers, fake))})
+        if rest.startswith("external/") and rest.count("/") == 1:
+            external = unquote(rest[len("external/") :])
+            return pick(
+                {
+                    "GET": (
+                        "get_customer_external",
+                        partial(_get, get_customer_external, fake, external),
+                    )
+                }
+            )
+        if "/" not in rest:
+            found = unquote(rest)
+            return pick({"GET": ("get_customer", partial(_get, get_customer, fake, found))})
+        return None, not_found
+    if path == SESSIONS_PATH:
+        return pick({"POST": ("create_customer_session", partial(create_session_op, fake))})
     if path.startswith(PRODUCTS_PREFIX):
         rest = path[len(PRODUCTS_PREFIX) :]
         if rest == "":
@@ -127,6 +196,12 @@ def route(
     return None, not_found
 
 
+def _get(
+    getter: Callable[[FakePolar, str], FakeResponse], fake: FakePolar, key: str, *args: Any
+) -> FakeResponse:
+    return getter(fake, key)
+
+
 def control_route(
     fake: FakePolar, method: str, rest: str
 ) -> tuple[str | None, Callable[..., FakeResponse]]:
@@ -151,6 +226,14 @@ def control_route(
         return None, post_only(lambda h, q, b: control_inject(fake, b))
     if rest == "products":
         return None, post_only(lambda h, q, b: control_add_product(fake, b))
+    if len(parts) == 3 and parts[0] == "subscriptions" and parts[2] in SUBSCRIPTION_CONTROLS:
+        subscription_id, action = unquote(parts[1]), parts[2]
+        return None, post_only(
+            lambda h, q, b: control_subscription(fake, subscription_id, action, b)
+        )
+    if len(parts) == 3 and parts[0] == "orders" and parts[2] == "refund":
+        order_id = unquote(parts[1])
+        return None, post_only(lambda h, q, b: control_refund(fake, order_id, b))
     if rest == "events" and method in ("GET", "HEAD"):
         return None, lambda *a: json_response(
             200,
@@ -279,3 +362,71 @@ def control_add_product(fake: FakePolar, body: bytes) -> FakeResponse:
             [{"loc": ["body"], "msg": str(exc), "type": "value_error", "input": data}]
         ) from None
     return json_response(201, product)
+
+
+#: ``POST /_fake/subscriptions/{id}/<action>``: the subscription controls.
+SUBSCRIPTION_CONTROLS = ("cancel", "uncancel", "revoke", "fail-renewals", "recover", "renew")
+
+
+def _invalid(message: str, data: Any) -> RequestInvalid:
+    return RequestInvalid([{"loc": ["body"], "msg": message, "type": "value_error", "input": data}])
+
+
+def control_subscription(
+    fake: FakePolar, subscription_id: str, action: str, body: bytes
+) -> FakeResponse:
+    """``POST /_fake/subscriptions/{id}/cancel`` ``{"at_period_end": true, "reason": ...}``,
+    ``/uncancel``, ``/revoke``, ``/fail-renewals`` ``{"times": 1}``, ``/recover`` and
+    ``/renew`` (move the clock to the period's end): the answer is the subscription."""
+    data = parse_body(body) if body.strip() else {}
+    if subscription_id not in fake.subscriptions:
+        raise HTTPError(404, {"error": "ResourceNotFound", "detail": "Not found"})
+    try:
+        if action == "cancel":
+            at_period_end = data.get("at_period_end", True)
+            if not isinstance(at_period_end, bool):
+                raise ValueError("at_period_end must be true or false")
+            lifecycle.cancel(
+                fake,
+                subscription_id,
+                at_period_end=at_period_end,
+                reason=data.get("reason"),
+                comment=data.get("comment"),
+            )
+        elif action == "uncancel":
+            lifecycle.uncancel(fake, subscription_id)
+        elif action == "revoke":
+            lifecycle.revoke(fake, subscription_id)
+        elif action == "fail-renewals":
+            times = data.get("times", 1)
+            if isinstance(times, bool) or not isinstance(times, int):
+                raise ValueError("times must be a whole number")
+            lifecycle.fail_renewals(fake, subscription_id, times)
+        elif action == "recover":
+            lifecycle.recover(fake, subscription_id)
+        else:
+            end = fake.subscriptions[subscription_id]["current_period_end"]
+            seconds = (subscriptions.parse_time(end) - fake.now()).total_seconds()
+            fake.move_clock(max(0.0, seconds))
+    except ValueError as exc:
+        raise _invalid(str(exc), data) from None
+    return json_response(200, subscriptions.subscription_json(fake, subscription_id))
+
+
+def control_refund(fake: FakePolar, order_id: str, body: bytes) -> FakeResponse:
+    """``POST /_fake/orders/{id}/refund`` ``{"amount": cents?, "reason": ...}``: 201 with
+    Polar's ``Refund``."""
+    data = parse_body(body) if body.strip() else {}
+    if order_id not in fake.orders:
+        raise HTTPError(404, {"error": "ResourceNotFound", "detail": "Not found"})
+    try:
+        refund = orders.refund_order(
+            fake,
+            order_id,
+            data.get("amount"),
+            reason=data.get("reason", "customer_request"),
+            comment=data.get("comment"),
+        )
+    except ValueError as exc:
+        raise _invalid(str(exc), data) from None
+    return json_response(201, refund)

@@ -94,7 +94,7 @@ def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = Fa
         "payment_processor_metadata": dict(checkout.payment_processor_metadata),
         "metadata": dict(checkout.metadata),
         "customer_metadata": dict(checkout.customer_metadata),
-        "external_customer_id": None,
+        "external_customer_id": checkout.external_customer_id,
         "customer_billing_name": None,
         "is_business_customer": False,
         "require_billing_address": False,

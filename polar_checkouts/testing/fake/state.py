@@ -41,6 +41,7 @@ class CheckoutState:
     discount_id: str | None = None
     allow_discount_codes: bool = True
     customer_id: str | None = None
+    external_customer_id: str | None = None
     customer_name: str | None = None
     customer_email: str | None = None
     customer_ip_address: str | None = None
