@@ -19,6 +19,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from ..adapter import get_adapter
 from ..client import MAX_PAGE_SIZE, Page, get_client, id_list
 from ..exceptions import InvalidPayloadError, ReceiverError
 from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
@@ -207,6 +208,9 @@ def create_checkout(
     a product id to ad-hoc prices (dated API versions only); the other keywords are
     Polar's create fields of the same name, sent only when given. ``ip_address`` is also
     sent as ``customer_ip_address``. ``extra`` adds any other ``CheckoutCreate`` keys.
+    A signed-in ``user`` is sent as ``external_customer_id`` (the adapter's
+    ``external_customer_id(user)``) unless a customer is named otherwise (dated API
+    versions only: the seed era's create has no such field).
     The client shapes the body for its API version (the seed era gets ``product_id``).
     """
     chosen = [given for given in (products, product_id, product_price_id) if given]
@@ -214,6 +218,17 @@ def create_checkout(
         raise ValueError("Give exactly one of products, product_id and product_price_id.")
     if products is not None and isinstance(products, str):
         raise ValueError("products is a list of product ids, not one string.")
+    client = get_client()
+    if (
+        external_customer_id is None
+        and customer_id is None
+        and getattr(user, "is_authenticated", False)
+        and "external_customer_id" not in (extra or {})
+        and not client.seed_era  # the seed era's create has no such field
+    ):
+        # Polar cannot change a customer's external id later: a signed-in buyer's first
+        # checkout must carry it, so orders, subscriptions and the portal find the user.
+        external_customer_id = get_adapter().external_customer_id(user)
     body: dict[str, Any] = dict(extra or {})
     offered = list(products or ([product_id] if product_id else []))
     if offered:
@@ -248,7 +263,7 @@ def create_checkout(
         body["custom_field_data"] = dict(custom_field_data)
     if metadata:
         body["metadata"] = dict(metadata)
-    payload = get_client().create(body)
+    payload = client.create(body)
     return store_checkout(payload, user=user, ip_address=ip_address).checkout
 
 
