@@ -4,7 +4,7 @@ against the fake Polar (customer sessions for real, no stubs)."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -74,6 +74,18 @@ def test_a_customer_is_sent_to_polars_portal_signed_in(client, polar_fake, user)
     assert page.status_code == 200
     assert "Pro Membership" in page.content.decode()
     assert 'href="http://testserver/account/"' in page.content.decode()
+    # Cancelling there (a form post to the mounted fake, no CSRF token) reaches the fake.
+    (subscription_id,) = polar_fake.subscriptions
+    form = {
+        "customer_session_token": session["token"],
+        "subscription_id": subscription_id,
+        "action": "cancel",
+    }
+    done = client.post(
+        location.path, urlencode(form), content_type="application/x-www-form-urlencoded"
+    )
+    assert done.status_code == 303
+    assert polar_fake.subscription(subscription_id)["cancel_at_period_end"] is True
 
 
 @pytest.mark.parametrize("unsafe", ["https://evil.example/", "//evil.example/x", "javascript:x"])

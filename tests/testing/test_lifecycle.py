@@ -468,3 +468,45 @@ def test_every_event_of_the_lifecycle_decodes_with_polar_sdk(client, fake):
         "order.refunded",
         "refund.created",
     } <= seen
+
+
+# -- over real HTTP: the standalone server ---------------------------------------------------
+
+
+def test_the_portal_and_the_controls_over_the_standalone_server():
+    import requests
+
+    from polar_checkouts.testing.server import FakePolarServer
+
+    with FakePolarServer(FakePolar(), port=0) as server:
+        polar = PolarClient("polar_oat_any", server=server.base_url, max_retries=0)
+        buy(polar, server.fake, PRODUCT_SUBSCRIPTION_ID)
+        (subscription,) = polar.list_subscriptions(external_customer_id="user-42")
+        session = polar.create_customer_session(
+            external_customer_id="user-42", return_url="https://shop.example/account/"
+        )
+        assert session["customer_portal_url"].startswith(
+            server.base_url + "/fake-polar-demo/portal?"
+        )
+        http = requests.Session()
+        page = http.get(session["customer_portal_url"], timeout=5)
+        assert page.status_code == 200
+        assert "Cancel subscription" in page.text
+        # The form posts to the page itself and comes back to it (post/redirect/get).
+        form = {
+            "customer_session_token": session["token"],
+            "subscription_id": subscription["id"],
+            "action": "cancel",
+        }
+        after = http.post(page.url.split("?")[0], data=form, timeout=5)
+        assert after.history[0].status_code == 303
+        assert after.status_code == 200
+        assert "Keep subscription" in after.text
+        assert polar.get_subscription(subscription["id"])["cancel_at_period_end"] is True
+        renew = f"{server.base_url}/_fake/subscriptions/{subscription['id']}/renew"
+        assert http.post(renew, timeout=5).json()["status"] == "canceled"
+        assert [e.type for e in server.fake.events][-3:] == [
+            "subscription.updated",
+            "subscription.canceled",
+            "subscription.revoked",
+        ]
