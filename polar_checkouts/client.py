@@ -1,4 +1,5 @@
-"""HTTP client for Polar's checkout API: the seven checkout calls plus products.
+"""HTTP client for Polar's checkout API: the seven checkout calls, products, and what
+comes after a checkout (orders, subscriptions, customers, customer sessions, webhooks).
 
 ``client.py`` knows HTTP and Polar and nothing of Django models or browsers. Each call
 returns Polar's decoded JSON (a dict, typed with the ``TypedDict``s in :mod:`.types`).

@@ -64,7 +64,25 @@ def test_create_checkout_sends_the_body_and_caches_the_answer(rsps, django_user_
         "metadata": {"cart": 42},
         "customer_ip_address": "203.0.113.7",
         "allow_discount_codes": False,
+        # A signed-in buyer is Polar's customer with the shop's id, from the first checkout.
+        "external_customer_id": str(alice.pk),
     }
+
+
+def test_a_guest_checkout_names_no_external_customer(rsps):
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
+    services.create_checkout(product_id=PRODUCT_ID, user=None)
+    assert "external_customer_id" not in _body(rsps.calls[0])
+
+
+def test_a_named_customer_is_not_replaced_by_the_users_external_id(rsps, django_user_model):
+    alice = django_user_model.objects.create_user("alice")
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
+    services.create_checkout(product_id=PRODUCT_ID, user=alice, external_customer_id="crm-7")
+    services.create_checkout(product_id=PRODUCT_ID, user=alice, customer_id=str(uuid.uuid4()))
+    assert _body(rsps.calls[0])["external_customer_id"] == "crm-7"
+    assert "external_customer_id" not in _body(rsps.calls[1])
 
 
 def test_create_checkout_on_the_seed_era_path_sends_product_id(rsps, django_user_model, settings):

@@ -82,7 +82,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "purchases"
+LOGOUT_REDIRECT_URL = "home"
 
 # -- Polar ------------------------------------------------------------------------------
 POLAR_SERVER = env("POLAR_SERVER")
@@ -108,6 +110,11 @@ if POLAR_FAKE_WEBHOOK_URL == "off":
     POLAR_FAKE_WEBHOOK_URL = None
 POLAR_CLIENT_CALLS = env("POLAR_CLIENT_CALLS")
 POLAR_ALLOWED_PRODUCTS = env("POLAR_ALLOWED_PRODUCTS") or None
+# The membership the members' page asks for: by default the fake Polar's "Pro Membership"
+# (polar_checkouts.testing.catalogue.PRODUCT_SUBSCRIPTION_ID); set it for a real account.
+SHOP_MEMBERSHIP_PRODUCT_ID = env("SHOP_MEMBERSHIP_PRODUCT_ID", default=None) or (
+    "1b9d6f80-3c4e-4d2f-9a0b-2c3d4e5f6a01" if POLAR_SERVER == "fake" else None
+)
 # Every checkout records where it came from (see shop/hooks.py).
 POLAR_CHECKOUT_METADATA = "shop.hooks.checkout_metadata"
 

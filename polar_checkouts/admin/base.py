@@ -1,7 +1,10 @@
-"""What the checkout and webhook event admins share; imports nothing else of the admin.
+"""What the admins share; imports nothing else of the admin.
 
-Both tables record what Polar said and both grow without bound, so both admins are
-read-only, never count a large table exactly and never compute facet counts.
+Every table here records what Polar said and grows without bound, so every admin is
+read-only, never counts a large table exactly and never computes facet counts. Cached
+objects link to each other (checkout, order, subscription, customer) with
+:func:`change_link` and :func:`related_links`, and to Polar's dashboard with
+:func:`polar_dashboard_url`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
+from ..conf import polar_settings
 from ..masking import mask_secret, mask_secrets_in
 from ..models import CheckoutStatus
 
@@ -44,6 +50,95 @@ def badge(label: Any, colour: str, css_class: str) -> str:
         css_class,
         colour,
         label,
+    )
+
+
+#: Polar's dashboard, per server; other servers (fake, a base URL) have none.
+DASHBOARD_URLS = {"production": "https://polar.sh", "sandbox": "https://sandbox.polar.sh"}
+
+
+def polar_dashboard_url(path: str, payload: Any = None) -> str | None:
+    """``path`` (``sales/<order id>``…) in Polar's dashboard of the shop's organization.
+
+    The organization's slug is ``POLAR_ORGANIZATION_SLUG``, else the one a payload
+    carries (a public checkout embeds its organization); ``None`` when neither is known
+    or the server has no dashboard (the fake).
+    """
+    base = DASHBOARD_URLS.get(str(polar_settings.SERVER))
+    organization = payload.get("organization") if isinstance(payload, dict) else None
+    slug = polar_settings.ORGANIZATION_SLUG or (
+        organization.get("slug") if isinstance(organization, dict) else None
+    )
+    if not base or not slug:
+        return None
+    return f"{base}/dashboard/{slug}/{path}"
+
+
+def dashboard_link(path: str, payload: Any = None) -> str | None:
+    """A link to :func:`polar_dashboard_url` (new tab); ``None`` (Django's empty value)
+    when it cannot be built: the shop owner needs no developer hint here, ``manage.py
+    check`` gives it (I001)."""
+    url = polar_dashboard_url(path, payload)
+    if url is None:
+        return None
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        url,
+        _("Open in Polar's dashboard"),
+    )
+
+
+def admin_url(model: type[Model] | Model, view: str, *args: Any, **query: Any) -> str:
+    """The URL of one of ``model``'s admin pages (``change``, ``changelist``), with a
+    query string (``customer=<id>`` filters a list)."""
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def change_link(model: type[Model], pk: Any, label: Any, *, exists: bool = True) -> str:
+    """A link to the change page of ``model`` row ``pk`` reading ``label``.
+
+    ``exists=False`` (the row's id is known but the cache has not seen the row) shows
+    the label with "not cached" instead; no ``pk`` shows a dash.
+    """
+    if pk is None:
+        return "—"
+    if not exists:
+        return format_html("{} <small>({})</small>", label, _("not cached"))
+    return format_html('<a href="{}">{}</a>', admin_url(model, "change", pk), label)
+
+
+def related_links(
+    queryset: QuerySet[Any],
+    label: Any,
+    *,
+    all_url: str,
+    all_label: str,
+    limit: int = 10,
+) -> str:
+    """The newest ``limit`` rows of ``queryset`` as a list of links to their change pages,
+    and a link to all of them (``all_url``, a filtered list) when there are more.
+
+    One query, two when there are more rows than ``limit`` (to say how many).
+    ``label(row)`` is what each link reads.
+    """
+    rows = list(queryset[: limit + 1])
+    if not rows:
+        return "—"
+    model = queryset.model
+    items = format_html_join(
+        "",
+        '<li><a href="{}">{}</a></li>',
+        ((admin_url(model, "change", row.pk), label(row)) for row in rows[:limit]),
+    )
+    more = ""
+    if len(rows) > limit:
+        more = format_html(
+            '<li><a href="{}">{}</a></li>', all_url, all_label % {"n": queryset.count()}
+        )
+    return format_html(
+        '<ul class="polar-related" style="margin:0;padding-left:1.2em">{}{}</ul>', items, more
     )
 
 
@@ -125,12 +220,15 @@ class PolarRecordAdmin(admin.ModelAdmin):
 
     Nothing is added, changed or deleted here: the data belongs to Polar, and deleting a
     row would only hide a real checkout or the proof of a delivery. Search also matches
-    ``uuid_search_field`` exactly when the term is a UUID. The lists stay cheap on large
+    ``uuid_search_field`` (and each of ``uuid_search_fields``) exactly when the term is
+    a UUID. The lists stay cheap on large
     tables: an estimated count for the unfiltered list, no second full ``COUNT(*)`` and no
     per-choice facet counts (Django 5.0+).
     """
 
     uuid_search_field = "pk"
+    #: More UUID columns an exact id search matches (an order's checkout id…).
+    uuid_search_fields: tuple[str, ...] = ()
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -173,4 +271,7 @@ class PolarRecordAdmin(admin.ModelAdmin):
             value = uuid.UUID(search_term.strip())
         except ValueError:
             return results, may_have_duplicates
-        return results | queryset.filter(**{self.uuid_search_field: value}), may_have_duplicates
+        matches = queryset.filter(**{self.uuid_search_field: value})
+        for name in self.uuid_search_fields:
+            matches = matches | queryset.filter(**{name: value})
+        return results | matches, may_have_duplicates

@@ -30,7 +30,7 @@ from .. import services
 from ..conf import polar_settings
 from ..exceptions import PolarError
 from ..masking import mask_secret, mask_secrets_in
-from ..models import CheckoutSession, CheckoutStatus
+from ..models import CheckoutSession, CheckoutStatus, Customer, Order, Subscription
 from ..money import format_amount
 from ..signals import ReceiverError
 from .base import (
@@ -38,9 +38,12 @@ from .base import (
     STATUS_COLOURS,
     PolarRecordAdmin,
     badge,
+    change_link,
     masked_payload,
+    polar_dashboard_url,
     pretty_json,
 )
+from .customers import orders_of, subscriptions_of
 from .filters import (
     CheckoutChangeList,
     CurrencyListFilter,
@@ -52,20 +55,10 @@ from .overview import build_overview, overview_context
 #: Most rows the "Refresh from Polar" action fetches in one request (one call each).
 MAX_REFRESH = 100
 
-#: Polar's dashboard, per server; other servers (fake, a base URL) have none.
-DASHBOARD_URLS = {"production": "https://polar.sh", "sandbox": "https://sandbox.polar.sh"}
-
 
 def dashboard_url(checkout: CheckoutSession) -> str | None:
     """The checkout's page in Polar's dashboard, when the server and slug are known."""
-    base = DASHBOARD_URLS.get(str(polar_settings.SERVER))
-    organization = checkout.payload.get("organization")
-    slug = polar_settings.ORGANIZATION_SLUG or (
-        organization.get("slug") if isinstance(organization, dict) else None
-    )
-    if not base or not slug:
-        return None
-    return f"{base}/dashboard/{slug}/sales/checkouts/{checkout.pk}"
+    return polar_dashboard_url(f"sales/checkouts/{checkout.pk}", checkout.payload)
 
 
 def status_badge(checkout: CheckoutSession) -> str:
@@ -145,8 +138,17 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         ),
         (
             _("Customer"),
-            {"fields": ("customer_email", "customer_name", "customer_id", "user", "ip_address")},
+            {
+                "fields": (
+                    "customer_email",
+                    "customer_name",
+                    "customer_link",
+                    "user",
+                    "ip_address",
+                )
+            },
         ),
+        (_("Orders and subscriptions"), {"fields": ("orders_display", "subscriptions_display")}),
         (
             _("Polar data"),
             {"fields": ("masked_client_secret", "metadata_display", "payload_display")},
@@ -223,6 +225,26 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
     def tax_display(self, obj: CheckoutSession) -> str | None:
         """Tax, once Polar has computed it."""
         return format_amount(obj.tax_amount, obj.currency) or None
+
+    @admin.display(description=_("Polar customer"))
+    def customer_link(self, obj: CheckoutSession) -> str | None:
+        """The Polar customer the checkout made or named, linked to its page when cached."""
+        if obj.customer_id is None:
+            return None
+        customer = Customer.objects.filter(pk=obj.customer_id).only("pk", "email", "name").first()
+        if customer is None:
+            return change_link(Customer, obj.customer_id, obj.customer_id, exists=False)
+        return change_link(Customer, customer.pk, customer)
+
+    @admin.display(description=_("orders"))
+    def orders_display(self, obj: CheckoutSession) -> str:
+        """The orders this checkout created (the first payment of a subscription too)."""
+        return orders_of(Order.objects.all(), checkout=obj.pk)
+
+    @admin.display(description=_("subscriptions"))
+    def subscriptions_display(self, obj: CheckoutSession) -> str:
+        """The subscription this checkout started, if it sold a recurring product."""
+        return subscriptions_of(Subscription.objects.all(), checkout=obj.pk)
 
     @admin.display(description=_("client secret"))
     def masked_client_secret(self, obj: CheckoutSession) -> str | None:

@@ -1,23 +1,34 @@
 """Numbers and chart geometry for the admin's checkout overview page.
 
-Two aggregate queries whatever the size of the table: counts per day and status over
-the window, and revenue per currency. The chart is computed here as plain numbers and
+Three aggregate queries whatever the size of the tables: checkout counts per day and
+status over the window, revenue per currency, and the live subscriptions with their
+monthly recurring revenue per currency. The chart is computed here as plain numbers and
 drawn by the template as inline SVG, so the page needs no JavaScript or external assets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import defaultdict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from babel.numbers import format_percent
-from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import CheckoutSession, CheckoutStatus, expired_condition
+from ..models import (
+    CheckoutSession,
+    CheckoutStatus,
+    RecurringInterval,
+    Subscription,
+    SubscriptionStatus,
+    expired_condition,
+)
 from ..money import current_locale, format_amount
 from .base import OTHER_COLOUR, STATUS_COLOURS
 
@@ -102,6 +113,27 @@ class Revenue:
 
 
 @dataclass
+class RecurringRevenue:
+    """Monthly recurring revenue in one currency."""
+
+    currency: str
+    amount: str
+    minor: int
+    subscriptions: int
+
+
+@dataclass
+class SubscriptionSummary:
+    """Subscriptions giving access now, and what they bring in per month."""
+
+    active: int = 0
+    trialing: int = 0
+    past_due: int = 0
+    canceling: int = 0
+    mrr: list[RecurringRevenue] = field(default_factory=list)
+
+
+@dataclass
 class Overview:
     """The overview page's numbers."""
 
@@ -115,6 +147,7 @@ class Overview:
     conversion: float | None
     revenue: list[Revenue]
     chart: Chart
+    subscriptions: SubscriptionSummary = field(default_factory=SubscriptionSummary)
 
 
 def _effective_status() -> Case:
@@ -128,6 +161,84 @@ def _effective_status() -> Case:
         default=F("status"),
         output_field=CharField(),
     )
+
+
+#: How many of each interval make a month: a payment every ``count`` units is worth
+#: ``amount * PER_MONTH[unit] / count`` a month (a year is 12 months, 52 weeks, 365 days).
+PER_MONTH: dict[str, Fraction] = {
+    RecurringInterval.DAY: Fraction(365, 12),
+    RecurringInterval.WEEK: Fraction(52, 12),
+    RecurringInterval.MONTH: Fraction(1),
+    RecurringInterval.YEAR: Fraction(1, 12),
+}
+
+#: What the summary counts: access now (active, trialing) and failing renewals (past due).
+_LIVE_STATUSES = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.PAST_DUE,
+)
+
+
+def monthly_amount(amount: int, interval: str, count: int) -> Fraction:
+    """What ``amount`` charged every ``count`` units of ``interval`` is worth per month, exactly."""
+    return amount * PER_MONTH[interval] / max(count, 1)
+
+
+def build_subscription_summary(
+    queryset: QuerySet[Subscription] | None = None,
+) -> SubscriptionSummary:
+    """Active (incl. trialing), trialing, past-due and cancelling subscriptions, and the
+    monthly recurring revenue per currency, in one grouped query.
+
+    MRR counts ``active`` subscriptions, each amount normalised to a month (yearly ÷ 12,
+    weekly × 52/12, daily × 365/12, each ÷ its interval count), summed exactly and rounded
+    to the currency's minor unit once. A subscription cancelled at the period's end still
+    counts (it pays until it ends); trials (nothing paid yet), past-due ones (payment
+    failing) and free ones do not.
+    """
+    if queryset is None:
+        queryset = Subscription.objects.all()
+    rows = (
+        queryset.filter(status__in=[str(s) for s in _LIVE_STATUSES])
+        .values("status", "currency", "recurring_interval", "recurring_interval_count")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("amount"),
+            paying=Count("pk", filter=Q(amount__isnull=False)),
+            canceling=Count("pk", filter=Q(cancel_at_period_end=True)),
+        )
+        .order_by()
+    )
+    summary = SubscriptionSummary()
+    monthly: dict[str, Fraction] = defaultdict(Fraction)
+    paying: dict[str, int] = defaultdict(int)
+    for row in rows:
+        status, n = row["status"], row["n"]
+        if status == SubscriptionStatus.PAST_DUE:
+            summary.past_due += n
+            continue
+        summary.active += n
+        if status == SubscriptionStatus.TRIALING:
+            summary.trialing += n
+            continue
+        summary.canceling += row["canceling"]
+        interval, currency = row["recurring_interval"], (row["currency"] or "").lower()
+        if row["total"] is None or not currency or interval not in PER_MONTH:
+            continue
+        monthly[currency] += monthly_amount(row["total"], interval, row["recurring_interval_count"])
+        paying[currency] += row["paying"]
+    for currency in sorted(monthly):
+        minor = math.floor(monthly[currency] + Fraction(1, 2))  # half up, once per currency
+        summary.mrr.append(
+            RecurringRevenue(
+                currency=currency.upper(),
+                amount=format_amount(minor, currency),
+                minor=minor,
+                subscriptions=paying[currency],
+            )
+        )
+    return summary
 
 
 def _nice_ceiling(value: int) -> int:
@@ -145,8 +256,10 @@ def build_overview(
     *,
     days: int = 30,
     today: dt.date | None = None,
+    subscriptions: QuerySet[Subscription] | None = None,
 ) -> Overview:
-    """Counts by status per day for the last ``days`` days, conversion and revenue."""
+    """Counts by status per day for the last ``days`` days, conversion and revenue, and
+    the subscriptions giving access now with their monthly recurring revenue."""
     if queryset is None:
         queryset = CheckoutSession.objects.all()
     today = today or timezone.localdate()
@@ -218,6 +331,7 @@ def build_overview(
         conversion=(succeeded / created) if created else None,
         revenue=revenue,
         chart=_chart(day_rows, statuses),
+        subscriptions=build_subscription_summary(subscriptions),
     )
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from ..adapter import get_adapter
 from ..client import MAX_PAGE_SIZE, Page, get_client, id_list
 from ..exceptions import InvalidPayloadError, ReceiverError
 from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
@@ -210,6 +211,9 @@ def create_checkout(
     a product id to ad-hoc prices (dated API versions only); the other keywords are
     Polar's create fields of the same name, sent only when given. ``ip_address`` is also
     sent as ``customer_ip_address``. ``extra`` adds any other ``CheckoutCreate`` keys.
+    A signed-in ``user`` is sent as ``external_customer_id`` (the adapter's
+    ``external_customer_id(user)``) unless a customer is named otherwise (dated API
+    versions only: the seed era's create has no such field).
     The client shapes the body for its API version (the seed era gets ``product_id``).
     """
     chosen = [given for given in (products, product_id, product_price_id) if given]
@@ -225,6 +229,16 @@ def create_checkout(
         if selling is not None:
             product_price_id = None
             product_id, currency = selling
+    if (
+        external_customer_id is None
+        and customer_id is None
+        and getattr(user, "is_authenticated", False)
+        and "external_customer_id" not in (extra or {})
+        and not client.seed_era  # the seed era's create has no such field
+    ):
+        # Polar cannot change a customer's external id later: a signed-in buyer's first
+        # checkout must carry it, so orders, subscriptions and the portal find the user.
+        external_customer_id = get_adapter().external_customer_id(user)
     body: dict[str, Any] = dict(extra or {})
     offered = list(products or ([product_id] if product_id else []))
     if offered:

@@ -240,6 +240,8 @@ def _access_ids(value: Any) -> list[str] | None:
         raise template.TemplateSyntaxError(
             f"Polar access filters: a product id is a UUID, not {value!r}"
         ) from None
+
+
 @register.simple_tag(takes_context=True)
 def polar_customer_portal_url(context: template.Context, next: str | None = None) -> str:
     """``{% polar_customer_portal_url %}``: the link to this app's customer-portal view,

@@ -34,3 +34,26 @@ def operator_client(operator):
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+#: View permissions on everything the admin shows after a checkout.
+CACHE_VIEW = ("view_checkoutsession", "view_customer", "view_order", "view_subscription")
+#: And the permissions to refresh each from Polar.
+CACHE_SYNC = ("sync_checkoutsession", "sync_customer", "sync_order", "sync_subscription")
+
+
+@pytest.fixture
+def cache_viewer(make_staff):
+    """Staff who may look at checkouts, customers, orders and subscriptions."""
+    return make_staff("cache-viewer", *CACHE_VIEW)
+
+
+@pytest.fixture
+def cache_viewer_client(cache_viewer):
+    return logged_in(cache_viewer)
+
+
+@pytest.fixture
+def cache_operator_client(make_staff):
+    """Staff who may also refresh them from Polar."""
+    return logged_in(make_staff("cache-operator", *CACHE_VIEW, *CACHE_SYNC))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from polar_checkouts.models import CheckoutSession
+from polar_checkouts import services
+from polar_checkouts.models import CheckoutSession, Customer
+from tests.polar_objects import customer_payload, order_payload, subscription_payload
 from tests.polar_payloads import checkout_payload
 
 CHANGELIST = "admin:polar_checkouts_checkoutsession_changelist"
@@ -50,3 +54,52 @@ TOTALS = [
     ("jpy", 500, "500 JPY"),
     ("kwd", 1500, "1.500 KWD"),
 ]
+
+
+# -- customers, orders and subscriptions -----------------------------------------------------
+
+ORDERS = "admin:polar_checkouts_order_changelist"
+SUBSCRIPTIONS = "admin:polar_checkouts_subscription_changelist"
+CUSTOMERS = "admin:polar_checkouts_customer_changelist"
+
+
+def change_url_of(row):
+    """The admin change page of a cached row."""
+    opts = row._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+
+
+def new_id():
+    """A fresh Polar id."""
+    return str(uuid.uuid4())
+
+
+def membership(user=None, *, status="active", checkout_id=None, renewals=0, **kwargs):
+    """A customer (of ``user``, when given) with a monthly subscription and its paid orders
+    (the first payment and ``renewals`` renewals), all stored through the services as a
+    webhook would. Returns ``(customer, subscription, orders)``."""
+    customer = customer_payload(external_id=str(user.pk) if user else None, **kwargs)
+    subscription = subscription_payload(
+        new_id(), customer, status=status, checkout_id=checkout_id, period=renewals
+    )
+    orders = [
+        services.store_order(
+            order_payload(
+                new_id(),
+                customer,
+                created=period * 30 * 24 * 60,
+                billing_reason="subscription_cycle" if period else "subscription_create",
+                subscription=subscription,
+                checkout_id=None if period else checkout_id,
+            )
+        ).row
+        for period in range(renewals + 1)
+    ]
+    stored = services.store_subscription(subscription).row
+    return Customer.objects.get(pk=customer["id"]), stored, orders
+
+
+def one_time_order(user=None, **kwargs):
+    """A paid one-time order of a new customer (of ``user``), stored as a webhook would."""
+    customer = customer_payload(external_id=str(user.pk) if user else None)
+    return services.store_order(order_payload(new_id(), customer, **kwargs)).row

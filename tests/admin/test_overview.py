@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 import pytest
 from django.db import connection
@@ -10,8 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from polar_checkouts.admin.overview import format_ratio
-from tests.admin.helpers import OVERVIEW, TOTALS, recent, store
+from polar_checkouts import services
+from polar_checkouts.admin.overview import (
+    build_subscription_summary,
+    format_ratio,
+    monthly_amount,
+)
+from tests.admin.helpers import OVERVIEW, TOTALS, new_id, recent, store
+from tests.polar_objects import at, customer_payload, subscription_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +125,77 @@ def test_overview_uses_a_constant_number_of_queries(viewer_client):
     for i in range(25):
         recent(minutes_ago=i * 90, status=["open", "succeeded", "failed", "expired"][i % 4])
     assert queries() == empty
+
+
+# -- subscriptions and monthly recurring revenue ---------------------------------------------
+
+
+def _subscription(**kwargs):
+    payload = subscription_payload(new_id(), customer_payload(), **kwargs)
+    return services.store_subscription(payload).row
+
+
+def test_monthly_amounts_of_each_interval():
+    assert monthly_amount(900, "month", 1) == 900
+    assert monthly_amount(12000, "year", 1) == 1000
+    assert monthly_amount(3000, "month", 3) == 1000
+    assert monthly_amount(1200, "week", 1) == 5200
+    assert monthly_amount(100, "week", 2) == Fraction(5200, 24)
+    assert monthly_amount(12, "day", 1) == 365
+    assert monthly_amount(24000, "year", 2) == 1000
+
+
+def test_overview_counts_live_subscriptions_and_mrr_per_currency(viewer_client):
+    for _ in range(2):
+        _subscription()  # 9.00 USD a month
+    _subscription(amount=12000, recurring_interval="year")  # 10.00 a month
+    _subscription(amount=100, recurring_interval="week")  # 4.3333…
+    _subscription(amount=10, recurring_interval="day")  # 3.041666…
+    _subscription(amount=3000, recurring_interval_count=3)  # 10.00
+    _subscription(cancel_at_period_end=True, canceled_at=at(60))  # pays until it ends
+    _subscription(amount=1000, currency="jpy", recurring_interval="year")  # 83.33 yen
+    _subscription(amount=1500, currency="kwd")
+    _subscription(status="trialing")  # access, nothing paid yet
+    _subscription(amount=None)  # free: access, no revenue
+    _subscription(status="past_due")
+    _subscription(status="canceled", ended_at=at(90))
+    _subscription(status="incomplete")
+
+    response = viewer_client.get(reverse(OVERVIEW))
+
+    summary = response.context["overview"].subscriptions
+    assert (summary.active, summary.trialing, summary.past_due, summary.canceling) == (
+        11,
+        1,
+        1,
+        1,
+    )
+    # USD: 18.00 + 10.00 + 4.3333 + 3.0417 + 10.00 + 9.00 = 54.375 → 54.38 (rounded once)
+    assert [(r.currency, r.amount, r.minor, r.subscriptions) for r in summary.mrr] == [
+        ("JPY", "83 JPY", 83, 1),
+        ("KWD", "1.500 KWD", 1500, 1),
+        ("USD", "54.38 USD", 5438, 7),
+    ]
+    page = response.content.decode()
+    assert '<span class="value" id="polar-active-subscriptions">11</span>' in page
+    assert "(1 trialing)" in page
+    assert '<span class="value polar-mrr">54.38 USD</span>' in page
+    assert "monthly recurring revenue in USD (7 subscriptions)" in page
+
+
+def test_overview_without_subscriptions(viewer_client):
+    page = viewer_client.get(reverse(OVERVIEW)).content.decode()
+    assert '<span class="value" id="polar-active-subscriptions">0</span>' in page
+    assert "no recurring revenue yet" in page
+
+
+def test_the_subscription_summary_is_one_query_whatever_the_rows():
+    with CaptureQueriesContext(connection) as empty:
+        build_subscription_summary()
+    for interval in ("day", "week", "month", "year"):
+        for currency in ("usd", "eur"):
+            _subscription(recurring_interval=interval, currency=currency)
+    with CaptureQueriesContext(connection) as many:
+        summary = build_subscription_summary()
+    assert len(empty.captured_queries) == len(many.captured_queries) == 1
+    assert summary.active == 8
