@@ -223,6 +223,7 @@ class RetryingStats(Stats):
         """Send, retrying a 503 (after its ``Retry-After``, at most 2 s) or a dropped
         connection, up to 20 times; a 5xx other than 503 is a server error."""
         error: requests.ConnectionError | None = None
+        response: requests.Response | None = None
         self.local.saw_503 = False
         for _ in range(20):
             started = time.perf_counter()
@@ -248,8 +249,9 @@ class RetryingStats(Stats):
             if response.status_code != 503:
                 return response
             time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
-        if error is not None and not self.latencies[label]:
-            raise error
+        if response is None:
+            assert error is not None
+            raise error  # 20 dropped connections in a row: the caller decides
         return response
 
 
@@ -287,6 +289,7 @@ class Cluster:
         self.faults: list[str] = []
         self._cron_stop = threading.Event()
         self.cron_runs = 0
+        self.cron_timeouts = 0
 
     def _log(self, name: str) -> Any:
         return open(self.logs / f"{name}.log", "ab")
@@ -339,15 +342,19 @@ class Cluster:
     def cron(self) -> None:
         """``polar_checkouts_process_webhooks`` every 3 s, as cron would run it."""
         while not self._cron_stop.wait(3):
-            subprocess.run(
-                [sys.executable, "-m", "django", "polar_checkouts_process_webhooks"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=self._log("cron"),
-                stderr=subprocess.STDOUT,
-                check=False,
-                timeout=120,
-            )
+            try:
+                subprocess.run(
+                    [sys.executable, "-m", "django", "polar_checkouts_process_webhooks"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=self._log("cron"),
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                    timeout=300,
+                )
+            except subprocess.TimeoutExpired:
+                # A run that hangs is killed (subprocess.run does); the next one goes on.
+                self.cron_timeouts += 1
             self.cron_runs += 1
 
     def start(self) -> None:
@@ -700,6 +707,7 @@ def run(
             "events_waiting": waiting,
             "event_attempts": dict(sorted(attempts.items())),
             "cron_runs": cluster.cron_runs,
+            "cron_timeouts": cluster.cron_timeouts,
             "workers_started": len(cluster.workers),
             "balancer_connections": cluster.balancer.connections,
             "pg_proxy": {"connections": pg_proxy.connections, "refused": pg_proxy.refused},
