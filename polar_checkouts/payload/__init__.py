@@ -11,10 +11,13 @@ from ..exceptions import InvalidPayloadError
 from .checkouts import (
     EXPIRED,
     OPEN,
+    PUBLIC_CHECKOUT_KEYS,
     checkout_id_of,
     fields_from_payload,
     incoming_wins,
     is_expired,
+    organization_id_of,
+    public_checkout,
     status_rank,
 )
 from .common import (
@@ -29,6 +32,7 @@ from .common import (
 __all__ = [
     "EXPIRED",
     "OPEN",
+    "PUBLIC_CHECKOUT_KEYS",
     "UNSTORED_KEYS",
     "InvalidPayloadError",
     "checkout_id_of",
@@ -38,7 +42,9 @@ __all__ = [
     "int_or_none",
     "is_expired",
     "merge_payload",
+    "organization_id_of",
     "parse_polar_datetime",
+    "public_checkout",
     "status_rank",
     "uuid_or_none",
 ]

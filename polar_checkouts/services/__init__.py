@@ -7,7 +7,9 @@ also what tests replace).
 """
 
 from .checkouts import (
+    ORGANIZATION_CACHE_SECONDS,
     SyncResult,
+    cached_client_get,
     client_confirm,
     client_get,
     client_update,
@@ -23,8 +25,10 @@ from .checkouts import (
 from .products import PRODUCTS_CACHE_SECONDS, clear_catalogue_cache, list_products
 
 __all__ = [
+    "ORGANIZATION_CACHE_SECONDS",
     "PRODUCTS_CACHE_SECONDS",
     "SyncResult",
+    "cached_client_get",
     "clear_catalogue_cache",
     "client_confirm",
     "client_get",
