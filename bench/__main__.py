@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python -m bench [--quick] [--only a,b,...] [--json PATH]``.
 
 Figures: a, c (client CPU), b (whole process vs polar-sdk), d (sync into PostgreSQL),
-e (admin changelist), f (storefront page), g (webhook endpoint under load). d to g need
-PostgreSQL (``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/pc_bench``).
+e (admin changelist), f (storefront page), g (webhook endpoint under load), r (Polar round
+trips from click to page, 150 ms latency). d to g and r need PostgreSQL
+(``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/pc_bench``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from bench.harness import Figure, dump, table
 
-ALL = ("a", "b", "c", "d", "e", "f", "g")
+ALL = ("a", "b", "c", "d", "e", "f", "g", "r")
 
 FULL: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 15, "number": 400, "list_number": 40},
@@ -27,6 +28,7 @@ FULL: dict[str, dict[str, Any]] = {
     "e": {"large": 100_000, "small": 1_000, "rounds": 10, "number": 10},
     "f": {"rounds": 10, "number": 50},
     "g": {"duration": 10, "rounds": 3},
+    "r": {"rounds": 5, "number": 5},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 5, "number": 100, "list_number": 10},
@@ -35,6 +37,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "e": {"large": 20_000, "small": 1_000, "rounds": 3, "number": 5},
     "f": {"rounds": 3, "number": 20},
     "g": {"duration": 3, "rounds": 1},
+    "r": {"rounds": 1, "number": 2},
 }
 
 
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import startup
 
         figures += startup.run(**sizes["b"])
-    if wanted & {"d", "e", "f", "g"}:
+    if wanted & {"d", "e", "f", "g", "r"}:
         from bench import db
 
         db.setup_django()
@@ -109,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                 pending["g"] = reason
             else:
                 figures += webhook_load.run(**sizes["g"])
+        if "r" in wanted:
+            from bench import round_trips
+
+            figures += round_trips.run(**sizes["r"])
 
     print(table(figures))
     for figure in figures:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -51,7 +52,8 @@ class FakePolar:
     ``success_delay`` is how many seconds (on the fake's clock) a confirmed payment takes
     to succeed or fail; ``checkout_ttl`` how long a checkout stays open;
     ``expired_status`` what client routes answer for an expired checkout (410 as today's
-    Polar, 404 as in the seed era).
+    Polar, 404 as in the seed era). ``latency`` is how many real seconds every call to a
+    Polar route waits before it is answered (a network round trip; ``self.sleep`` waits).
     """
 
     #: Called with every (request, response) of every instance; tests hook spec checks here.
@@ -70,8 +72,12 @@ class FakePolar:
         webhook_secret: str | None = None,
         webhook_delivery: str = "sync",
         webhook_sender: Sender | None = None,
+        latency: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
+        self.latency = latency
+        #: How the latency is waited (tests record it instead of sleeping).
+        self.sleep: Callable[[float], None] = time.sleep
         self.success_delay = success_delay
         self.checkout_ttl = checkout_ttl
         self.expired_status = expired_status
@@ -482,6 +488,9 @@ class FakePolar:
         operation, handler = route(self, method, path)
         version = versions.SEED_ERA
         routed = not is_fake_only(path)
+        if routed and self.latency > 0:
+            # Outside the lock: concurrent calls wait side by side, as on a network.
+            self.sleep(self.latency)
         if routed:
             try:
                 version = versions.resolve(lowered.get("polar-version", "").strip(" \t"), path)
