@@ -18,11 +18,13 @@ questions the app asks before acting.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .conf import polar_settings
@@ -87,6 +89,14 @@ class DefaultAdapter:
             "customer_name": (full_name() if callable(full_name) else "") or None,
         }
 
+    def checkout_locale(self, request: HttpRequest) -> str | None:
+        """The ``locale`` of a new checkout, the language of Polar's pages and emails for it.
+
+        The request's active Django language as Polar takes it (:func:`polar_locale`:
+        ``pt-br`` becomes ``pt-BR``); ``None`` sends none (Polar then uses English).
+        """
+        return polar_locale(translation.get_language())
+
     def client_ip(self, request: HttpRequest) -> str | None:
         """The buyer's IP address, for Polar's tax and fraud checks; ``None`` if unknown.
 
@@ -103,6 +113,28 @@ class DefaultAdapter:
     def external_customer_id(self, user: AbstractBaseUser) -> str | None:
         """The id Polar keeps for ``user`` as ``external_customer_id`` (its primary key)."""
         return None if user.pk is None else str(user.pk)
+
+
+_LANGUAGE_CODE = re.compile(r"[a-zA-Z]{2,3}")
+_REGION = re.compile(r"[a-zA-Z]{2}|[0-9]{3}")
+
+
+def polar_locale(language_code: str | None) -> str | None:
+    """A Django language code as the BCP 47 tag Polar's checkout ``locale`` accepts.
+
+    Language, then a region when there is one (``fr``, ``pt-BR``, ``es-419``); a script
+    or variant subtag is dropped (``zh-hans`` is ``zh``), since some Polar versions take
+    only ``language[-REGION]``. ``None`` for no language or one that is not a code.
+    """
+    if not language_code:
+        return None
+    language, _, rest = language_code.replace("_", "-").partition("-")
+    if not _LANGUAGE_CODE.fullmatch(language):
+        return None
+    region = rest.split("-", 1)[0]
+    if _REGION.fullmatch(region):
+        return f"{language.lower()}-{region.upper()}"
+    return language.lower()
 
 
 def get_adapter() -> DefaultAdapter:

@@ -183,6 +183,8 @@ def create(request: HttpRequest) -> HttpResponse:
         "success_url": request.build_absolute_uri(reverse("polar_checkouts:success"))
         + "?checkout_id={CHECKOUT_ID}",
         "metadata": metadata or None,
+        # Polar's own pages and emails for this checkout speak the shopper's language.
+        "locale": adapter.checkout_locale(request),
         "user": adapter.checkout_user(request),
         "ip_address": adapter.client_ip(request),
     }

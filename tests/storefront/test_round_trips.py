@@ -267,3 +267,36 @@ def test_a_final_status_in_the_cache_is_never_asked_again(browser, polar_fake):
         cache.clear()  # as if the refresh interval had passed each time
         assert browser.get(f"/checkout/{secret}/status/").json()["status"] == "succeeded"
     assert operations(polar_fake, before) == []
+
+
+# -- the checkout's language ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "locale"),
+    [("fr-FR,fr;q=0.9", "fr"), ("pt-BR", "pt-BR"), ("ja", "ja"), ("de", "de"), ("en", "en")],
+)
+def test_polar_s_checkout_locale_follows_the_shopper_s_language(
+    browser, polar_fake, settings, accept_language, locale
+):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:2],
+        "django.middleware.locale.LocaleMiddleware",
+        *settings.MIDDLEWARE[2:],
+    ]
+    settings.LANGUAGES = [
+        ("en", "English"),
+        ("fr", "French"),
+        ("de", "German"),
+        ("es", "Spanish"),
+        ("pt-br", "Brazilian Portuguese"),
+        ("ja", "Japanese"),
+    ]
+    Client().post(  # a new client: one built before the settings has the old middleware
+        "/checkout/create/",
+        {"product_id": PRODUCT_ONE_TIME_ID},
+        HTTP_ACCEPT_LANGUAGE=accept_language,
+    )
+    create = polar_fake.calls("create")[-1]
+    assert create.json()["locale"] == locale
+    assert create.status == 201
