@@ -27,10 +27,12 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from .conf import polar_settings
+from .conf import IPNetwork, polar_settings
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class DefaultAdapter:
@@ -98,17 +100,36 @@ class DefaultAdapter:
         return polar_locale(translation.get_language())
 
     def client_ip(self, request: HttpRequest) -> str | None:
-        """The buyer's IP address, for Polar's tax and fraud checks; ``None`` if unknown.
+        """The buyer's IP address, for Polar's tax and fraud checks and the storefront's
+        per-client limits; ``None`` if unknown.
 
-        ``REMOTE_ADDR`` only: ``X-Forwarded-For`` is written by the client unless a proxy
-        the shop trusts sets it, and a shop behind one rewrites ``REMOTE_ADDR`` in a
-        middleware it trusts (or overrides this method).
+        ``REMOTE_ADDR``, unless it is one of ``POLAR_TRUSTED_PROXIES``: then
+        ``X-Forwarded-For`` is read from the right, skipping the trusted proxies, and the
+        first other address is the client. What is further left was written by the
+        client itself and is never believed; without trusted proxies the header is
+        ignored entirely.
         """
-        value = request.META.get("REMOTE_ADDR") or ""
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
+        remote = _ip(request.META.get("REMOTE_ADDR"))
+        if remote is None:
             return None
+        proxies = polar_settings.trusted_proxies
+        if not proxies or not _within(remote, proxies):
+            return str(remote)
+        hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        client = remote
+        for hop in reversed(hops):
+            if not hop.strip():
+                continue
+            address = _ip(hop)
+            if address is None:
+                # A trusted proxy appends only what it saw: garbage here means a proxy
+                # that is not the shop's wrote it, so nobody is named rather than
+                # anyone.
+                return None
+            client = address
+            if not _within(address, proxies):
+                break
+        return str(client)
 
     def external_customer_id(self, user: AbstractBaseUser) -> str | None:
         """The id Polar keeps for ``user`` as ``external_customer_id`` (its primary key)."""
@@ -135,6 +156,21 @@ def polar_locale(language_code: str | None) -> str | None:
     if _REGION.fullmatch(region):
         return f"{language.lower()}-{region.upper()}"
     return language.lower()
+
+
+def _ip(value: str | None) -> IPAddress | None:
+    """``value`` as an address (IPv4-mapped IPv6 unwrapped), or ``None``."""
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _within(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
 
 
 def get_adapter() -> DefaultAdapter:

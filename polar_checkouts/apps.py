@@ -5,8 +5,10 @@ import logging
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-#: Loggers whose records may carry a client secret; the app masks it in them.
+#: Loggers whose records may carry a client secret (or an echoed access token); the app
+#: masks both in them.
 SECRET_BEARING_LOGGERS = (
+    "polar_checkouts",
     "django.request",
     "django.server",
     "urllib3.connectionpool",
@@ -23,6 +25,7 @@ class PolarCheckoutsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .masking import MaskSecretsFilter
         from .storefront import checks as storefront_checks  # noqa: F401  (registers it too)
+        from .storefront import limits  # noqa: F401  (registers the limits' check)
 
         # Checkout URLs carry the buyer's client secret, in this site's paths and in
         # Polar's: Django logs request paths, urllib3 logs the URL of every retry.

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import requests
@@ -44,9 +44,10 @@ from .exceptions import (
     PolarConnectionError,
     PolarError,
     PolarTimeoutError,
+    RateLimitError,
     error_from_response,
 )
-from .masking import mask_secrets_in
+from .masking import mask_secret, mask_secrets_in, register_secret
 
 # Re-exported: these lived here before the transport had a module of its own.
 # PolarRetry, TransportFactory and the default-transport helpers are re-exported here (the
@@ -147,6 +148,21 @@ def id_list(value: IdFilter) -> list[str]:
     return [str(v) for v in value]
 
 
+class RoutePause(Protocol):
+    """Where a client keeps Polar's 429s so that calls wait them out (see :mod:`.guard`).
+
+    ``before`` raises (a :class:`~.exceptions.PolarBusyError`) instead of letting a
+    paused call be sent; ``rate_limited`` is told of each 429 Polar answers, with its
+    ``Retry-After`` in seconds (``None`` when absent).
+    """
+
+    def before(self, method: str, path: str) -> None:
+        """Raise if ``method path`` must not be called now."""
+
+    def rate_limited(self, method: str, path: str, retry_after: float | None) -> None:
+        """Polar answered 429 to ``method path``."""
+
+
 class Page(Generic[T]):
     """One page of a list call. Iterate it for its items; ``next()`` fetches the next page."""
 
@@ -208,6 +224,8 @@ class PolarClient:
     this client's retry policy (:data:`Transport`); ``None`` is the default transport
     (:func:`default_transport`), which is the real network unless a test set another.
     ``api_version`` is sent as ``Polar-Version`` on every call (``None``: no header).
+    ``pause`` is told of Polar's 429s and stops calls until ``Retry-After`` has passed
+    (:class:`RoutePause`; ``get_client()`` gives the shop-wide one of :mod:`.guard`).
     """
 
     def __init__(
@@ -220,6 +238,7 @@ class PolarClient:
         max_retries: int = 3,
         transport: Transport | None = None,
         api_version: str | None = PINNED_API_VERSION,
+        pause: RoutePause | None = None,
     ) -> None:
         check_api_version(api_version)
         if not checkout_path.startswith("/") or not checkout_path.endswith("/"):
@@ -236,10 +255,15 @@ class PolarClient:
         self.max_retries = max_retries
         self.retry = build_retry(max_retries)
         self.api_version = api_version
+        #: Polar's 429s shared between calls (and processes): ``None`` keeps none.
+        self.pause = pause
         #: The ``Polar-Version`` of Polar's latest answer (``None`` until one carried it).
         self.answered_api_version: str | None = None
         self._version_warned = False
         self._access_token = access_token or None
+        # Whatever echoes the token back (Polar's error body, a proxy's page, a log
+        # argument), the masking functions replace it from now on.
+        register_secret(self._access_token)
 
         if self.base_url == FAKE_BASE_URL and transport is None and get_default_transport() is None:
             # Fail now, not with a DNS error at the first call.
@@ -307,8 +331,12 @@ class PolarClient:
         params: Sequence[tuple[str, Any]] | None = None,
         body: Mapping[str, Any] | None = None,
         auth: bool = True,
+        secret: str | None = None,
     ) -> Any:
         url = self.base_url + path
+        shown = _scrub(path, secret)  # the path as messages and logs may show it
+        if self.pause is not None:
+            self.pause.before(method, path)
         if params:
             url += "?" + urlencode(params)
         headers = CaseInsensitiveDict(self._auth_headers if auth else self._public_headers)
@@ -332,7 +360,7 @@ class PolarClient:
             try:
                 response = adapter.send(request, **self._send_kwargs)
             except requests.RequestException as exc:
-                raise self._transport_error(exc, method, path) from None
+                raise self._transport_error(exc, method, shown, secret) from None
             try:
                 content = _read_body(response)
                 break
@@ -344,7 +372,7 @@ class PolarClient:
             try:
                 retry = retry.increment(method, url, error=_read_error(failure))
             except (MaxRetryError, ProtocolError, ReadTimeoutError):
-                raise self._transport_error(failure, method, path) from None
+                raise self._transport_error(failure, method, shown, secret) from None
             retry.sleep()
         status = response.status_code
         answered = response.headers.get(API_VERSION_HEADER)
@@ -354,7 +382,7 @@ class PolarClient:
             logger.debug(
                 "%s %s -> %s in %.1f ms",
                 method,
-                mask_secrets_in(path),
+                shown,
                 status,
                 (time.perf_counter() - start) * 1000,
             )
@@ -364,17 +392,18 @@ class PolarClient:
                 return json.loads(content, parse_constant=_not_json)
             except ValueError:
                 raise InvalidResponseError(
-                    f"Polar answered {status} to {method} {mask_secrets_in(path)} "
-                    "with a body that is not JSON",
+                    f"Polar answered {status} to {method} {shown} with a body that is not JSON",
                     status_code=status,
-                    body=_body_excerpt(content),
+                    body=_scrub(_body_excerpt(content), secret),
                 ) from None
+        # Scrubbed before parsing, so the message, ``detail`` and ``body`` built from it
+        # never carry a credential the server echoed back.
         error = error_from_response(
             status,
-            _body_excerpt(content),
+            _scrub(_body_excerpt(content), secret),
             response.headers,
             method=method,
-            path=mask_secrets_in(path),
+            path=shown,
         )
         if (
             isinstance(error, NotFoundError)
@@ -387,7 +416,7 @@ class PolarClient:
             # carries the header, and one that names a Polar error was routed anyway.
             raise APIVersionError(
                 f"Polar does not serve API version {self.api_version!r} (it answered "
-                f"{status} to {method} {mask_secrets_in(path)} without a Polar-Version "
+                f"{status} to {method} {shown} without a Polar-Version "
                 "header): set POLAR_API_VERSION (PolarClient(api_version=...)) to a "
                 f"version Polar serves, such as {PINNED_API_VERSION!r}",
                 status_code=status,
@@ -396,6 +425,8 @@ class PolarClient:
                 body=error.body,
                 api_version=self.api_version,
             )
+        if isinstance(error, RateLimitError) and self.pause is not None:
+            self.pause.rate_limited(method, path, error.retry_after)
         if isinstance(error, AuthenticationError) and auth and not self._access_token:
             error.args = (error.args[0] + " (no access token is configured: POLAR_ACCESS_TOKEN)",)
         raise error
@@ -411,12 +442,16 @@ class PolarClient:
         logger.warning(
             "Polar answered with API version %r, not the %r this client asked for "
             "(POLAR_API_VERSION); its objects may not have the shape expected.",
-            answered[:20],
+            mask_secrets_in(answered)[:20],
             self.api_version,
         )
 
     def _transport_error(
-        self, exc: requests.RequestException, method: str, path: str
+        self,
+        exc: requests.RequestException,
+        method: str,
+        path: str,
+        secret: str | None = None,
     ) -> PolarError:
         where = f"{method} {self.base_url}{mask_secrets_in(path)}"
         reason: BaseException | None = exc
@@ -425,7 +460,7 @@ class PolarClient:
             reason = exc.args[0].reason
         if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
             return PolarTimeoutError(f"Polar did not answer in time: {where}")
-        detail = mask_secrets_in(str(reason or exc))
+        detail = _scrub(str(reason or exc), secret)
         return PolarConnectionError(f"Could not reach Polar: {where}: {detail}")
 
     # -- response checks -------------------------------------------------------------
@@ -437,7 +472,7 @@ class PolarClient:
             raise InvalidResponseError(
                 f"Polar's answer to {method} {mask_secrets_in(path)} is not the object "
                 f"expected (missing: {', '.join(missing)})",
-                body=_body_excerpt(json.dumps(data)[:2000].encode()),
+                body=_scrub(_body_excerpt(json.dumps(data)[:2000].encode()), None),
             )
         return data
 
@@ -576,7 +611,7 @@ class PolarClient:
     def client_get(self, client_secret: str) -> CheckoutPublic:
         """Fetch a checkout session by its client secret, as the buyer's browser would."""
         path = self._client_path(client_secret)
-        result = self._request("GET", path, auth=False)
+        result = self._request("GET", path, auth=False, secret=client_secret)
         return cast("CheckoutPublic", self._object(result, "GET", path, _CHECKOUT_KEYS))
 
     def client_update(
@@ -584,7 +619,7 @@ class PolarClient:
     ) -> CheckoutPublic:
         """Update the buyer's fields (email, name, address, discount code, amount)."""
         path = self._client_path(client_secret)
-        result = self._request("PATCH", path, body=dict(data), auth=False)
+        result = self._request("PATCH", path, body=dict(data), auth=False, secret=client_secret)
         return cast("CheckoutPublic", self._object(result, "PATCH", path, _CHECKOUT_KEYS))
 
     def client_confirm(
@@ -592,7 +627,7 @@ class PolarClient:
     ) -> CheckoutPublicConfirmed:
         """Confirm the checkout, charging through Stripe with ``confirmation_token_id``."""
         path = self._client_path(client_secret) + "/confirm"
-        result = self._request("POST", path, body=dict(data), auth=False)
+        result = self._request("POST", path, body=dict(data), auth=False, secret=client_secret)
         return cast("CheckoutPublicConfirmed", self._object(result, "POST", path, _CHECKOUT_KEYS))
 
     # -- products ------------------------------------------------------------------------
@@ -661,6 +696,14 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _scrub(text: str, secret: str | None) -> str:
+    """``text`` with registered tokens, client secrets and the call's own secret masked."""
+    text = mask_secrets_in(text)
+    if secret and secret in text:
+        text = text.replace(secret, mask_secret(secret))
+    return text
+
+
 def _body_excerpt(content: bytes) -> str:
     """The start of a response body as text, for error messages and exceptions."""
     return content[:20_000].decode("utf-8", errors="replace")
@@ -696,6 +739,8 @@ def get_client() -> PolarClient:
     cached = _client_cache
     if cached is not None and cached[0] == key:
         return cached[1]
+    from .guard import CachePause
+
     with _client_lock:
         if _client_cache is None or _client_cache[0] != key:
             token, server, checkout_path, timeout, max_retries, transport, api_version, _ = key
@@ -709,6 +754,7 @@ def get_client() -> PolarClient:
                     max_retries=max_retries,
                     transport=transport,
                     api_version=api_version,
+                    pause=CachePause(),
                 ),
             )
         return _client_cache[1]

@@ -10,6 +10,7 @@ normalised once, here, so no caller re-parses them (``polar_settings.timeout``,
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -68,6 +69,30 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_DELAY": 60,
     # ...up to this many seconds between two attempts.
     "WEBHOOK_RETRY_MAX_DELAY": 6 * 60 * 60,
+    # Per-client limits on the storefront (polar_checkouts.ratelimit), merged over
+    # DEFAULT_RATE_LIMITS: {"create": "20/m"} changes one; None as a value lifts one.
+    "RATE_LIMITS": {},
+    # Addresses (or networks, "10.0.0.0/8") of reverse proxies whose X-Forwarded-For
+    # is believed; empty: REMOTE_ADDR is the client.
+    "TRUSTED_PROXIES": (),
+}
+
+#: What one client (a signed-in user, else an IP address) may do, per view of the
+#: storefront, in django-ratelimit's notation ("10/m": ten a minute).
+DEFAULT_RATE_LIMITS: dict[str, str | None] = {
+    # The Buy button: every press costs a Polar create with the shop's token.
+    "create": "10/m",
+    # The checkout page (a Polar read each time).
+    "checkout": "30/m",
+    # The page script's status poll, once a second while a payment settles (a Polar
+    # read at most every STATUS_REFRESH_INTERVAL).
+    "status": "120/m",
+    # Server mode's client routes: read, update, confirm (each a Polar call).
+    "client": "60/m",
+    # The receipt page (a Polar read while the checkout is not final).
+    "success": "30/m",
+    # The customer portal redirect (a Polar customer session).
+    "portal": "10/m",
 }
 
 #: The transport ``POLAR_SERVER = "fake"`` uses unless ``POLAR_TRANSPORT`` says otherwise;
@@ -82,6 +107,7 @@ FAKE_PAYMENT_PROVIDER = "polar_checkouts.testing.payment.FakePaymentProvider"
 VALID_SERVERS = ("production", "sandbox", "fake")
 
 Timeout = float | tuple[float, float]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class PolarSettings:
@@ -178,6 +204,31 @@ class PolarSettings:
     def task_queue(self) -> str | None:
         """``POLAR_TASK_QUEUE``, or ``None`` for the task's default queue."""
         return str(self.TASK_QUEUE) if self.TASK_QUEUE else None
+
+    @property
+    def rate_limits(self) -> dict[str, str | None]:
+        """``POLAR_RATE_LIMITS`` merged over :data:`DEFAULT_RATE_LIMITS`; ``None`` lifts one.
+
+        ``POLAR_RATE_LIMITS = None`` lifts every limit.
+        """
+        value = self.RATE_LIMITS
+        if value is None:
+            return dict.fromkeys(DEFAULT_RATE_LIMITS)
+        merged = dict(DEFAULT_RATE_LIMITS)
+        merged.update({str(k): (str(v) if v else None) for k, v in dict(value).items()})
+        return merged
+
+    @property
+    def trusted_proxies(self) -> tuple[IPNetwork, ...]:
+        """``POLAR_TRUSTED_PROXIES`` as networks (a single address is a /32 or /128).
+
+        A value that is not an address or network raises :class:`ValueError` (check E007
+        reports it at start-up).
+        """
+        value = self.TRUSTED_PROXIES or ()
+        if isinstance(value, str):
+            value = [value]
+        return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in value)
 
     def webhook_retry_delay(self, attempts: int) -> timedelta:
         """How long a webhook event that failed ``attempts`` times waits for its next try:

@@ -12,9 +12,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .masking import mask_secrets_deep, mask_secrets_in
+
 
 class PolarError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose.
+
+    Its message never carries a credential: client secrets and every registered access
+    token (:func:`~polar_checkouts.masking.register_secret`) are masked as it is built,
+    so ``str``, ``repr`` and ``args`` are safe to log and to send to an error tracker.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(mask_secrets_in(a) if isinstance(a, str) else a for a in args))
 
 
 class InvalidPayloadError(PolarError, ValueError):
@@ -55,7 +65,7 @@ class InvalidResponseError(PolarError):
     def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body = body
+        self.body = mask_secrets_in(body)
 
 
 class PolarAPIError(PolarError):
@@ -76,9 +86,9 @@ class PolarAPIError(PolarError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.error = error
-        self.detail = detail
-        self.body = body
+        self.error = mask_secrets_in(error) if isinstance(error, str) else error
+        self.detail = mask_secrets_deep(detail)
+        self.body = mask_secrets_in(body)
 
 
 class PaymentError(PolarAPIError):
@@ -145,6 +155,12 @@ class RateLimitError(PolarAPIError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class PolarBusyError(RateLimitError):
+    """Not sent: Polar answered 429 to this route lately, and ``retry_after`` seconds of
+    the pause it asked for remain (shared by every process of the shop,
+    :mod:`polar_checkouts.guard`)."""
 
 
 class ServerError(PolarAPIError):

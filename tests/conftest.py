@@ -27,6 +27,16 @@ def _fresh_client_cache():
     reset_client_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """Each test starts with no per-client counters and no Polar pause (both in the cache)."""
+    from django.core.cache import caches
+
+    from polar_checkouts.storefront.limits import limits_cache_alias
+
+    caches[limits_cache_alias()].clear()
+
+
 @pytest.fixture
 def signal_log():
     """Every app signal sent during the test, in order (see ``tests.webhook_helpers``)."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import django
 import pytest
+from babel import Locale
 from babel.messages.pofile import read_po
 from django.core.cache import cache
 from django.template import engines
@@ -189,11 +190,14 @@ def english_leftovers(pages: dict[str, str]) -> dict[str, list[str]]:
         if language == "en":
             continue
         own_words = same_on_purpose(LANGUAGES[language])
+        # Country names are CLDR's (Babel), as the language writes them ("France").
+        countries = set(Locale.parse(LANGUAGES[language]).territories.values())
         leftovers = sorted(
             text
             for text in fragments(html) & english
             if LETTERS.search(CURRENCY_CODE.sub("", text))
             and text not in allowed
+            and text not in countries
             and bare(text) not in own_words
             and not any(
                 p.fullmatch(bare(text)) for p in same_on_purpose_patterns(LANGUAGES[language])
@@ -350,6 +354,22 @@ def test_the_messages_of_a_refused_purchase(i18n):
 
     pages = in_every_language(render)
     assert "<p>" in pages["ja"]
+    assert_translated(pages)
+
+
+@pytest.mark.parametrize("reason", ["client", "polar"])
+def test_the_too_many_requests_and_busy_pages(i18n, reason):
+    """What a visitor over its limit (429) or the whole shop paused by Polar (503) sees."""
+    from polar_checkouts.storefront.limits import busy_page
+
+    def render(language: str) -> str:
+        request = RequestFactory().get("/checkout/create/", HTTP_ACCEPT_LANGUAGE=language)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            return busy_page(request, reason, 30, status=503).content.decode()
+
+    pages = in_every_language(render)
+    assert "30" in pages["ja"]
     assert_translated(pages)
 
 

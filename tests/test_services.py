@@ -13,7 +13,7 @@ from django.core.cache import cache
 from polar_checkouts import services
 from polar_checkouts.exceptions import NotFoundError, NotOpenCheckoutError
 from polar_checkouts.models import CheckoutSession
-from tests.polar_payloads import API, CHECKOUTS_URL, PRODUCT_ID, T1, T2, checkout_payload
+from tests.polar_payloads import API, CHECKOUTS_URL, PRICE_ID, PRODUCT_ID, T1, T2, checkout_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -134,13 +134,68 @@ def test_the_seed_era_takes_one_product_and_no_ad_hoc_prices(rsps, settings):
     assert len(rsps.calls) == 0
 
 
-def test_create_checkout_by_price_with_amount(rsps):
-    rsps.post(CHECKOUTS_URL, json=checkout_payload(amount=2500), status=201)
+def test_create_checkout_by_price_with_amount_on_the_seed_era_path(rsps, settings):
+    # The seed era's create names the price itself; no catalogue look-up.
+    settings.POLAR_CHECKOUT_PATH = "/v1/checkouts/custom/"
+    settings.POLAR_API_VERSION = None
+    rsps.post(SEED_CHECKOUTS_URL, json=checkout_payload(amount=2500), status=201)
     services.create_checkout(product_price_id="p-1", amount=2500)
     body = _body(rsps.calls[0])
     assert body["product_price_id"] == "p-1"
     assert body["amount"] == 2500
     assert "product_id" not in body
+
+
+OTHER_PRICE_ID = "3b5d7f91-2c4e-4a6b-9d8f-0e1a2b3c4d03"
+
+
+def _catalogue(rsps, *prices: dict[str, Any]) -> None:
+    cache.clear()
+    product = {"id": PRODUCT_ID, "name": "Pro licence", "prices": list(prices)}
+    rsps.get(
+        API + "/v1/products/",
+        json={"items": [product], "pagination": {"total_count": 1, "max_page": 1}},
+    )
+
+
+def _price(price_id: str, currency: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": price_id,
+        "amount_type": "custom",
+        "price_currency": currency,
+        "is_archived": False,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("version", ["2026-04", "2026-10"])
+def test_a_price_on_a_dated_version_is_sent_as_its_product_and_currency(rsps, settings, version):
+    settings.POLAR_API_VERSION = version
+    _catalogue(rsps, _price(OTHER_PRICE_ID, "usd"), _price(PRICE_ID, "eur"))
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(amount=2500), status=201)
+    services.create_checkout(product_price_id=PRICE_ID, amount=2500)
+    assert _body(rsps.calls[1]) == {"products": [PRODUCT_ID], "amount": 2500, "currency": "eur"}
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("prices", "currency"),
+    [
+        # A legacy product: a monthly and a yearly price in one currency; the second one.
+        ([_price(OTHER_PRICE_ID, "usd"), _price(PRICE_ID, "usd")], None),
+        # Not in the catalogue (archived, or unknown): Polar's own answer says why.
+        ([_price(OTHER_PRICE_ID, "usd"), _price(PRICE_ID, "usd", is_archived=True)], None),
+        # The shop asks for another currency than the price's.
+        ([_price(PRICE_ID, "eur")], "usd"),
+    ],
+)
+def test_a_price_nothing_else_names_keeps_the_deprecated_field(rsps, prices, currency):
+    _catalogue(rsps, *prices)
+    rsps.post(CHECKOUTS_URL, json=checkout_payload(), status=201)
+    services.create_checkout(product_price_id=PRICE_ID, currency=currency)
+    expected = {"product_price_id": PRICE_ID, **({"currency": currency} if currency else {})}
+    assert _body(rsps.calls[1]) == expected
+    cache.clear()
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
 from ..payload import checkout_id_of, organization_id_of, parse_polar_datetime, public_checkout
 from ..signals import checkout_succeeded, checkout_updated
 from ..types import Checkout
+from .products import list_products
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -208,7 +209,9 @@ def create_checkout(
     """Create a checkout session in Polar and cache it, tied to ``user`` and the request IP.
 
     Give ``products`` (the buyer may pick one of them; the first is selected), or
-    ``product_id`` for one, or ``product_price_id`` (deprecated by Polar). ``prices`` maps
+    ``product_id`` for one, or ``product_price_id`` (deprecated by Polar: on a dated API
+    version it is sent as its product and currency, found in the cached catalogue, and
+    as ``product_price_id`` only when they cannot name it). ``prices`` maps
     a product id to ad-hoc prices (dated API versions only); the other keywords are
     Polar's create fields of the same name, sent only when given. ``ip_address`` is also
     sent as ``customer_ip_address``. ``extra`` adds any other ``CheckoutCreate`` keys.
@@ -219,6 +222,14 @@ def create_checkout(
         raise ValueError("Give exactly one of products, product_id and product_price_id.")
     if products is not None and isinstance(products, str):
         raise ValueError("products is a list of product ids, not one string.")
+    client = get_client()
+    if product_price_id and not client.seed_era:
+        # Dated versions document products (the price picked by currency), not the
+        # deprecated product_price_id, which is kept only when nothing else names the price.
+        selling = _products_for_price(str(product_price_id), currency)
+        if selling is not None:
+            product_price_id = None
+            product_id, currency = selling
     body: dict[str, Any] = dict(extra or {})
     offered = list(products or ([product_id] if product_id else []))
     if offered:
@@ -253,8 +264,27 @@ def create_checkout(
         body["custom_field_data"] = dict(custom_field_data)
     if metadata:
         body["metadata"] = dict(metadata)
-    payload = get_client().create(body)
+    payload = client.create(body)
     return store_checkout(payload, user=user, ip_address=ip_address).checkout
+
+
+def _products_for_price(price_id: str, currency: str | None) -> tuple[str, str | None] | None:
+    """``(product id, currency)`` that make Polar's dated create sell catalogue price
+    ``price_id``: its product, in its currency, when it is the product's first price in
+    that currency (the one Polar's price set picks). ``None`` when no such pair exists (a
+    price not in the catalogue, or a legacy product with several prices in one currency).
+    """
+    for product in list_products():
+        prices = [p for p in product.get("prices") or [] if not p.get("is_archived")]
+        price = next((p for p in prices if str(p.get("id")) == price_id), None)
+        if price is None:
+            continue
+        in_currency = price.get("price_currency") or currency
+        if currency is not None and in_currency != currency:
+            return None
+        first = next(p for p in prices if (p.get("price_currency") or currency) == in_currency)
+        return (str(product["id"]), in_currency) if first is price else None
+    return None
 
 
 def refresh_checkout(checkout_id: str | uuid.UUID) -> CheckoutSession:

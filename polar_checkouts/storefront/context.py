@@ -6,15 +6,19 @@ fetch and render. Every amount goes through :mod:`polar_checkouts.money`.
 
 from __future__ import annotations
 
+import calendar
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .. import money
+from .. import countries, money
 from ..client import resolve_server
 from ..conf import polar_settings
 from ..models import CheckoutSession
@@ -53,6 +57,16 @@ def currency_of(checkout: Mapping[str, Any]) -> str:
     return str(checkout.get("currency") or price.get("price_currency") or "usd").lower()
 
 
+def is_free(checkout: Mapping[str, Any]) -> bool:
+    """True for a free product's checkout (no price, no tax, nothing to pay)."""
+    price = checkout.get("product_price") or {}
+    return bool(
+        checkout.get("is_free_product_price")
+        or price.get("amount_type") == "free"
+        or checkout.get("amount") is None
+    )
+
+
 def summary_context(payload: Mapping[str, Any]) -> dict[str, Any]:
     """What the order summary shows: product, price, interval, discount and amounts."""
     price = payload.get("product_price") or {}
@@ -65,8 +79,46 @@ def summary_context(payload: Mapping[str, Any]) -> dict[str, Any]:
         "product": product or {},
         "price": price,
         "interval": price.get("recurring_interval"),
+        "is_free": is_free(payload),
         "lines": amount_lines(payload),
         "discount_name": discount.get("code") or discount.get("name") or "",
+    }
+
+
+#: The address parts of the checkout form, in Polar's ``billing_address_fields`` names.
+ADDRESS_PARTS = ("country", "line1", "line2", "postal_code", "city", "state")
+#: What Polar asks for when a checkout does not say (a country, the rest optional).
+DEFAULT_ADDRESS_MODES = {
+    part: "required" if part == "country" else "optional" for part in ADDRESS_PARTS
+}
+
+
+def address_fields_context(checkout: Mapping[str, Any]) -> dict[str, dict[str, bool]]:
+    """Per address part: ``shown`` (Polar does not disable it) and ``required`` (Polar's mode).
+
+    Polar says, per checkout, which parts are ``required``, ``optional`` or ``disabled``
+    (``billing_address_fields``); the country is always required when an address is sent.
+    """
+    given = checkout.get("billing_address_fields")
+    modes = dict(DEFAULT_ADDRESS_MODES)
+    if isinstance(given, Mapping):
+        modes.update({k: v for k, v in given.items() if k in modes and isinstance(v, str)})
+    modes["country"] = "required"
+    return {
+        part: {"shown": mode != "disabled", "required": mode == "required"}
+        for part, mode in modes.items()
+    }
+
+
+def country_context(checkout: Mapping[str, Any]) -> dict[str, Any]:
+    """The country ``<select>``: Polar's accepted countries named in the active language,
+    and the one to preselect (Polar's geolocated guess or the buyer's earlier choice)."""
+    address = checkout.get("customer_billing_address")
+    given = address.get("country") if isinstance(address, Mapping) else None
+    chosen = countries.normalise_country(given)
+    return {
+        "countries": countries.country_choices(),
+        "country": chosen if countries.is_accepted_country(chosen) else "",
     }
 
 
@@ -84,7 +136,21 @@ def custom_amount_context(checkout: Mapping[str, Any]) -> dict[str, Any]:
         "amount_min": money.input_value(price.get("minimum_amount"), currency),
         "amount_max": money.input_value(price.get("maximum_amount"), currency),
         "amount_step": money.input_step(currency),
+        "amount_hint": amount_bounds_text(price, currency),
     }
+
+
+def amount_bounds_text(price: Mapping[str, Any], currency: str) -> str:
+    """The pay-what-you-want bounds in money: "From $5.00 to $1,000.00", "At least $5.00"."""
+    low = money.format_money(price.get("minimum_amount") or None, currency)
+    high = money.format_money(price.get("maximum_amount"), currency)
+    if low and high:
+        return _("From %(minimum)s to %(maximum)s") % {"minimum": low, "maximum": high}
+    if low:
+        return _("At least %(minimum)s") % {"minimum": low}
+    if high:
+        return _("At most %(maximum)s") % {"maximum": high}
+    return ""
 
 
 def confirm_label(checkout: Mapping[str, Any]) -> str:
@@ -98,6 +164,56 @@ def confirm_label(checkout: Mapping[str, Any]) -> str:
     if total is None:
         return _("Pay")
     return _("Pay %(amount)s") % {"amount": money.format_money(total, currency_of(checkout))}
+
+
+def hosted_checkout_url(checkout: Mapping[str, Any]) -> str:
+    """Polar's own page for this checkout (its ``url``), for a browser without JavaScript;
+    ``""`` when Polar sent none (or something that is not a web address)."""
+    url = checkout.get("url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else ""
+
+
+def add_interval(day: datetime.date, interval: str, count: int) -> datetime.date:
+    """``day`` plus ``count`` days, weeks, months or years (the 31st becomes the month's last)."""
+    if interval == "day":
+        return day + datetime.timedelta(days=count)
+    if interval == "week":
+        return day + datetime.timedelta(weeks=count)
+    months = count * (12 if interval == "year" else 1)
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last_day))
+
+
+def renewal_text(checkout: Mapping[str, Any], today: datetime.date | None = None) -> str:
+    """For a subscription: when it renews and how to cancel; ``""`` for anything else."""
+    price = checkout.get("product_price") or {}
+    product = checkout.get("product") or {}
+    interval = price.get("recurring_interval") or product.get("recurring_interval")
+    if interval not in ("day", "week", "month", "year"):
+        return ""
+    count = product.get("recurring_interval_count") or price.get("recurring_interval_count") or 1
+    count = count if isinstance(count, int) and count > 0 else 1
+    every = {
+        "day": ngettext("every day", "every %(count)d days", count),
+        "week": ngettext("every week", "every %(count)d weeks", count),
+        "month": ngettext("every month", "every %(count)d months", count),
+        "year": ngettext("every year", "every %(count)d years", count),
+    }[interval] % {"count": count}
+    trial_end = parse_polar_datetime(checkout.get("trial_end"))
+    start = today or timezone.localdate()
+    renews_on = trial_end.date() if trial_end else add_interval(start, interval, count)
+    return " ".join(
+        [
+            _("Renews automatically %(every)s, next on %(date)s, until you cancel.")
+            % {"every": every, "date": formats.date_format(renews_on, "DATE_FORMAT")},
+            _(
+                "You can cancel at any time from the link in your order email; you keep "
+                "access until the end of the period you paid for."
+            ),
+        ]
+    )
 
 
 def script_strings() -> dict[str, str]:
@@ -122,6 +238,32 @@ def script_strings() -> dict[str, str]:
         "discountApplied": _("Discount applied."),
         "perMonth": _("/ month"),
         "perYear": _("/ year"),
+        "updating": _("Updating…"),
+        # Field errors, in the shopper's words (Polar's own messages are for developers).
+        "emailMissing": _("Enter your email address."),
+        "emailInvalid": _("Enter a valid email address, such as name@example.com."),
+        "nameMissing": _("Enter the name on the card."),
+        "countryMissing": _("Choose your country."),
+        "countryInvalid": _("Choose your country from the list."),
+        "line1Missing": _("Enter your address."),
+        "postalCodeMissing": _("Enter your postal code."),
+        "postalCodeInvalid": _("Enter a valid postal code for your country."),
+        "cityMissing": _("Enter your city."),
+        "stateMissing": _("Enter your state or region."),
+        "stateInvalid": _("Enter a valid state or region for your country."),
+        "addressIncomplete": _(
+            "Enter your postal code and state or region, so that tax can be calculated."
+        ),
+        "addressInvalid": _("Check your address: tax cannot be calculated for it."),
+        "fieldMissing": _("This field is required."),
+        "fieldInvalid": _("Check this field."),
+        "amountMissing": _("Enter an amount."),
+        "amountInvalid": _("Enter the amount in numbers."),
+        # %(amount)s is a formatted amount in the checkout's currency ("$5.00").
+        "amountTooLow": _("Enter at least %(amount)s."),
+        "amountTooHigh": _("Enter at most %(amount)s."),
+        "amountRefused": _("This amount cannot be accepted. Please enter another one."),
+        "discountInvalid": _("This discount code is not valid or has expired."),
     }
 
 
@@ -194,6 +336,8 @@ def checkout_page_context(
     return {
         **summary_context(checkout),
         **custom_amount_context(checkout),
+        **country_context(checkout),
+        "address_fields": address_fields_context(checkout),
         "checkout": checkout,
         "address": checkout.get("customer_billing_address") or {},
         "provider": payment["provider"],
@@ -201,6 +345,8 @@ def checkout_page_context(
         "payment_provider": provider,
         "payment_template": provider.template_name if provider is not None else None,
         "confirm_label": confirm_label(checkout),
+        "hosted_url": hosted_checkout_url(checkout),
+        "renewal": renewal_text(checkout),
         "expires_at": parse_polar_datetime(checkout.get("expires_at")),
         "config": config,
         "success_url": success_url,

@@ -16,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from ..countries import is_accepted_country
 from ..exceptions import (
     NotOpenCheckoutError,
     PaymentError,
@@ -55,11 +56,17 @@ def json_payload(payload: Mapping[str, Any]) -> JsonResponse:
 def polar_error_response(exc: PolarError | ReceiverError) -> JsonResponse:
     """Polar's answer as the browser would have got it from Polar (status and body)."""
     if isinstance(exc, RateLimitError):
-        response = json_error(
-            429, "TooManyRequests", _("Too many attempts. Please wait a minute and try again.")
-        )
-        if exc.retry_after is not None:
-            response["Retry-After"] = str(int(exc.retry_after + 0.999))
+        # Polar's own limit, for the whole shop: say how long, in the shopper's words.
+        seconds = max(1, int(exc.retry_after + 0.999)) if exc.retry_after else None
+        if seconds is None:
+            busy = _("The shop is very busy right now. Please wait a minute and try again.")
+        else:
+            busy = _(
+                "The shop is very busy right now. Please try again in %(seconds)d seconds."
+            ) % {"seconds": seconds}
+        response = json_error(429, "TooManyRequests", busy)
+        if seconds is not None:
+            response["Retry-After"] = str(seconds)
         return response
     if isinstance(exc, PolarValidationError):
         detail = [
@@ -126,5 +133,14 @@ def json_body(request: HttpRequest, allowed: frozenset[str]) -> dict[str, Any] |
                 }
                 for key in extra
             ],
+        )
+    address = body.get("customer_billing_address")
+    if isinstance(address, dict) and not is_accepted_country(address.get("country")):
+        # Polar refuses a country outside its list too, in a developer's words; the buyer
+        # reads this one next to the Country field (and no call is spent on it).
+        return _validation_error(
+            ["body", "customer_billing_address", "country"],
+            _("Choose your country from the list."),
+            "enum" if address.get("country") else "missing",
         )
     return body

@@ -43,6 +43,7 @@ from ..payload import is_expired
 from ..signals import ReceiverError
 from .context import checkout_page_context, receipt_context, success_url_for
 from .forms import CheckoutButtonForm
+from .limits import busy_page, rate_limited
 from .payment import provider_for
 from .responses import (
     CLIENT_CONFIRM_KEYS,
@@ -90,7 +91,8 @@ def private_page(view: ViewFunc) -> ViewFunc:
 
 def _safe_back_url(request: HttpRequest) -> str:
     """Where the customer came from (``next``, then the Referer) when it is this site."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+    given = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
+    for candidate in (given, request.META.get("HTTP_REFERER")):
         if candidate and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
@@ -112,6 +114,22 @@ def _customer_message(exc: PolarError | ReceiverError) -> str:
     ):
         return _("Checkout is not available right now. Please try again later.")
     return _("Our payment provider cannot be reached right now. Please try again in a minute.")
+
+
+def _log_failure(message: str, exc: BaseException) -> None:
+    """Log a failed Polar call; Polar's 429 is logged once for the shop by the guard."""
+    if isinstance(exc, RateLimitError):
+        # The first 429 was logged as a warning where the pause began (guard.py); a
+        # line per refused shopper would flood the log exactly when Polar is busiest.
+        logger.debug(message, exc)
+    else:
+        logger.warning(message, exc)
+
+
+def _polar_busy(request: HttpRequest, exc: RateLimitError) -> HttpResponse:
+    """The "busy, try again in N seconds" page for Polar's own limit (503, Retry-After)."""
+    seconds = max(1, int((exc.retry_after or 0) + 0.999)) if exc.retry_after else 60
+    return busy_page(request, "polar", seconds, status=503)
 
 
 def _throttle_open(key: str) -> bool:
@@ -152,14 +170,28 @@ def _fail(request: HttpRequest, message: str) -> HttpResponse:
 # -- create --------------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def create(request: HttpRequest) -> HttpResponse:
-    """Start a checkout for the posted product(s) and send the customer to pay for it."""
+    """Start a checkout for the posted product(s) and send the customer to pay for it.
+
+    A ``GET`` (a bookmarked or reloaded form target) starts nothing: it goes back to the
+    page the button was on (a safe ``next``, else the Referer), or to the site's root.
+    Only a ``POST`` counts against the client's limit.
+    """
+    if request.method != "POST":
+        return HttpResponseRedirect(_safe_back_url(request))
+    return _create(request)
+
+
+@rate_limited("create")
+def _create(request: HttpRequest) -> HttpResponse:
     form = CheckoutButtonForm(request.POST, catalogue=services.list_products, request=request)
     try:
         valid = form.is_valid()
     except PolarError as exc:
-        logger.warning("Polar catalogue unavailable while starting a checkout: %s", exc)
+        _log_failure("Polar catalogue unavailable while starting a checkout: %s", exc)
+        if isinstance(exc, RateLimitError):
+            return _polar_busy(request, exc)
         return _fail(request, _customer_message(exc))
     if not valid:
         problems = [str(m) for field_errors in form.errors.values() for m in field_errors]
@@ -201,7 +233,9 @@ def create(request: HttpRequest) -> HttpResponse:
                 raise
             checkout = services.create_checkout(**kwargs)
     except (PolarError, ReceiverError) as exc:
-        logger.warning("Could not create a Polar checkout: %s", exc)
+        _log_failure("Could not create a Polar checkout: %s", exc)
+        if isinstance(exc, RateLimitError):
+            return _polar_busy(request, exc)
         return _fail(request, _customer_message(exc))
 
     url = checkout.payload.get("url")
@@ -234,6 +268,7 @@ def _closed(request: HttpRequest, state: str, status: int, **context: Any) -> Ht
 
 @private_page
 @require_GET
+@rate_limited("checkout")
 def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout page for one session: summary, buyer fields, payment and confirm.
 
@@ -254,6 +289,9 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
     except ExpiredCheckoutError:
         return _closed(request, "expired", 410)
     except (PolarError, ReceiverError) as exc:
+        if isinstance(exc, RateLimitError):
+            logger.debug("Checkout page for %s paused: %s", mask_secret(client_secret), exc)
+            return _polar_busy(request, exc)
         logger.warning("Checkout page for %s unavailable: %s", mask_secret(client_secret), exc)
         return _closed(request, "unavailable", 503)
 
@@ -277,6 +315,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_http_methods(["GET", "PATCH"])
+@rate_limited("client", as_json=True)
 def client(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``GET``/``PATCH client/<secret>``: Polar's client_get/client_update."""
     if request.method == "GET":
@@ -289,6 +328,7 @@ def client(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_POST
+@rate_limited("client", as_json=True)
 def client_confirm(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``POST client/<secret>/confirm``: Polar's client_confirm."""
     body = json_body(request, CLIENT_CONFIRM_KEYS)
@@ -307,6 +347,7 @@ def _relay(call: Callable[[], Mapping[str, Any]]) -> JsonResponse:
 
 @private_page
 @require_GET
+@rate_limited("status", as_json=True)
 def status(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout's status for the page's script, refreshed from Polar at a bounded rate.
 
@@ -332,7 +373,7 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
         except PolarError as exc:
             if cached is None:
                 return polar_error_response(exc)
-            logger.warning("Status refresh failed, answering from the cache: %s", exc)
+            _log_failure("Status refresh failed, answering from the cache: %s", exc)
         else:
             return _status_answer(data.get("id"), data.get("status"))
     assert cached is not None
@@ -350,6 +391,7 @@ def _status_answer(checkout_id: Any, status: Any) -> JsonResponse:
 
 @private_page
 @require_GET
+@rate_limited("success")
 def success(request: HttpRequest) -> HttpResponse:
     """The receipt, or an honest "still processing" page: the state comes from Polar.
 
@@ -373,7 +415,12 @@ def success(request: HttpRequest) -> HttpResponse:
         except (PolarError, ReceiverError) as exc:
             # ReceiverError: the shop's fulfilment code failed (logged where it raised) and
             # runs again on Polar's webhook retry; the buyer sees what the cache knows.
-            logger.warning("Could not refresh checkout %s: %s", checkout_id, exc)
+            if isinstance(exc, RateLimitError):
+                logger.debug("Could not refresh checkout %s: %s", checkout_id, exc)
+                if checkout is None:
+                    return _polar_busy(request, exc)
+            else:
+                logger.warning("Could not refresh checkout %s: %s", checkout_id, exc)
             if checkout is None:
                 return render(
                     request, "polar_checkouts/success.html", {"state": "unavailable"}, status=503

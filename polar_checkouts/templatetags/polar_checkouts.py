@@ -67,12 +67,21 @@ def polar_checkout_button(
 ) -> SafeString:
     """Render the "Buy" form for a product (or one price of it) as a POST to ``create``.
 
+    The first argument is a product id, or a product of the catalogue: then the default
+    label fits its price ("Get it free", "Subscribe", "Buy now").
+
     ``products`` offers several products in one checkout (the buyer picks one; the first
     is selected): ``"id1,id2"`` or a list of ids or product dicts. ``amount`` (in the
     currency's minor unit: cents, whole yen…) pre-sets a pay-what-you-want amount;
     ``mode="hosted"`` sends the customer to Polar's own page. The form carries the CSRF
     token of ``context["request"]``.
     """
+    product: Mapping[str, Any] | None = None
+    if isinstance(product_id, Mapping):
+        # A product of the catalogue: its id, and a label that fits its first price.
+        product, product_id = product_id, product_id.get("id")
+        if product_id is None:
+            raise template.TemplateSyntaxError("polar_checkout_button: the product has no id")
     given = [value for value in (product_id, products, price_id) if value is not None]
     if len(given) != 1:
         raise template.TemplateSyntaxError(
@@ -100,13 +109,36 @@ def polar_checkout_button(
         "product_id": _as_uuid(product_id, "the product id") if product_id is not None else "",
         "products": _product_ids(products) if products is not None else [],
         "price_id": _as_uuid(price_id, "price_id") if price_id is not None else "",
-        "label": label if label is not None else _("Buy now"),
+        "label": label if label is not None else buy_label(polar_first_price(product)),
         "amount": amount,
         "mode": mode,
         "css_class": css_class,
         "next": next or "",
     }
     return render_to_string(template_name, button_context, request=request)
+
+
+def is_free_price(price: Mapping[str, Any] | None) -> bool:
+    """A free price: ``amount_type`` "free" (up to API 2026-04), or a fixed price of 0."""
+    if not price:
+        return False
+    amount_type = price.get("amount_type")
+    return amount_type == "free" or (amount_type == "fixed" and price.get("price_amount") == 0)
+
+
+def buy_label(price: Mapping[str, Any] | None) -> str:
+    """The button's text for a price: "Get it free", "Subscribe", or "Buy now"."""
+    if is_free_price(price):
+        return _("Get it free")
+    if price and (price.get("type") == "recurring" or price.get("recurring_interval")):
+        return _("Subscribe")
+    return _("Buy now")
+
+
+@register.filter
+def polar_buy_label(product: Any) -> str:
+    """``{{ product|polar_buy_label }}``: "Get it free", "Subscribe" or "Buy now"."""
+    return buy_label(polar_first_price(product))
 
 
 @register.filter
@@ -126,7 +158,7 @@ def describe_price(price: Mapping[str, Any] | None) -> str:
         return ""
     amount_type = price.get("amount_type")
     currency = price.get("price_currency")
-    if amount_type == "free":
+    if is_free_price(price):
         text = _("Free")
     elif amount_type == "custom":
         minimum = price.get("minimum_amount")

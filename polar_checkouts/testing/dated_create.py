@@ -1,10 +1,17 @@
-"""The checkout create's fields the fake does not use but Polar validates (dated versions).
+"""The checkout create of the dated versions: every field of ``CheckoutProductsCreate``.
 
-``seats``/``min_seats``/``max_seats`` (1 to 10,000, and in order) and ``prices``: ad-hoc
-prices per product, ``{product id: [price-create, ...]}``, each item one of Polar's
-``ProductPrice*Create`` schemas picked by ``amount_type`` (the dated specs'
-``CheckoutProductsCreate``). The fake checks them as pydantic does and otherwise
-ignores them: a checkout still sells its products' catalogue prices.
+Polar's server (``server/polar/checkout/schemas.py``) validates the create body with
+pydantic; :func:`parse_fields` does the same for each field the dated specs declare, in
+their order (the order of the errors in a 422), with pydantic's error types and messages:
+booleans, enums (``currency``, ``trial_interval``), bounded integers (``amount`` >= 0,
+``trial_interval_count`` 1..1000, ``seats``/``min_seats``/``max_seats`` 1..10,000), URLs
+(``success_url``, ``return_url``), a BCP 47 ``locale`` (checked with langcodes, as Polar
+does), UUID4 ids, bounded names, and no NUL character in any string (Polar's base schema).
+Then the model's rules: a trial needs both its interval and its count, the seats in order.
+
+``prices``: ad-hoc prices per product, ``{product id: [price-create, ...]}``, each item
+one of Polar's ``ProductPrice*Create`` schemas picked by ``amount_type``. The fake checks
+them and otherwise ignores them: a checkout still sells its products' catalogue prices.
 """
 
 from __future__ import annotations
@@ -14,13 +21,32 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .validation import MISSING, Errors, has_type, uuid_value
+import langcodes
+
+from .validation import (
+    MISSING,
+    Errors,
+    address_value,
+    bool_value,
+    custom_field_data_value,
+    email_value,
+    has_type,
+    ip_value,
+    metadata_value,
+    url_value,
+    uuid4_value,
+    uuid_value,
+)
 
 Loc = tuple[str | int, ...]
 
 SEATS_MIN = 1
 SEATS_MAX = 10_000
 SEAT_FIELDS = ("seats", "min_seats", "max_seats")
+TRIAL_INTERVALS = ("day", "week", "month", "year")
+TRIAL_COUNT_MAX = 1000
+#: ``CustomerNameInput``: at most 256 characters.
+NAME_MAX = 256
 INT32_MAX = 2_147_483_647
 
 #: Polar's ``PresentmentCurrency``.
@@ -179,6 +205,14 @@ def int_value(
     """An integer (a whole float too, not a boolean) within ``ge``..``le``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        errors.add(
+            loc,
+            "Input should be a valid integer, got a number with a fractional part",
+            "int_from_float",
+            value,
+        )
+        return None
     if isinstance(value, bool) or not isinstance(value, int):
         errors.add(loc, "Input should be a valid integer", "int_type", value)
         return None
@@ -398,3 +432,174 @@ def unset_products(errors: Errors, prices: Mapping[str, Any], products: list[str
                 "value_error",
                 product_id,
             )
+
+
+# -- the other fields of CheckoutProductsCreate ---------------------------------------------
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _text(errors: Errors, loc: Loc, value: Any) -> str | None:
+    """A plain string, kept as sent."""
+    return value if has_type(errors, loc, value, "string") else None
+
+
+def _stripped(errors: Errors, loc: Loc, value: Any) -> str | None:
+    """A string stripped, blank to ``None`` (Polar's ``EmptyStrToNoneValidator``)."""
+    if not has_type(errors, loc, value, "string"):
+        return None
+    return value.strip() or None
+
+
+def _customer_name(errors: Errors, loc: Loc, value: Any) -> str | None:
+    """``CustomerNameInput``: at most 256 characters (before stripping), blank to ``None``."""
+    if not has_type(errors, loc, value, "string"):
+        return None
+    if len(value) > NAME_MAX:
+        errors.add(
+            loc,
+            f"String should have at most {NAME_MAX} characters",
+            "string_too_long",
+            value,
+            {"max_length": NAME_MAX},
+        )
+        return None
+    return value.strip() or None
+
+
+def locale_value(errors: Errors, loc: Loc, value: Any) -> str | None:
+    """Polar's ``Locale``: a valid BCP 47 tag with a real language, standardised."""
+    if not has_type(errors, loc, value, "string"):
+        return None
+    valid = langcodes.tag_is_valid(value)
+    if valid:
+        language = langcodes.Language.get(value).language
+        # Polar refuses tags without a real language subtag (``und``, ``x-...``) too.
+        valid = language is not None and len(language) <= 3
+    if not valid:
+        errors.add(loc, "Value error, Invalid IETF BCP 47 language tag", "value_error", value)
+        return None
+    return str(langcodes.standardize_tag(value))
+
+
+Check = Callable[[Errors, Loc, Any], Any]
+
+#: ``CheckoutProductsCreate``'s fields other than ``products`` and ``prices``, in the
+#: dated specs' order: name → (nullable, check). A non-nullable field sent as ``null``
+#: gets its check's type error, as pydantic reports it.
+FIELDS: dict[str, tuple[bool, Check]] = {
+    "trial_interval": (True, lambda e, at, v: enum_value(e, at, v, TRIAL_INTERVALS)),
+    "trial_interval_count": (
+        True,
+        lambda e, at, v: int_value(e, at, v, ge=1, le=TRIAL_COUNT_MAX),
+    ),
+    "metadata": (False, lambda e, at, v: metadata_value(e, at, v, floats=True)),
+    "custom_field_data": (False, custom_field_data_value),
+    "discount_id": (True, uuid4_value),
+    "allow_discount_codes": (False, bool_value),
+    "require_billing_address": (False, bool_value),
+    "amount": (True, lambda e, at, v: int_value(e, at, v, ge=0)),
+    "seats": (True, lambda e, at, v: int_value(e, at, v, ge=SEATS_MIN, le=SEATS_MAX)),
+    "min_seats": (True, lambda e, at, v: int_value(e, at, v, ge=SEATS_MIN, le=SEATS_MAX)),
+    "max_seats": (True, lambda e, at, v: int_value(e, at, v, ge=SEATS_MIN, le=SEATS_MAX)),
+    "allow_trial": (False, bool_value),
+    "customer_id": (True, uuid4_value),
+    "is_business_customer": (False, bool_value),
+    "external_customer_id": (True, _text),
+    "customer_name": (True, _customer_name),
+    "customer_email": (True, email_value),
+    "customer_ip_address": (True, ip_value),
+    "customer_billing_name": (True, _stripped),
+    "customer_billing_address": (True, address_value),
+    "customer_tax_id": (True, _stripped),
+    # The spec lets customer_metadata hold floats too, but Polar's Checkout answers it as
+    # dict[str, str | int | bool]: its server could not answer such a checkout. The fake
+    # refuses a float there up front rather than answer outside the spec.
+    "customer_metadata": (False, metadata_value),
+    "subscription_id": (True, uuid4_value),
+    "success_url": (True, url_value),
+    "return_url": (True, url_value),
+    "embed_origin": (True, _text),
+    "locale": (True, locale_value),
+    "currency": (True, lambda e, at, v: enum_value(e, at, v, CURRENCIES)),
+}
+#: The fields a dated create sends that the checkout shows back unchanged.
+ECHOED = (
+    "external_customer_id",
+    "customer_billing_name",
+    "is_business_customer",
+    "require_billing_address",
+    "allow_trial",
+    "trial_interval",
+    "trial_interval_count",
+    "return_url",
+    "locale",
+)
+#: Another name Polar reads ``external_customer_id`` from (its ``validation_alias``).
+ALIASES = {"external_customer_id": ("external_customer_id", "customer_external_id")}
+
+
+def parse_fields(errors: Errors, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The sent fields of :data:`FIELDS`, parsed in the spec's order (errors recorded).
+
+    A string anywhere in a valid field that holds a NUL character is refused as Polar's
+    base schema does. The result has the fields that passed, by their canonical names.
+    """
+    fields: dict[str, Any] = {}
+    for name, (nullable, check) in FIELDS.items():
+        key = next((k for k in ALIASES.get(name, (name,)) if k in data), None)
+        if key is None:
+            continue
+        value = data[key]
+        if value is None and nullable:
+            fields[name] = None
+            continue
+        before = len(errors)
+        parsed = check(errors, ("body", key), value)
+        if len(errors) != before:
+            continue
+        if _contains_nul(parsed):
+            errors.add(
+                ("body", key),
+                "Value error, This value contains invalid characters",
+                "value_error",
+                parsed,
+            )
+            continue
+        fields[name] = parsed
+    return fields
+
+
+def trial_complete(errors: Errors, fields: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    """Polar's model rule, checked once every field is valid (and before the seats'): a
+    trial's interval and count come together, or neither."""
+    interval, count = fields.get("trial_interval"), fields.get("trial_interval_count")
+    if (interval is None) != (count is None):
+        errors.add(
+            ("body",),
+            "Both trial_interval and trial_interval_count must be set together.",
+            "missing",
+            dict(data),
+        )
+
+
+def currency_available(
+    errors: Errors, currency: str | None, offered: list[str], first: str | None
+) -> None:
+    """Polar's service rule: the requested ``currency`` is one the first product sells in
+    (``offered``, the currencies of its prices)."""
+    if currency is not None and first is not None and currency not in offered:
+        errors.add(
+            ("body", "products", 0),
+            "Product is not available in the specified currency.",
+            "value_error",
+            first,
+        )

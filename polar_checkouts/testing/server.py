@@ -248,6 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds a confirmed payment takes to succeed (default 0)",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer 429 past N requests a minute per access token, as Polar does "
+        "(500 in production, 100 in the sandbox; default: no limit)",
+    )
+    parser.add_argument(
         "--latency",
         type=float,
         default=0.0,
@@ -258,7 +266,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bool(args.webhook_url) != bool(args.webhook_secret):
         parser.error("--webhook-url and --webhook-secret go together")
 
-    fake = FakePolar(success_delay=args.success_delay, latency=max(args.latency, 0.0))
+    fake = FakePolar(
+        success_delay=args.success_delay,
+        rate_limit=args.rate_limit,
+        latency=max(args.latency, 0.0),
+    )
     if args.webhook_url:
         fake.configure_webhooks(args.webhook_url, args.webhook_secret, delivery="background")
     server = FakePolarServer(fake, host=args.host, port=args.port, verbose=args.verbose)
@@ -269,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.write(f"  product {product['id']}  {product['name']}\n")
     if args.webhook_url:
         out.write(f"  webhooks -> {args.webhook_url}\n")
+    if args.rate_limit:
+        out.write(f"  rate limit: {args.rate_limit} requests a minute per token\n")
     out.flush()
     # Stop cleanly on SIGTERM too (process managers, test harnesses).
     signal.signal(signal.SIGTERM, _interrupt)

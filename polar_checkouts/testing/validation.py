@@ -89,6 +89,15 @@ def uuid_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | 
     return None
 
 
+def uuid4_value(errors: Errors, loc: tuple[str | int, ...], value: Any) -> str | None:
+    """A ``UUID4`` field (the dated versions' ids): a UUID, and of version 4."""
+    parsed = uuid_value(errors, loc, value)
+    if parsed is not None and uuid.UUID(parsed).version != 4:
+        errors.add(loc, "UUID version 4 expected", "uuid_version", value, {"expected_version": 4})
+        return None
+    return parsed
+
+
 #: Pydantic's type errors: the Python type a value must have, its message and error type.
 _TYPE_ERRORS: dict[str, tuple[type, str, str]] = {
     "string": (str, "Input should be a valid string", "string_type"),
@@ -229,9 +238,10 @@ def _string_length(errors: Errors, loc: tuple[str | int, ...], text: str, max_le
 
 
 def metadata_value(
-    errors: Errors, loc: tuple[str | int, ...], value: Any
-) -> dict[str, str | int | bool] | None:
-    """Polar's ``Metadata``: at most 50 keys of 1-40 characters; values str (1-500), int, bool."""
+    errors: Errors, loc: tuple[str | int, ...], value: Any, *, floats: bool = False
+) -> dict[str, str | int | float | bool] | None:
+    """Polar's ``Metadata``: at most 50 keys of 1-40 characters; values str (1-500), int,
+    bool, and (``floats=True``, the dated versions) float."""
     if not has_type(errors, loc, value, "dict"):
         return None
     before = len(errors)
@@ -250,7 +260,7 @@ def metadata_value(
         )
     for key, item in value.items():
         _string_length(errors, (*loc, key, "[key]"), key, METADATA_KEY_MAX)
-        if isinstance(item, bool | int):
+        if isinstance(item, bool | int) or (floats and isinstance(item, float)):
             continue
         if has_type(errors, (*loc, key, "str"), item, "string"):
             _string_length(errors, (*loc, key, "str"), item, METADATA_VALUE_MAX)

@@ -18,7 +18,7 @@ PAGE = """{% load polar_checkouts static %}<!DOCTYPE html>
 <ul>{% for product in products %}
 <li class="polar-card" data-product-id="{{ product.id }}"><h2>{{ product.name }}</h2>
 <p>{{ product|polar_first_price|polar_price }}</p>
-{% polar_checkout_button product.id label="Buy now" %}</li>
+{% polar_checkout_button product %}</li>
 {% endfor %}</ul></main></body></html>"""
 
 

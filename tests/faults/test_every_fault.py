@@ -443,6 +443,14 @@ def run_view_cell(view: str, fault: Fault) -> str:
         return "303 back + message"
     assert response.status_code == 503, where
     assert any(hint in body.lower() for hint in RETRY_HINTS), where
+    if 'data-polar-state="busy"' in body:
+        # Polar's own limit (issue 16): the page says how long, and so does Retry-After;
+        # "Try again" leads back where the shopper was (this page for a GET).
+        assert response["Retry-After"] == "1", where
+        assert "try again in 1 second" in body, where
+        back = "/shop/item/" if view == "create" else response.wsgi_request.get_full_path()
+        assert f'href="{back}"' in body, f"{where}: no link to try again"
+        return "503 busy page + `Retry-After`"
     assert 'href=""' in body, f"{where}: no link to try again"
     return "503 page"
 

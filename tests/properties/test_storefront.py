@@ -34,6 +34,14 @@ from tests.storefront.stubs import messages_of
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_per_client_limits(settings):
+    """Every generated example must reach the view: one test sends far more than a
+    visitor may in a minute (the limits have their own tests, tests/storefront/test_limits.py)."""
+    settings.POLAR_RATE_LIMITS = None
+
+
 fuzz = hypothesis_settings(
     max_examples=60,
     deadline=None,

@@ -5,18 +5,23 @@ Amounts are Polar's minor units: USD and EUR have two decimals, JPY none, KWD th
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
 import pytest
 from django.test import RequestFactory, override_settings
 from django.utils import translation
+from django.utils.html import escape
 
+from polar_checkouts.money import format_money
 from polar_checkouts.storefront.context import (
+    add_interval,
     amount_lines,
     client_calls_config,
     confirm_label,
     custom_amount_context,
+    renewal_text,
 )
 from polar_checkouts.storefront.payment import PaymentProvider
 from tests.polar_payloads import checkout_payload
@@ -99,6 +104,27 @@ def test_checkout_page_pay_what_you_want_bounds_per_currency(
         maximum,
     )
     assert context["amount_step"] == step
+    # The bounds are said in money, next to the field, not in minor units.
+    hint = f"From {format_money(500, currency)} to {format_money(10000, currency)}"
+    assert context["amount_hint"] == hint
+    assert f'<p class="polar-hint" id="polar-amount-hint">{escape(hint)}</p>' in html
+    assert 'aria-describedby="polar-amount-hint polar-amount-error"' in field.group(0)
+
+
+@pytest.mark.parametrize(
+    ("price", "hint"),
+    [
+        ({"minimum_amount": 500}, "At least $5.00"),
+        ({"maximum_amount": 100_000}, "At most $1,000.00"),
+        ({"minimum_amount": 0, "maximum_amount": 2000}, "At most $20.00"),
+        ({}, ""),
+    ],
+)
+def test_pay_what_you_want_hint_names_the_bounds_in_money(price, hint):
+    context = custom_amount_context(
+        {"currency": "usd", "amount": 1500, "product_price": {"amount_type": "custom", **price}}
+    )
+    assert context["amount_hint"] == hint
 
 
 def test_pay_what_you_want_without_bounds():
@@ -111,6 +137,7 @@ def test_pay_what_you_want_without_bounds():
         "amount_min": "",
         "amount_max": "",
         "amount_step": "1",
+        "amount_hint": "",
     }
 
 
@@ -213,3 +240,38 @@ def test_client_calls_ask_the_transport_after_the_provider():
     # A transport a browser cannot use: the page calls through this app.
     with override_settings(POLAR_TRANSPORT=no_browser_transport):
         assert client_calls_config(request) == {"mode": "server", "base": "/checkout/client/"}
+
+
+@pytest.mark.parametrize(
+    ("day", "interval", "count", "expected"),
+    [
+        ("2026-01-31", "month", 1, "2026-02-28"),
+        ("2028-01-31", "month", 1, "2028-02-29"),
+        ("2026-11-29", "month", 3, "2027-02-28"),
+        ("2026-12-15", "month", 1, "2027-01-15"),
+        ("2028-02-29", "year", 1, "2029-02-28"),
+        ("2026-11-29", "week", 2, "2026-12-13"),
+        ("2026-11-29", "day", 1, "2026-11-30"),
+    ],
+)
+def test_add_interval(day, interval, count, expected):
+    start = datetime.date.fromisoformat(day)
+    assert add_interval(start, interval, count) == datetime.date.fromisoformat(expected)
+
+
+def test_renewal_text_says_when_and_how_to_cancel():
+    monthly = {"product_price": {"type": "recurring", "recurring_interval": "month"}}
+    with translation.override("en"):
+        text = renewal_text(monthly, today=datetime.date(2026, 11, 29))
+    assert text.startswith("Renews automatically every month, next on Dec. 29, 2026,")
+    assert "You can cancel at any time" in text
+    every_3 = {
+        "product_price": {"recurring_interval": "month"},
+        "product": {"recurring_interval_count": 3},
+    }
+    assert "every 3 months, next on Feb. 28, 2027" in renewal_text(
+        every_3, today=datetime.date(2026, 11, 29)
+    )
+    trial = {**monthly, "trial_end": "2026-12-13T10:00:00Z"}
+    assert "next on Dec. 13, 2026" in renewal_text(trial, today=datetime.date(2026, 11, 29))
+    assert renewal_text({"product_price": {"type": "one_time"}}) == ""

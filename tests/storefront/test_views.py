@@ -54,8 +54,27 @@ from tests.storefront.stubs import (
 # -- create ----------------------------------------------------------------------------------
 
 
-def test_create_needs_post(client, stub):
-    assert client.get("/checkout/create/").status_code == 405
+@pytest.mark.parametrize(
+    ("query", "referer", "expected"),
+    [
+        ("", "", "/"),
+        ("?next=/shop/item/", "", "/shop/item/"),
+        ("?next=https://evil.example.org/", "", "/"),
+        ("?next=//evil.example.org/", "http://testserver/shop/", "http://testserver/shop/"),
+        ("", "http://testserver/shop/", "http://testserver/shop/"),
+    ],
+)
+def test_create_by_get_goes_back_instead_of_an_empty_405(client, stub, query, referer, expected):
+    """A bookmarked or reloaded form target starts nothing and leads back to the shop."""
+    response = client.get("/checkout/create/" + query, HTTP_REFERER=referer)
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    assert stub.calls == []
+
+
+def test_create_refuses_other_methods(client, stub):
+    assert client.put("/checkout/create/").status_code == 405
+    assert client.delete("/checkout/create/").status_code == 405
     assert stub.calls == []
 
 
@@ -190,7 +209,6 @@ def test_create_enforces_allowed_products(stub):
     [
         (validation_error(["body", "product_id"], "Product does not exist."), "cannot be bought"),
         (validation_error(["body", "amount"]), "amount within the allowed range"),
-        (polar_error(RateLimitError, 429, retry_after=30.0), "Too many attempts"),
         (polar_error(ServerError, 503), "cannot be reached"),
         (PolarConnectionError("refused"), "cannot be reached"),
         (PolarTimeoutError("slow"), "cannot be reached"),
@@ -210,6 +228,25 @@ def test_create_turns_polar_errors_into_a_message_on_the_previous_page(
     assert message in shown
     assert "polar_" not in shown
     assert "Polar answered" not in shown
+
+
+@pytest.mark.django_db
+def test_create_answers_polars_own_limit_with_a_busy_page(client, stub):
+    """Polar's 429 (issue 16): not a message on the previous page but a page saying how
+    long to wait, with Retry-After (the RateLimitError case of the test above until then)."""
+    stub.fail("create_checkout", polar_error(RateLimitError, 429, retry_after=30.0))
+    response = client.post(
+        "/checkout/create/",
+        {"product_id": PRODUCT, "next": "/shop/?page=2"},
+        HTTP_REFERER="http://testserver/shop/?page=2",
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "very busy" in page
+    assert "try again in 30 seconds" in page
+    assert 'href="/shop/?page=2"' in page
+    assert "Polar answered" not in page
 
 
 @pytest.mark.django_db
@@ -501,6 +538,38 @@ def test_client_update_names_the_extra_keys(stub):
             "type": "extra_forbidden",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("country", "kind"), [("ZZ", "enum"), ("FRA", "enum"), ("RU", "enum"), (None, "missing")]
+)
+@pytest.mark.parametrize("path", ["", "/confirm"])
+def test_a_country_polar_does_not_accept_is_refused_in_the_buyers_words(stub, country, kind, path):
+    browser, token = csrf_client()
+    body = {"customer_billing_address": {"country": country, "city": "Paris"}}
+    send = browser.patch if not path else browser.post
+    response = send(
+        f"/checkout/client/{SECRET}{path}",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "customer_billing_address", "country"],
+            "msg": "Choose your country from the list.",
+            "type": kind,
+        }
+    ]
+    assert stub.named("client_update") == stub.named("client_confirm") == []
+
+
+def test_an_accepted_country_goes_through(stub):
+    browser, token = csrf_client()
+    body = {"customer_billing_address": {"country": "fr"}}
+    assert patch(browser, body, token).status_code == 200
+    assert stub.named("client_update") == [((SECRET, body), {})]
 
 
 def test_client_confirm_rejects_bad_json(stub):

@@ -210,3 +210,38 @@ def test_first_price_filter_skips_archived_prices():
     }
     assert render("{{ p|polar_first_price|polar_price }}", p=product) == "$1.00"
     assert render("{{ p|polar_first_price|polar_price }}", p="nope") == ""
+
+
+def _product(**price):
+    return {"id": PRODUCT_ID, "name": "Thing", "prices": [{"is_archived": False, **price}]}
+
+
+@pytest.mark.parametrize(
+    ("price", "label"),
+    [
+        ({"amount_type": "free", "type": "one_time"}, "Get it free"),
+        # API 2026-10 has no "free" amount type: a free price is a fixed price of 0.
+        ({"amount_type": "fixed", "price_amount": 0, "type": "one_time"}, "Get it free"),
+        ({"amount_type": "fixed", "price_amount": 900, "type": "recurring"}, "Subscribe"),
+        ({"amount_type": "fixed", "price_amount": 900, "recurring_interval": "year"}, "Subscribe"),
+        ({"amount_type": "fixed", "price_amount": 1900, "type": "one_time"}, "Buy now"),
+        ({"amount_type": "custom", "minimum_amount": 500}, "Buy now"),
+    ],
+)
+def test_button_for_a_product_says_what_its_price_asks(price, label):
+    html = render("{% polar_checkout_button product %}", product=_product(**price))
+    assert hidden_inputs(html)["product_id"] == PRODUCT_ID
+    assert f'<button type="submit" class="polar-checkout-button">{label}</button>' in html
+    # A label given by the shop still wins.
+    given = render('{% polar_checkout_button product label="Take it" %}', product=_product(**price))
+    assert ">Take it</button>" in given
+    assert render("{{ product|polar_buy_label }}", product=_product(**price)) == label
+
+
+def test_button_for_a_product_without_an_id_is_a_developer_error():
+    with pytest.raises(TemplateSyntaxError):
+        render("{% polar_checkout_button product %}", product={"name": "No id"})
+
+
+def test_describe_price_calls_a_zero_fixed_price_free():
+    assert describe_price({"amount_type": "fixed", "price_amount": 0, "type": "one_time"}) == "Free"

@@ -170,8 +170,12 @@
 
     start() {
       for (const input of this.root.querySelectorAll("[data-polar-field]")) {
+        // A discount code is sent by its Apply button (or Enter), not on change.
+        if (input.dataset.polarField === "discount_code") continue;
         input.addEventListener("change", () => this.schedule(this.groupOf(input.dataset.polarField)));
       }
+      // The summary and the button follow the amount as it is typed, not Polar's last answer.
+      this.field("amount")?.addEventListener("input", () => this.previewAmount());
       const discountInput = this.$("[data-polar-discount-input]");
       const applyTyped = () => this.applyDiscount(discountInput.value.trim() || null);
       this.$("[data-polar-discount-apply]")?.addEventListener("click", applyTyped);
@@ -282,13 +286,39 @@
     /** The fields changed since the last call, sent to Polar; never rejects. */
     async flush() {
       const groups = this.takeDirty();
+      if (groups.has("amount") && !this.checkAmount()) groups.delete("amount");
       const body = this.body(groups);
       if (!Object.keys(body).length) return;
       try {
         await this.update(body, [...groups]);
-      } catch {
-        // update() has shown the error next to its field already.
+      } catch (error) {
+        // update() has shown the error next to its field already. Polar refuses a whole
+        // update for one bad field: the other fields are sent again without it, so a
+        // mistyped email does not keep the address (and so the tax) from being saved.
+        const refused = this.refusedGroups(error);
+        const rest = [...groups].filter((group) => !refused.has(group));
+        if (!refused.size || !rest.length || rest.length === groups.size) return;
+        const retry = this.body(new Set(rest));
+        if (!Object.keys(retry).length) return;
+        try {
+          await this.update(retry, rest);
+        } catch {
+          // Shown beside its field, as above.
+        }
       }
+    }
+
+    /** The field groups a 422 answer names (empty for any other error). */
+    refusedGroups(error) {
+      const refused = new Set();
+      const detail = error instanceof ApiError && error.status === 422 && error.data ? error.data.detail : null;
+      if (!Array.isArray(detail)) return refused;
+      for (const item of detail) {
+        const loc = [...(item.loc || [])];
+        if (["body", "query", "path"].includes(loc[0])) loc.shift();
+        if (loc.length) refused.add(this.groupOf(String(loc[0])));
+      }
+      return refused;
     }
 
     takeDirty() {
@@ -330,6 +360,50 @@
       if (status) status.textContent = code ? this.strings.discountApplied : this.strings.discountRemoved;
     }
 
+    /* ------------------------------------------------------------------ amount */
+
+    /** The price's bounds in minor units: {min, max}, each undefined when there is none. */
+    amountBounds() {
+      const price = this.checkout.product_price || {};
+      const bound = (value) => (isMissing(value) ? undefined : value);
+      return { min: bound(price.minimum_amount), max: bound(price.maximum_amount) };
+    }
+
+    /** What is wrong with a typed amount, in the shopper's words; null when nothing is. */
+    amountProblem(amount) {
+      const s = this.strings;
+      const { min, max } = this.amountBounds();
+      if (amount === undefined) return this.value("amount") ? s.amountInvalid : s.amountMissing;
+      if (amount < 0 || (min !== undefined && amount < min)) {
+        return interpolate(s.amountTooLow, { amount: this.money.format(min || 0) });
+      }
+      if (max !== undefined && amount > max) {
+        return interpolate(s.amountTooHigh, { amount: this.money.format(max) });
+      }
+      return null;
+    }
+
+    /** Check the amount field against the price's bounds; show why not. True when fine. */
+    checkAmount() {
+      if (!this.field("amount")) return true;
+      const problem = this.amountProblem(this.money.parse(this.value("amount")));
+      this.clearError("amount");
+      if (problem) this.addError("amount", problem);
+      return !problem;
+    }
+
+    /** The summary and the button for the amount being typed, until Polar answers. */
+    previewAmount() {
+      const amount = this.money.parse(this.value("amount"));
+      if (amount === undefined || this.confirming) return;
+      const preview = { ...this.checkout, amount, discount_amount: 0, net_amount: amount };
+      // Tax depends on the amount: unknown until Polar answers (or forever if it refuses).
+      const taxKnown = !isMissing(this.checkout.tax_amount);
+      preview.tax_amount = null;
+      preview.total_amount = taxKnown ? null : amount;
+      this.render(preview, { preview: true, pending: taxKnown });
+    }
+
     /* ----------------------------------------------------------------- rendering */
 
     setAmount(name, text) {
@@ -337,17 +411,18 @@
       if (node) node.textContent = text;
     }
 
-    render(checkout) {
+    render(checkout, { preview = false, pending = false } = {}) {
       const s = this.strings;
-      this.checkout = checkout;
+      if (!preview) this.checkout = checkout;
       const interval = (checkout.product_price || {}).recurring_interval;
       const per = interval === "month" ? ` ${s.perMonth}` : interval === "year" ? ` ${s.perYear}` : "";
       const { amount } = checkout;
       const net = checkout.net_amount !== undefined ? checkout.net_amount : checkout.subtotal_amount;
       let discount = checkout.discount_amount;
       if (isMissing(discount) && !isMissing(amount) && !isMissing(net)) discount = amount - net;
-      const free = isMissing(amount);
-      const orFree = (value) => (isMissing(value) ? s.free : this.money.format(value));
+      const price = checkout.product_price || {};
+      const free = isMissing(amount) || Boolean(checkout.is_free_product_price) || price.amount_type === "free";
+      const orFree = (value) => (free || isMissing(value) ? s.free : this.money.format(value));
 
       this.setAmount("amount", orFree(amount) + per);
       const discountLine = this.$('[data-polar-line="discount"]');
@@ -358,8 +433,8 @@
       const taxLine = this.$('[data-polar-line="tax"]');
       if (taxLine) taxLine.hidden = free;
       const tax = checkout.tax_amount;
-      this.setAmount("tax", isMissing(tax) ? s.calculatedLater : this.money.format(tax));
-      this.setAmount("total", orFree(checkout.total_amount) + per);
+      this.setAmount("tax", pending ? s.updating : isMissing(tax) ? s.calculatedLater : this.money.format(tax));
+      this.setAmount("total", pending ? s.updating : orFree(checkout.total_amount) + per);
       const remove = this.$("[data-polar-discount-remove]");
       if (remove) remove.hidden = !checkout.discount;
 
@@ -368,7 +443,7 @@
         part.hidden = !paymentNeeded;
       }
       this.confirmButton.textContent = this.confirmLabel(checkout);
-      this.provider.update(checkout);
+      if (!preview) this.provider.update(checkout);
     }
 
     confirmLabel(checkout) {
@@ -408,40 +483,136 @@
       let slot = this.errorSlot(ERROR_ALIASES[key] || key);
       // A slot inside a hidden part of the form (billing for a free product) is not seen.
       if (!slot || slot.parentElement?.closest("[hidden]")) slot = this.errorSlot("__all__");
+      if (slot.textContent.includes(message)) return slot;
       slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
       slot.hidden = false;
       this.field(slot.dataset.polarError)?.setAttribute("aria-invalid", "true");
+      return slot;
     }
 
-    showError(error) {
+    /** Where a field error of Polar's shows, and what it says, in the shopper's words. */
+    describeFieldError(key, item) {
+      const s = this.strings;
+      // Pydantic's "missing", or Polar's own "Field is required." on a confirm.
+      const missing = item.type === "missing" || /^field (is )?required/i.test(item.msg || "");
+      const address = "customer_billing_address";
+      switch (key) {
+        case "customer_email":
+          return [key, missing && !this.value(key) ? s.emailMissing : s.emailInvalid];
+        case "customer_name":
+          return [key, s.nameMissing];
+        case address:
+          // No address at all: what is missing is its country. Otherwise Polar could not
+          // place it for tax: say which part to add, beside that part.
+          if (missing || !this.value(`${address}.country`)) return [`${address}.country`, s.countryMissing];
+          for (const part of ["postal_code", "state"]) {
+            const name = `${address}.${part}`;
+            if (this.field(name) && !this.value(name)) return [name, s.addressIncomplete];
+          }
+          return [address, s.addressInvalid];
+        case `${address}.country`:
+          return [key, missing && !this.value(key) ? s.countryMissing : s.countryInvalid];
+        case `${address}.postal_code`:
+          return [key, missing ? s.postalCodeMissing : s.postalCodeInvalid];
+        case `${address}.state`:
+          return [key, missing ? s.stateMissing : s.stateInvalid];
+        case `${address}.city`:
+          return [key, missing ? s.cityMissing : s.fieldInvalid];
+        case `${address}.line1`:
+          return [key, missing ? s.line1Missing : s.fieldInvalid];
+        case "amount":
+          return [key, this.amountProblem(this.money.parse(this.value("amount"))) || s.amountRefused];
+        case "discount_code":
+        case "discount_id":
+          return ["discount_code", s.discountInvalid];
+        default:
+          return [key, item.msg || s.genericError];
+      }
+    }
+
+    /** Show an error from Polar (or the network); with focus, move the focus to it. */
+    showError(error, { focus = false } = {}) {
       const s = this.strings;
       const data = (error && error.data) || {};
       const status = error instanceof ApiError ? error.status : -1;
       const { detail } = data;
-      if (status === 0) return this.addError("__all__", s.networkError);
-      if (status === 400) return this.addError("payment", typeof detail === "string" ? detail : s.genericError);
-      if (status === 422 && Array.isArray(detail)) {
+      let slot;
+      if (status === 0) {
+        slot = this.addError("__all__", s.networkError);
+      } else if (status === 400) {
+        slot = this.addError("payment", typeof detail === "string" ? detail : s.genericError);
+      } else if (status === 422 && Array.isArray(detail)) {
         for (const item of detail) {
           const loc = [...(item.loc || [])];
           if (["body", "query", "path"].includes(loc[0])) loc.shift();
-          this.addError(loc.join(".") || "__all__", item.msg || s.genericError);
+          const [key, message] = this.describeFieldError(loc.join(".") || "__all__", item);
+          this.addError(key, message);
         }
-        this.$('[aria-invalid="true"]')?.focus();
+        if (focus) this.focusFirstError();
         return;
-      }
-      if (status === 404 || status === 410) {
-        this.addError("__all__", s.expired);
+      } else if (status === 404 || status === 410) {
+        slot = this.addError("__all__", s.expired);
         this.confirmButton.disabled = true;
         window.setTimeout(() => window.location.reload(), 1500);
+      } else if (error instanceof ApiError && error.notOpen) {
+        slot = this.addError("__all__", s.notOpen);
+      } else if (status === 429) {
+        slot = this.addError("__all__", s.rateLimited);
+      } else if (status >= 400 && status < 500 && typeof detail === "string" && status !== 403) {
+        slot = this.addError("__all__", detail);
+      } else if (status === 403 && typeof detail === "string" && data.error) {
+        slot = this.addError("__all__", detail);
+      } else {
+        slot = this.addError("__all__", s.genericError);
+      }
+      if (focus) this.focusMessage(slot);
+    }
+
+    /** Focus the first field marked invalid, in the order of the form; else the message. */
+    focusFirstError() {
+      const field = this.$('[aria-invalid="true"]');
+      if (field) {
+        field.focus();
         return;
       }
-      if (error instanceof ApiError && error.notOpen) return this.addError("__all__", s.notOpen);
-      if (status === 429) return this.addError("__all__", s.rateLimited);
-      if (status >= 400 && status < 500 && typeof detail === "string" && status !== 403) {
-        return this.addError("__all__", detail);
+      this.focusMessage([...this.root.querySelectorAll("[data-polar-error]")].find((slot) => !slot.hidden));
+    }
+
+    /** Move the focus to a message (a decline, a network error) so it is read out and a
+     * keyboard user goes on from there, not from the top of the page. */
+    focusMessage(slot) {
+      if (!slot) return;
+      const field = this.field(slot.dataset.polarError);
+      if (field && !field.closest("[hidden]")) {
+        field.focus();
+        return;
       }
-      if (status === 403 && typeof detail === "string" && data.error) return this.addError("__all__", detail);
-      this.addError("__all__", s.genericError);
+      slot.tabIndex = -1;
+      slot.focus();
+    }
+
+    /** The page's own checks before confirming: the required fields Polar would refuse. */
+    checkRequired() {
+      const s = this.strings;
+      const missing = [["customer_email", s.emailMissing]];
+      if (this.billingVisible()) {
+        missing.push(["customer_billing_address.country", s.countryMissing]);
+        for (const input of this.$("[data-polar-billing]").querySelectorAll("[data-polar-field][required]")) {
+          const key = input.dataset.polarField;
+          if (key.endsWith(".country")) continue;
+          const part = key.split(".").pop();
+          const message = { postal_code: s.postalCodeMissing, state: s.stateMissing, city: s.cityMissing, line1: s.line1Missing }[part];
+          missing.push([key, message || s.fieldMissing]);
+        }
+      }
+      let fine = this.checkAmount();
+      for (const [key, message] of missing) {
+        if (this.field(key) && !this.value(key)) {
+          this.addError(key, message);
+          fine = false;
+        }
+      }
+      return fine;
     }
 
     /* ------------------------------------------------------------------- confirm */
@@ -478,6 +649,11 @@
       this.dirty.clear();
       this.sequence++;
       this.clearError(null);
+      if (!this.checkRequired()) {
+        this.confirming = false;
+        this.focusFirstError();
+        return;
+      }
       this.setBusy(true, this.strings.processing);
       try {
         const body = this.body(null);
@@ -485,6 +661,7 @@
           const token = await this.provider.confirmationToken();
           if (token === null) {
             this.release(); // the provider has said why
+            this.focusFirstError();
             return;
           }
           body.confirmation_token_id = token;
@@ -494,13 +671,14 @@
         if (metadata.intent_status === "requires_action") await this.provider.handleNextAction(metadata);
         await this.waitForResult();
       } catch (error) {
-        this.showError(error);
+        this.release();
+        this.showError(error, { focus: true });
         if (error instanceof ApiError && error.notOpen) {
+          this.setBusy(true, this.strings.waiting);
+          this.confirming = true;
           // Already confirmed (another tab, an earlier click): follow it to the end.
           await this.waitForResult();
-          return;
         }
-        this.release();
       }
     }
 

@@ -30,7 +30,7 @@ from ..validation import (
 )
 from .orders import customer_for
 from .pricing import default_amount, totals
-from .serialise import checkout_json, page_of, sort_items
+from .serialise import checkout_json, page_of, price_json, product_json, sort_items
 from .state import CheckoutState, JsonDict, new_token
 
 if TYPE_CHECKING:
@@ -119,9 +119,19 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
     data = parse_body(body)
     # Schema first, as FastAPI does: its errors come alone, named RequestValidationError.
     errors = Errors()
+    prices: dict[str, Any] | None = None
     if seed_era:
         data = {k: v for k, v in data.items() if k != "products"}
-    selection = read_selection(fake, errors, data)
+        selection = read_selection(fake, errors, data)
+        fields = parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
+    else:
+        # Every field of the dated versions' CheckoutProductsCreate, in the spec's order
+        # (``products`` and ``prices`` come last there).
+        fields = dated_create.parse_fields(errors, data)
+        selection = read_selection(fake, errors, data)
+        if selection[0] == "products":
+            dated_create.unique_products(errors, selection[2])
+        prices = dated_create.prices_value(errors, data.get("prices"))
     processor = data.get("payment_processor", MISSING)
     if seed_era and processor is MISSING:
         errors.add(("body", "payment_processor"), "Field required", "missing", data)
@@ -133,20 +143,24 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
             processor,
             {"expected": "'stripe'"},
         )
-    fields = parse_fields(errors, data, CREATE_FIELDS, non_nullable=NON_NULLABLE_ON_CREATE)
-    seats: dict[str, int] = {}
-    prices: dict[str, Any] | None = None
+    errors.raise_if_any()
     if not seed_era:
-        # Fields the fake does not use, validated as the dated versions' Polar does.
-        if selection[0] == "products":
-            dated_create.unique_products(errors, selection[2])
-        seats = dated_create.seats_values(errors, data)
-        prices = dated_create.prices_value(errors, data.get("prices"))
-    errors.raise_if_any()
-    dated_create.seats_in_order(errors, seats, data)
-    errors.raise_if_any()
+        # The model's rules run only on valid fields, and the first that fails is alone.
+        dated_create.trial_complete(errors, fields, data)
+        errors.raise_if_any()
+        dated_create.seats_in_order(errors, fields, data)
+        errors.raise_if_any()
     # Then the service's rules: PolarRequestValidationError, again all together.
-    price = selected_price(fake, errors, selection)
+    currency = fields.get("currency")
+    price = selected_price(fake, errors, selection, currency=currency)
+    if selection[0] == "products" and selection[1] in fake.products and currency is not None:
+        ad_hoc = (prices or {}).get(selection[1])
+        offered = (
+            [item.get("price_currency", "usd") for item in ad_hoc]
+            if ad_hoc
+            else product_currencies(fake, selection[1])
+        )
+        dated_create.currency_available(errors, currency, offered, selection[1])
     if prices:
         dated_create.unset_products(errors, prices, selection[2])
     now = fake.now()
@@ -161,6 +175,7 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
         currency=price.get("price_currency") if price else None,
     )
     checkout.payment_processor_metadata = {"publishable_key": fake.publishable_key}
+    checkout.echo = {key: fields[key] for key in dated_create.ECHOED if key in fields}
     offered = selection[2] if selection[0] == "products" else []
     checkout.product_ids = [i for i in offered if i in fake.products] or [checkout.product_id]
     if price is not None:
@@ -232,10 +247,21 @@ def read_selection(
     return "products", valid[0] if valid else None, valid
 
 
+def product_currencies(fake: FakePolar, product_id: str) -> list[str]:
+    """The currencies a product's prices are in, as the version being answered shows them."""
+    prices = product_json(fake, product_id)["prices"]
+    return [p["price_currency"] for p in prices if not p["is_archived"] and "price_currency" in p]
+
+
 def selected_price(
-    fake: FakePolar, errors: Errors, selection: tuple[str, str | None, list[str]]
+    fake: FakePolar,
+    errors: Errors,
+    selection: tuple[str, str | None, list[str]],
+    *,
+    currency: str | None = None,
 ) -> JsonDict | None:
-    """The price a create sells, or ``None`` after recording why not."""
+    """The price a create sells, or ``None`` after recording why not; with ``currency``,
+    the first product's first price in that currency (Polar's price set), if it has one."""
     kind, first, ids = selection
     if kind == "price":
         price = fake.prices.get(first or "")
@@ -260,6 +286,9 @@ def selected_price(
     if found is None:
         return None
     prices = [fake.prices[i] for i in found["price_ids"] if not fake.prices[i]["is_archived"]]
+    if currency is not None:
+        shown = {p["id"]: price_json(fake, p["id"]).get("price_currency") for p in prices}
+        prices = [p for p in prices if shown[p["id"]] == currency] or prices
     return prices[0] if prices else None
 
 

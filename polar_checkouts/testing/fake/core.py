@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from .. import catalogue, versions
 from ..faults import Injection, injected_response, mangle, take_injection
 from ..messages import FakeResponse, RecordedRequest, json_bytes
+from ..ratelimit import FakeRateLimiter
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
 from . import checkouts, orders
@@ -72,9 +73,14 @@ class FakePolar:
         webhook_secret: str | None = None,
         webhook_delivery: str = "sync",
         webhook_sender: Sender | None = None,
+        rate_limit: int | None = None,
         latency: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
+        #: Polar's own limit (requests a minute per token), off unless asked for.
+        self.rate_limiter: FakeRateLimiter | None = (
+            FakeRateLimiter(rate_limit) if rate_limit else None
+        )
         self.latency = latency
         #: How the latency is waited (tests record it instead of sleeping).
         self.sleep: Callable[[float], None] = time.sleep
@@ -501,8 +507,15 @@ class FakePolar:
             injection = (
                 None if handler is unknown_version else take_injection(self.injections, operation)
             )
+            limited = (
+                self.rate_limiter.check(lowered, operation)
+                if self.rate_limiter is not None and routed and handler is not unknown_version
+                else None
+            )
             if handler is unknown_version:
                 response = unknown_version()
+            elif limited is not None:
+                response = limited
             elif injection is not None and not injection.processed:
                 response = injected_response(injection, operation)
             else:

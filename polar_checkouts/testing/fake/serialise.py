@@ -129,6 +129,7 @@ def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = Fa
         "attached_custom_fields": [],
         "custom_field_data": dict(checkout.custom_field_data),
     }
+    data.update(checkout.echo)
     if versions.is_dated(versions.active()) and data["amount"] is None:
         # A free checkout on the dated versions: amounts are 0, never null, and it has a
         # currency (the specs of 2026-04 and 2026-10 require integers and a string).
@@ -136,6 +137,8 @@ def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = Fa
             data[key] = 0
         data["currency"] = data["currency"] or FREE_PRICE_CURRENCY
     if public:
+        # The shop's own customer id is not shown to the buyer (CheckoutPublic lacks it).
+        data["external_customer_id"] = None
         for key in ("metadata", "customer_metadata", "subscription_id"):
             del data[key]
         data["organization"] = organization_json()

@@ -56,3 +56,5 @@ class CheckoutState:
     pending_action: bool = False
     order_id: str | None = None
     product_ids: list[str] = field(default_factory=list)
+    #: Create fields the fake does not act on but shows back, as Polar does (dated versions).
+    echo: dict[str, Any] = field(default_factory=dict)
