@@ -159,3 +159,93 @@ def list_page(page: int, limit: int, total: int, *, minute: int = 0) -> dict[str
 def dumps(data: Any) -> bytes:
     """Compact JSON bytes, as Polar sends them."""
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+# -- subscriptions (figures h and i) ---------------------------------------------------------
+
+MEMBERSHIP_ID = "9d2e3f40-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+def subscription_id(n: int) -> str:
+    """The stable id of the ``n``-th generated subscription."""
+    return str(uuid.uuid5(_NS, f"subscription-{n}"))
+
+
+def _customer(n: int) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(_NS, f"customer-{n}")),
+        "created_at": "2026-03-01T09:00:00Z",
+        "modified_at": None,
+        "metadata": {},
+        "external_id": f"bench-{n}",  # names no user here: one adapter lookup per page
+        "email": f"member{n}@example.com",
+        "email_verified": True,
+        "type": "individual",
+        "name": f"Member {n}",
+        "billing_name": None,
+        "billing_address": {"country": "FR"},
+        "tax_id": None,
+        "organization_id": ORGANIZATION_ID,
+        "deleted_at": None,
+        "first_user_event_at": None,
+        "avatar_url": None,
+    }
+
+
+def subscription(n: int, *, status: str = "active", minute: int = 0) -> dict[str, Any]:
+    """The ``n``-th generated monthly subscription, Polar's 2026-10 shape (~3 KB)."""
+    product = {
+        **_product(),
+        "id": MEMBERSHIP_ID,
+        "name": "Monthly membership",
+        "recurring_interval": "month",
+        "recurring_interval_count": 1,
+        "is_recurring": True,
+    }
+    return {
+        "created_at": "2026-03-01T09:00:00Z",
+        "modified_at": f"2026-03-01T09:{minute % 60:02d}:00Z",
+        "id": subscription_id(n),
+        "amount": 900,
+        "currency": "usd",
+        "recurring_interval": "month",
+        "recurring_interval_count": 1,
+        "status": status,
+        "current_period_start": "2026-11-01T09:00:00Z",
+        "current_period_end": "2026-12-01T09:00:00Z",
+        "current_meter_period_start": None,
+        "current_meter_period_end": None,
+        "trial_start": None,
+        "trial_end": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "started_at": "2026-03-01T09:00:00Z",
+        "ends_at": None,
+        "ended_at": None,
+        "past_due_at": None,
+        "pause_at_period_end": False,
+        "paused_at": None,
+        "resumes_at": None,
+        "customer_id": str(uuid.uuid5(_NS, f"customer-{n}")),
+        "product_id": MEMBERSHIP_ID,
+        "discount_id": None,
+        "checkout_id": None,
+        "seats": None,
+        "customer_cancellation_reason": None,
+        "customer_cancellation_comment": None,
+        "metadata": {},
+        "custom_field_data": {},
+        "customer": _customer(n),
+        "product": product,
+        "discount": None,
+        "prices": [{**_price(), "type": "recurring", "recurring_interval": "month"}],
+        "meters": [],
+        "pending_update": None,
+    }
+
+
+def subscription_page(page: int, limit: int, total: int) -> dict[str, Any]:
+    """Page ``page`` of ``total`` generated subscriptions, Polar's list shape."""
+    start = (page - 1) * limit
+    items = [subscription(n + 1) for n in range(start, min(start + limit, total))]
+    return {"items": items, "pagination": {"total_count": total, "max_page": -(-total // limit)}}

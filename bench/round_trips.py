@@ -1,4 +1,4 @@
-"""Figure (r): the Polar round trips between a shopper's click and the page they see.
+"""Figure (j): the Polar round trips between a shopper's click and the page they see.
 
 The fake Polar runs in this process with every call held ``latency`` seconds (150 ms by
 default, ``FakePolar(latency=...)``), as Polar across a network would be; the shop is
@@ -199,7 +199,7 @@ def _measure(
             times[name].append(statistics.fmean(elapsed))
     subject, baseline = names
     return Figure(
-        f"r. {flow}, {latency * 1000:.0f} ms Polar latency",
+        f"j. {flow}, {latency * 1000:.0f} ms Polar latency",
         subject,
         baseline,
         [a / b for a, b in zip(times[subject], times[baseline], strict=True)],

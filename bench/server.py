@@ -1,4 +1,5 @@
-"""A minimal HTTP/1.1 keep-alive server answering Polar's checkout routes from memory.
+"""A minimal HTTP/1.1 keep-alive server answering Polar's checkout routes (and the
+subscription list) from memory.
 
 Every answer is serialised once and then served as bytes, so the server costs next to
 nothing per request and the benchmarks measure the client. Run it as a subprocess
@@ -32,21 +33,23 @@ def _response(body: bytes, status: bytes = b"200 OK") -> bytes:
 
 
 class Routes:
-    """Pre-serialised answers: one checkout, and list pages over ``total`` checkouts."""
+    """Pre-serialised answers: one checkout, and list pages over ``total`` checkouts (and
+    ``total`` subscriptions)."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.checkout = _response(payloads.dumps(payloads.checkout()))
         self.not_found = _response(_NOT_FOUND, b"404 Not Found")
-        self._pages: dict[tuple[int, int], bytes] = {}
+        self._pages: dict[tuple[str, int, int], bytes] = {}
         self._lock = threading.Lock()
 
-    def page(self, page: int, limit: int) -> bytes:
-        """A list page, serialised on first use and kept."""
-        key = (page, limit)
+    def page(self, page: int, limit: int, kind: str = "checkouts") -> bytes:
+        """A list page (of checkouts or subscriptions), serialised on first use and kept."""
+        key = (kind, page, limit)
         cached = self._pages.get(key)
         if cached is None:
-            body = payloads.dumps(payloads.list_page(page, limit, self.total))
+            build = payloads.subscription_page if kind == "subscriptions" else payloads.list_page
+            body = payloads.dumps(build(page, limit, self.total))
             cached = _response(body)
             with self._lock:
                 self._pages[key] = cached
@@ -67,6 +70,14 @@ class Routes:
             return self.page(page, limit)
         if path.startswith(b"/v1/checkouts/"):
             return self.checkout
+        if path in (b"/v1/subscriptions/", b"/v1/subscriptions") and method == b"GET":
+            params = dict(parse_qsl(query.decode()))
+            try:
+                page = int(params.get("page", 1))
+                limit = min(100, int(params.get("limit", 10)))
+            except ValueError:
+                return self.not_found
+            return self.page(page, limit, "subscriptions")
         return self.not_found
 
 

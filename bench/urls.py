@@ -18,9 +18,23 @@ def trivial_post(request: HttpRequest) -> HttpResponse:
 
 trivial_post.csrf_exempt = True  # type: ignore[attr-defined]
 
+
+def insert_one(request: HttpRequest) -> HttpResponse:
+    """The floor of a durable receipt (figure g, redone): insert the body as one row and
+    commit (autocommit), then answer. The table is bench.webhook_inbox's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_floor_row (body) VALUES (%s)", [request.body.decode()])
+    return HttpResponse(b"", status=200)
+
+
+insert_one.csrf_exempt = True  # type: ignore[attr-defined]
+
 urlpatterns = [
     path("trivial/", trivial, name="trivial"),
     path("trivial-post/", trivial_post, name="trivial-post"),
+    path("insert-one/", insert_one, name="insert-one"),
     path("admin/", admin.site.urls),
     path("checkout/", include("polar_checkouts.urls")),
 ]

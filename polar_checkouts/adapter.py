@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.module_loading import import_string
@@ -132,8 +133,48 @@ class DefaultAdapter:
         return str(client)
 
     def external_customer_id(self, user: AbstractBaseUser) -> str | None:
-        """The id Polar keeps for ``user`` as ``external_customer_id`` (its primary key)."""
+        """The id Polar keeps for ``user`` as ``external_customer_id`` (its primary key).
+
+        Override it together with :meth:`user_for_external_customer_id`, its inverse.
+        """
         return None if user.pk is None else str(user.pk)
+
+    def user_for_external_customer_id(self, external_id: str) -> AbstractBaseUser | None:
+        """The shop user Polar's ``external_customer_id`` names, or ``None`` (a guest, or no
+        such user). The default reads it as a primary key (the inverse of
+        :meth:`external_customer_id`)."""
+        return self.users_for_external_customer_ids([external_id]).get(external_id)
+
+    def users_for_external_customer_ids(
+        self, external_ids: Iterable[str]
+    ) -> dict[str, AbstractBaseUser]:
+        """:meth:`user_for_external_customer_id` for many ids at once (a sync's page).
+
+        The default is one query by primary key; when a subclass overrides only
+        :meth:`user_for_external_customer_id`, each id is looked up through it.
+        """
+        wanted = {str(value) for value in external_ids if value}
+        if type(self).user_for_external_customer_id is not (
+            DefaultAdapter.user_for_external_customer_id
+        ):
+            found = {value: self.user_for_external_customer_id(value) for value in wanted}
+            return {key: user for key, user in found.items() if user is not None}
+        user_model = get_user_model()
+        keys: dict[Any, str] = {}
+        for value in wanted:
+            try:
+                keys[user_model._meta.pk.to_python(value)] = value
+            except (ValidationError, TypeError, ValueError):
+                continue  # not a primary key of this user model: nobody
+        if not keys:
+            return {}
+        users = user_model._default_manager.in_bulk(list(keys))
+        return {keys[pk]: user for pk, user in users.items() if pk in keys}
+
+    def past_due_has_access(self) -> bool:
+        """Whether a ``past_due`` subscription (a failed renewal Polar is still retrying)
+        keeps its access; the default, like Polar's own benefits, says yes."""
+        return True
 
 
 _LANGUAGE_CODE = re.compile(r"[a-zA-Z]{2,3}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 from django.db import DatabaseError
 
 from .client import API_VERSION_PATTERN, KNOWN_API_VERSIONS, PINNED_API_VERSION, resolve_server
@@ -142,3 +142,24 @@ def check_failed_webhook_events(
                 )
             )
     return messages
+
+
+@register("polar_checkouts")
+def check_dashboard_links(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Say how to get links to Polar's dashboard in the admin (I001).
+
+    A developer's hint, given here rather than on the shop owner's admin pages: without
+    ``POLAR_ORGANIZATION_SLUG`` the admin links a checkout only when Polar's payload names
+    its organization.
+    """
+    if polar_settings.SERVER not in ("production", "sandbox") or polar_settings.ORGANIZATION_SLUG:
+        return []
+    return [
+        Info(
+            "POLAR_ORGANIZATION_SLUG is not set: the admin may not be able to link checkout "
+            "sessions to Polar's dashboard.",
+            hint="Set it to your organization's slug (the part after /dashboard/ in the "
+            "dashboard's address).",
+            id="polar_checkouts.I001",
+        )
+    ]

@@ -26,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import quote, urlencode
 
@@ -72,6 +73,8 @@ from .types import (
     CheckoutUpdate,
     CheckoutUpdatePublic,
     Product,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 logger = logging.getLogger("polar_checkouts")
@@ -100,6 +103,10 @@ API_VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}$")
 API_VERSION_HEADER = "Polar-Version"
 PRODUCTS_PATH = "/v1/products/"
 MAX_PAGE_SIZE = 100
+#: Polar's webhooks API (no trailing slash on these routes).
+WEBHOOK_ENDPOINTS_PATH = "/v1/webhooks/endpoints"
+WEBHOOK_DELIVERIES_PATH = "/v1/webhooks/deliveries"
+WEBHOOK_EVENTS_PATH = "/v1/webhooks/events/"
 
 T = TypeVar("T")
 IdFilter = str | Sequence[str] | None
@@ -663,6 +670,135 @@ class PolarClient:
         """Fetch one product with its prices."""
         path = PRODUCTS_PATH + _segment(id, "product id")
         return cast("Product", self._object(self._request("GET", path), "GET", path, ("id",)))
+
+    # -- orders, subscriptions, customers (minimal, for the sync; i13b's fuller calls of
+    # the same names replace these when the branches meet) --------------------------------
+
+    def _list_of(self, path: str, page: int, limit: int, filters: dict[str, Any]) -> Page[Any]:
+        params: list[tuple[str, Any]] = []
+        for key, value in filters.items():
+            if isinstance(value, bool):
+                params.append((key, "true" if value else "false"))
+            elif value is not None:
+                params += [(key, v) for v in id_list(value)]
+        return self._page(path, params, page, limit, ("id",))
+
+    def list_orders(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of orders (``product_id``, ``customer_id``, ``status`` … filters)."""
+        return self._list_of("/v1/orders/", page, limit, filters)
+
+    def iter_orders(self, **filters: Any) -> Iterator[Any]:
+        """Yield every order matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_orders(**filters).all_items()
+
+    def get_order(self, id: str) -> dict[str, Any]:
+        """Fetch one order."""
+        path = "/v1/orders/" + _segment(id, "order id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
+    def list_subscriptions(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of subscriptions (``product_id``, ``customer_id``, ``status`` …)."""
+        return self._list_of("/v1/subscriptions/", page, limit, filters)
+
+    def iter_subscriptions(self, **filters: Any) -> Iterator[Any]:
+        """Yield every subscription matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_subscriptions(**filters).all_items()
+
+    def get_subscription(self, id: str) -> dict[str, Any]:
+        """Fetch one subscription."""
+        path = "/v1/subscriptions/" + _segment(id, "subscription id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
+    def list_customers(self, *, page: int = 1, limit: int = 10, **filters: Any) -> Page[Any]:
+        """One page of customers (``email``, ``organization_id`` … filters)."""
+        return self._list_of("/v1/customers/", page, limit, filters)
+
+    def iter_customers(self, **filters: Any) -> Iterator[Any]:
+        """Yield every customer matching ``filters``."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_customers(**filters).all_items()
+
+    def get_customer(self, id: str) -> dict[str, Any]:
+        """Fetch one customer."""
+        path = "/v1/customers/" + _segment(id, "customer id")
+        return self._object(self._request("GET", path), "GET", path, ("id",))
+
+    # -- webhook endpoints and deliveries (reconciliation, issue 14) ---------------------
+    # Polar's webhooks API, for the day deliveries failed: which endpoint, is it enabled,
+    # which deliveries failed, and "send this event again". Needs a token with the
+    # webhooks:read scope (webhooks:write to redeliver or re-enable).
+
+    def list_webhook_endpoints(
+        self, *, organization_id: IdFilter = None, page: int = 1, limit: int = 10
+    ) -> Page[WebhookEndpoint]:
+        """One page of the organization's webhook endpoints."""
+        params: list[tuple[str, Any]] = [("organization_id", v) for v in id_list(organization_id)]
+        page_of = self._page(WEBHOOK_ENDPOINTS_PATH, params, page, limit, ("id", "url"))
+        return cast("Page[WebhookEndpoint]", page_of)
+
+    def iter_webhook_endpoints(self, **filters: Any) -> Iterator[WebhookEndpoint]:
+        """Yield every webhook endpoint (filters as for :meth:`list_webhook_endpoints`)."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_webhook_endpoints(**filters).all_items()
+
+    def get_webhook_endpoint(self, id: str) -> WebhookEndpoint:
+        """Fetch one webhook endpoint."""
+        path = f"{WEBHOOK_ENDPOINTS_PATH}/{_segment(id, 'webhook endpoint id')}"
+        data = self._object(self._request("GET", path), "GET", path, ("id", "url"))
+        return cast("WebhookEndpoint", data)
+
+    def update_webhook_endpoint(self, id: str, data: Mapping[str, Any]) -> WebhookEndpoint:
+        """Change a webhook endpoint (``{"enabled": True}`` re-enables a disabled one)."""
+        path = f"{WEBHOOK_ENDPOINTS_PATH}/{_segment(id, 'webhook endpoint id')}"
+        answer = self._request("PATCH", path, body=dict(data))
+        return cast("WebhookEndpoint", self._object(answer, "PATCH", path, ("id", "url")))
+
+    def list_webhook_deliveries(
+        self,
+        *,
+        endpoint_id: IdFilter = None,
+        succeeded: bool | None = None,
+        start_timestamp: datetime | None = None,
+        end_timestamp: datetime | None = None,
+        event_type: IdFilter = None,
+        http_code_class: str | None = None,
+        query: str | None = None,
+        page: int = 1,
+        limit: int = 10,
+    ) -> Page[WebhookDelivery]:
+        """One page of delivery attempts, newest first, each with its ``webhook_event``.
+
+        ``succeeded=False`` lists failed attempts: an event retried successfully later
+        has failed attempts too (its ``webhook_event["succeeded"]`` says how it ended).
+        """
+        params: list[tuple[str, Any]] = [("endpoint_id", v) for v in id_list(endpoint_id)]
+        if succeeded is not None:
+            params.append(("succeeded", "true" if succeeded else "false"))
+        if start_timestamp is not None:
+            params.append(("start_timestamp", start_timestamp.isoformat()))
+        if end_timestamp is not None:
+            params.append(("end_timestamp", end_timestamp.isoformat()))
+        params += [("event_type", v) for v in id_list(event_type)]
+        if http_code_class:
+            params.append(("http_code_class", http_code_class))
+        if query:
+            params.append(("query", query))
+        required = ("id", "succeeded", "webhook_event")
+        page_of = self._page(WEBHOOK_DELIVERIES_PATH, params, page, limit, required)
+        return cast("Page[WebhookDelivery]", page_of)
+
+    def iter_webhook_deliveries(self, **filters: Any) -> Iterator[WebhookDelivery]:
+        """Yield every delivery matching ``filters`` (as for :meth:`list_webhook_deliveries`)."""
+        filters.setdefault("limit", MAX_PAGE_SIZE)
+        yield from self.list_webhook_deliveries(**filters).all_items()
+
+    def redeliver_webhook_event(self, id: str) -> None:
+        """Ask Polar to send event ``id`` (a ``webhook-id``) again; Polar answers 202 and
+        sends it soon (skipped while its endpoint is disabled)."""
+        path = f"{WEBHOOK_EVENTS_PATH}{_segment(id, 'webhook event id')}/redeliver"
+        self._request("POST", path)
 
 
 _CHECKOUT_KEYS = ("id", "status", "client_secret")

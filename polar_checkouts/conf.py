@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_DELAY": 60,
     # ...up to this many seconds between two attempts.
     "WEBHOOK_RETRY_MAX_DELAY": 6 * 60 * 60,
+    # Where the in-process fake Polar (SERVER = "fake") POSTs its webhook events, signed
+    # with WEBHOOK_SECRET: an absolute URL, usually this site's own webhook endpoint.
+    # None: the fake delivers nothing (its events stay readable in tests).
+    "FAKE_WEBHOOK_URL": None,
     # Per-client limits on the storefront (polar_checkouts.ratelimit), merged over
     # DEFAULT_RATE_LIMITS: {"create": "20/m"} changes one; None as a value lifts one.
     "RATE_LIMITS": {},
@@ -142,6 +146,12 @@ class PolarSettings:
         else:
             return []
         return [secret for secret in values if isinstance(secret, str) and secret]
+
+    @property
+    def fake_webhook_url(self) -> str | None:
+        """``POLAR_FAKE_WEBHOOK_URL`` stripped, or ``None`` (also for ``""``): deliveries off."""
+        value = self.FAKE_WEBHOOK_URL
+        return (value.strip() or None) if isinstance(value, str) else None
 
     @property
     def allowed_products(self) -> frozenset[str] | None:

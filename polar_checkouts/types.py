@@ -229,3 +229,49 @@ class CheckoutConfirm(CheckoutUpdatePublic, total=False):
     """Body of ``client_confirm``: the public update fields plus the Stripe token."""
 
     confirmation_token_id: str | None
+
+
+# -- webhook endpoints and deliveries (Polar's webhooks API; reconciliation) ---------------
+
+
+class WebhookEndpoint(TypedDict, total=False):
+    """Polar's ``WebhookEndpoint``: where Polar sends an organization's events."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    url: str
+    name: str | None
+    format: Literal["raw", "discord", "slack"]
+    secret: str
+    organization_id: str
+    events: list[str]
+    enabled: bool
+
+
+class PolarWebhookEvent(TypedDict, total=False):
+    """Polar's ``WebhookEvent``: an event as Polar keeps it for sending (its ``id`` is the
+    ``webhook-id`` of every delivery; the app's record of a received one is
+    ``models.WebhookEvent``)."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    last_http_code: int | None
+    succeeded: bool | None
+    skipped: bool
+    payload: str | None
+    type: str
+    is_archived: bool
+
+
+class WebhookDelivery(TypedDict, total=False):
+    """Polar's ``WebhookDelivery``: one attempt to send an event to an endpoint."""
+
+    id: str
+    created_at: str
+    modified_at: str | None
+    succeeded: bool
+    http_code: int | None
+    response: str | None
+    webhook_event: PolarWebhookEvent

@@ -2,6 +2,7 @@
 
 import os
 from importlib.util import find_spec
+from typing import Any
 
 import django
 import environ
@@ -38,12 +39,31 @@ if TASKS_PACKAGE == "django_tasks":
 
 # Webhook processing runs inline, right after the delivery commits (Django's default
 # backend, spelled out); tests of the hand-over itself switch to the dummy backend.
-TASKS = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
+TASKS: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}
+}
 # The database backend (django-tasks-db, the "tasks-db" extra; Django >= 5.2) for the test
 # with a real db_worker process: only when installed.
 if find_spec("django_tasks_db"):
     INSTALLED_APPS.append("django_tasks_db")
     TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend"}
+# The Redis queue backend (django-tasks-rq, the "tasks-rq" extra) for the test with real RQ
+# worker processes: Redis db 1 unless POLAR_TEST_REDIS_URL names another, and a queue of
+# its own so nothing else on that Redis is touched.
+RQ_TEST_QUEUE = "polar_checkouts_tests"
+if find_spec("django_tasks_rq"):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        RQ_TEST_QUEUE: {
+            "URL": os.environ.get("POLAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/1"),
+            "DEFAULT_TIMEOUT": 60,
+        }
+    }
+    TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [RQ_TEST_QUEUE]}
+
+# A worker process a test starts enqueues retries on the backend and queue the test chose.
+POLAR_TASK_BACKEND = os.environ.get("POLAR_TEST_TASK_BACKEND", "default")
+POLAR_TASK_QUEUE = os.environ.get("POLAR_TEST_TASK_QUEUE") or None
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -117,6 +117,37 @@ def test_sync_figure_runs():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_subscription_sync_figure_runs():
+    from bench import subscriptions
+    from polar_checkouts.models import Subscription
+
+    figures = subscriptions.run_sync(total=120, rounds=1, prepare=False)
+    assert [f.target for f in figures] == [">= 5", ">= 5"]
+    assert Subscription.objects.count() == 120
+    assert set(figures[0].notes["wall_s"]) == {"app-new", "naive-new"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_access_figure_fills_the_table_and_checks_in_one_query():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench import subscriptions
+    from bench.payloads import MEMBERSHIP_ID
+    from polar_checkouts.access import has_active_subscription
+    from polar_checkouts.models import Subscription
+
+    member = subscriptions.fill("default", 300, 20)
+    assert Subscription.objects.count() == 300
+    assert Subscription.objects.values("user").distinct().count() == 20
+    with CaptureQueriesContext(connection) as queries:
+        assert has_active_subscription(member, MEMBERSHIP_ID)
+    assert len(queries) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_admin_figure_runs():
     from bench import admin_list
 
@@ -208,3 +239,24 @@ def test_round_trip_figure_runs_and_counts_the_polar_calls():
         "page asks Polar (before)": 2,
     }
     assert len(page.ratios) == len(receipt.ratios) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/bench)")
+@pytest.mark.django_db(transaction=True)
+def test_webhook_inbox_figure_runs_with_a_worker_backend():
+    pytest.importorskip("django_tasks_db")
+    from bench import webhook_inbox
+
+    [figure] = webhook_inbox.run(
+        duration=2, rounds=1, events=30, settle=0.5, prepare=False, backends=("database",)
+    )
+    notes = figure.notes
+    assert notes["errors"] == 0
+    assert notes["processed_twice"] is False
+    # The web processes only recorded and enqueued; the worker processes processed all.
+    [drained] = notes["drains"]
+    assert 0 < drained["events"] <= 30  # as many as the 2 s reached, each recorded once
+    assert drained["not_processed"] == 0
+    assert notes["wrk"]["floor"][0]["requests"] > 0

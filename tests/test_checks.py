@@ -93,3 +93,20 @@ def test_manage_py_check_reports_the_error(settings):
     settings.POLAR_SERVER = "stagingg"
     with pytest.raises(SystemCheckError, match="POLAR_SERVER is invalid"):
         call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("server", "slug", "expected"),
+    [
+        ("sandbox", None, ["polar_checkouts.I001"]),
+        ("production", None, ["polar_checkouts.I001"]),
+        ("production", "acme", []),
+        ("fake", None, []),  # no dashboard to link to
+    ],
+)
+def test_the_dashboard_link_hint_is_a_check_not_an_admin_message(settings, server, slug, expected):
+    from polar_checkouts.checks import check_dashboard_links
+
+    settings.POLAR_SERVER = server
+    settings.POLAR_ORGANIZATION_SLUG = slug
+    assert [message.id for message in check_dashboard_links()] == expected

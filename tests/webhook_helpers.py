@@ -106,7 +106,17 @@ def order_payload(checkout_id: str | None, **overrides: Any) -> dict[str, Any]:
 class SignalLog:
     """Records every send of the app's signals: ``log["checkout_succeeded"]`` → kwargs list."""
 
-    NAMES = ("checkout_updated", "checkout_succeeded", "order_paid", "webhook_received")
+    NAMES = (
+        "checkout_updated",
+        "checkout_succeeded",
+        "order_paid",
+        "order_refunded",
+        "subscription_activated",
+        "subscription_updated",
+        "subscription_canceled",
+        "subscription_revoked",
+        "webhook_received",
+    )
 
     def __init__(self) -> None:
         self.calls: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -95,6 +95,17 @@ POLAR_WEBHOOK_SECRET = env("POLAR_WEBHOOK_SECRET", default=None) or (
     # The fake Polar signs its webhook deliveries with any secret; give the demo one.
     "polar_whs_example_shop_demo" if POLAR_SERVER == "fake" else None
 )
+# The fake Polar delivers its webhooks to this shop's own endpoint, signed with the secret
+# above, as Polar does in production: the webhook log, the signals and the admin fill up.
+# scripts/demo serves on DEMO_ADDR (127.0.0.1:8000 by default); another address needs
+# POLAR_FAKE_WEBHOOK_URL=http://<address>/checkout/webhook/, and "off" turns it off.
+POLAR_FAKE_WEBHOOK_URL = env("POLAR_FAKE_WEBHOOK_URL", default=None) or (
+    f"http://{os.environ.get('DEMO_ADDR') or '127.0.0.1:8000'}/checkout/webhook/"
+    if POLAR_SERVER == "fake"
+    else None
+)
+if POLAR_FAKE_WEBHOOK_URL == "off":
+    POLAR_FAKE_WEBHOOK_URL = None
 POLAR_CLIENT_CALLS = env("POLAR_CLIENT_CALLS")
 POLAR_ALLOWED_PRODUCTS = env("POLAR_ALLOWED_PRODUCTS") or None
 # Every checkout records where it came from (see shop/hooks.py).

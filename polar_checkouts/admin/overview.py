@@ -13,14 +13,15 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
+from babel.numbers import format_percent
 from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
 
 from ..models import CheckoutSession, CheckoutStatus, expired_condition
-from ..money import format_amount
+from ..money import current_locale, format_amount
 from .base import OTHER_COLOUR, STATUS_COLOURS
 
 #: Stacking order, bottom to top.
@@ -95,11 +96,12 @@ class DayRow:
 
 @dataclass
 class Revenue:
-    """Succeeded totals in one currency."""
+    """Succeeded totals in one currency: as paid (tax included) and without the tax."""
 
     currency: str
     amount: str
     checkouts: int
+    net_amount: str = ""
 
 
 @dataclass
@@ -176,7 +178,11 @@ def build_overview(
         window.filter(status=CheckoutStatus.SUCCEEDED, total_amount__isnull=False)
         .exclude(currency="")
         .values("currency")
-        .annotate(total=Sum("total_amount"), n=Count("pk"))
+        .annotate(
+            total=Sum("total_amount"),
+            tax=Sum(Coalesce("tax_amount", Value(0))),
+            n=Count("pk"),
+        )
         .order_by("currency")
     )
     revenue = [
@@ -184,6 +190,7 @@ def build_overview(
             currency=row["currency"].upper(),
             amount=format_amount(row["total"] or 0, row["currency"]),
             checkouts=row["n"],
+            net_amount=format_amount((row["total"] or 0) - (row["tax"] or 0), row["currency"]),
         )
         for row in revenue_rows
     ]
@@ -277,7 +284,25 @@ def _chart(days: list[DayRow], statuses: list[tuple[str, str, str]]) -> Chart:
     return chart
 
 
-def overview_context(overview: Overview) -> dict[str, Any]:
-    """Template variables for ``overview.html``."""
-    conversion = f"{overview.conversion * 100:.1f} %" if overview.conversion is not None else "—"
-    return {"overview": overview, "conversion": conversion, "chart": overview.chart}
+def format_ratio(ratio: float, locale: str | None = None) -> str:
+    """A ratio as a percentage the way the language writes it (Babel, CLDR): ``0.63`` →
+    ``"63%"`` in English, ``"63 %"`` in French; one decimal only when it is not zero."""
+    return str(
+        format_percent(
+            round(ratio, 3), locale=locale or current_locale(), decimal_quantization=False
+        )
+    )
+
+
+def overview_context(overview: Overview, empty_value: str = "-") -> dict[str, Any]:
+    """Template variables for ``overview.html``; ``empty_value`` stands for no number
+    (the admin site's ``empty_value_display``)."""
+    conversion = (
+        format_ratio(overview.conversion) if overview.conversion is not None else empty_value
+    )
+    return {
+        "overview": overview,
+        "conversion": conversion,
+        "chart": overview.chart,
+        "empty_value": empty_value,
+    }

@@ -103,27 +103,27 @@ class WebhookEventAdmin(PolarRecordAdmin):
         return badge(obj.get_outcome_display(), colour, f"polar-outcome polar-outcome-{outcome}")
 
     @admin.display(description=_("checkout"))
-    def checkout_link(self, obj: WebhookEvent) -> str:
+    def checkout_link(self, obj: WebhookEvent) -> str | None:
         """The cached checkout session, linked when it is in the cache."""
         if obj.checkout_id is None:
-            return "—"
+            return None
         if CheckoutSession.objects.filter(pk=obj.checkout_id).exists():
             url = reverse("admin:polar_checkouts_checkoutsession_change", args=[obj.checkout_id])
             return format_html('<a href="{}">{}</a>', url, obj.checkout_id)
         return format_html("{} <small>({})</small>", obj.checkout_id, _("not cached"))
 
     @admin.display(description=_("error"))
-    def error_summary(self, obj: WebhookEvent) -> str:
+    def error_summary(self, obj: WebhookEvent) -> str | None:
         """The last line of the last failure (the exception), shortened."""
         lines = [line for line in obj.error.splitlines() if line.strip()]
         if not lines:
-            return "—"
+            return None
         return Truncator(lines[-1].strip()).chars(80)
 
     @admin.display(description=_("last error"))
-    def error_display(self, obj: WebhookEvent) -> str:
+    def error_display(self, obj: WebhookEvent) -> str | None:
         """The traceback of the last failed attempt."""
-        return pretty_json(obj.error) if obj.error else "—"
+        return pretty_json(obj.error) if obj.error else None
 
     @admin.display(description=_("webhook headers"))
     def headers_display(self, obj: WebhookEvent) -> str:

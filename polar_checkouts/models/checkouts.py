@@ -13,12 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +32,7 @@ from ..payload import (
     merge_payload,
     parse_polar_datetime,
 )
+from .base import insert_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -309,7 +309,7 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
             if new:
                 try:
                     with transaction.atomic(using=self.db):
-                        _insert_new(self, new)
+                        insert_rows(self, new)
                 except IntegrityError:
                     # A concurrent writer inserted some of them first: take the careful
                     # path for this page's new rows (rare, so per row is fine).
@@ -340,39 +340,6 @@ def _refuse_secret_clash(manager: models.Manager[CheckoutSession], row: Checkout
         raise InvalidPayloadError(
             f"Checkout {row.pk} carries the client secret of another cached checkout"
         )
-
-
-def _insert_new(manager: models.Manager[CheckoutSession], rows: list[CheckoutSession]) -> None:
-    """Insert new rows: with ``COPY`` on PostgreSQL through psycopg 3, ``bulk_create`` else.
-
-    A page of checkouts is mostly JSON payloads; PostgreSQL parses a multi-row ``INSERT``
-    of them several times slower than the same rows streamed with ``COPY`` (see
-    BENCHMARKS.md, figure d). A duplicate key fails the whole ``COPY`` as it fails the
-    ``INSERT``: an :class:`IntegrityError` the caller handles.
-    """
-    connection = connections[manager.db]
-    if connection.vendor == "postgresql":
-        model = manager.model
-        columns = list(model._meta.concrete_fields)
-        quote = connection.ops.quote_name
-        sql = "COPY {} ({}) FROM STDIN".format(
-            quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in columns)
-        )
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            if hasattr(raw, "copy"):  # psycopg 3 (psycopg2 has no COPY of Python rows)
-                # Logged like any statement, so query counts and DEBUG logs stay true.
-                logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else nullcontext()
-                with logged, connection.wrap_database_errors, raw.copy(sql) as copy:
-                    for row in rows:
-                        copy.write_row(
-                            [f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns]
-                        )
-                for row in rows:
-                    row._state.adding = False
-                    row._state.db = manager.db
-                return
-    manager.bulk_create(rows)
 
 
 def _count(counts: UpsertCounts, result: UpsertResult) -> None:

@@ -2,9 +2,10 @@
 
 Nothing here touches the database, settings or the network, so every rule is tested
 without them. The models and services apply these rules; they do not restate them.
-``common`` holds what every object shares; one module per object holds the rest.
-Every public name is importable from ``polar_checkouts.payload``, as before this became
-a package.
+``common`` holds what every object shares; one module per object holds the rest
+(``checkouts``, ``customers``, ``orders``, ``subscriptions``). The public names of
+``common`` and ``checkouts`` are importable from ``polar_checkouts.payload``, as before
+this became a package.
 """
 
 from ..exceptions import InvalidPayloadError
@@ -22,11 +23,17 @@ from .checkouts import (
 )
 from .common import (
     UNSTORED_KEYS,
+    bool_or_none,
     clip_text,
+    currency_of,
     int_or_none,
+    mapping_or_none,
     merge_payload,
+    metadata_of,
     parse_polar_datetime,
+    required_id,
     uuid_or_none,
+    wins_by_date_then_rank,
 )
 
 __all__ = [
@@ -35,16 +42,22 @@ __all__ = [
     "PUBLIC_CHECKOUT_KEYS",
     "UNSTORED_KEYS",
     "InvalidPayloadError",
+    "bool_or_none",
     "checkout_id_of",
     "clip_text",
+    "currency_of",
     "fields_from_payload",
     "incoming_wins",
     "int_or_none",
     "is_expired",
+    "mapping_or_none",
     "merge_payload",
+    "metadata_of",
     "organization_id_of",
     "parse_polar_datetime",
     "public_checkout",
+    "required_id",
     "status_rank",
     "uuid_or_none",
+    "wins_by_date_then_rank",
 ]

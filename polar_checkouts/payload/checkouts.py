@@ -19,6 +19,7 @@ from .common import (
     int_or_none,
     parse_polar_datetime,
     uuid_or_none,
+    wins_by_date_then_rank,
 )
 
 #: The status Polar gives a checkout that can no longer be paid because time ran out.
@@ -114,16 +115,14 @@ def incoming_wins(
     rolled back to ``open``/``confirmed``, and ``succeeded`` is never replaced by ``failed``
     or ``expired``.
     """
-    stored_when = stored_modified_at or stored_created_at
-    incoming_when = incoming_modified_at or incoming_created_at
-    if stored_when is not None and incoming_when is not None:
-        if incoming_when > stored_when:
-            return True
-        if incoming_when < stored_when:
-            return False
-    if incoming_status == stored_status:
-        return True
-    return status_rank(incoming_status) > status_rank(stored_status)
+    return wins_by_date_then_rank(
+        stored_when=stored_modified_at or stored_created_at,
+        incoming_when=incoming_modified_at or incoming_created_at,
+        stored_state=stored_status,
+        incoming_state=incoming_status,
+        stored_rank=status_rank(stored_status),
+        incoming_rank=status_rank(incoming_status),
+    )
 
 
 #: The keys of Polar's ``CheckoutPublic``, what a client-secret read answers: the union of

@@ -13,6 +13,8 @@ from typing import Any, Final
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from ..exceptions import InvalidPayloadError
+
 #: Credentials Polar hands back that must never be stored (a customer-portal bearer token).
 UNSTORED_KEYS: Final = ("customer_session_token",)
 
@@ -62,6 +64,60 @@ def int_or_none(value: Any) -> int | None:
 def clip_text(value: Any, max_length: int) -> str:
     """``value`` cut to ``max_length`` characters when it is a string, else ``""``."""
     return value[:max_length] if isinstance(value, str) else ""
+
+
+def wins_by_date_then_rank(
+    *,
+    stored_when: dt.datetime | None,
+    incoming_when: dt.datetime | None,
+    stored_state: Any,
+    incoming_state: Any,
+    stored_rank: Any,
+    incoming_rank: Any,
+) -> bool:
+    """The shape of every object's "newer data wins" rule: may the incoming data overwrite?
+
+    Each side is dated (``modified_at``, else ``created_at``). Strictly newer data always
+    wins and strictly older never does. When the dates cannot tell them apart (equal, or
+    one missing) the incoming data wins if it is in the same state, or further along the
+    object's lifecycle (a higher ``rank``): a state never moves backwards on a tie.
+    """
+    if stored_when is not None and incoming_when is not None:
+        if incoming_when > stored_when:
+            return True
+        if incoming_when < stored_when:
+            return False
+    if incoming_state == stored_state:
+        return True
+    return bool(incoming_rank > stored_rank)
+
+
+def bool_or_none(value: Any) -> bool | None:
+    """``value`` when it is a real boolean, else ``None`` (``"false"`` is not ``False``)."""
+    return value if isinstance(value, bool) else None
+
+
+def mapping_or_none(value: Any) -> Mapping[str, Any] | None:
+    """``value`` when it is a JSON object, else ``None``."""
+    return value if isinstance(value, Mapping) else None
+
+
+def required_id(payload: Any, what: str) -> uuid.UUID:
+    """The UUID ``id`` of a Polar object, or :class:`InvalidPayloadError` naming ``what``."""
+    object_id = uuid_or_none(payload.get("id")) if isinstance(payload, Mapping) else None
+    if object_id is None:
+        raise InvalidPayloadError(f"A Polar {what} payload needs a UUID 'id'.")
+    return object_id
+
+
+def currency_of(value: Any) -> str:
+    """Polar's currency code, lower-case, or ``""``."""
+    return value.lower()[:3] if isinstance(value, str) else ""
+
+
+def metadata_of(value: Any) -> dict[str, Any]:
+    """Polar's ``metadata`` object as a dict (``{}`` when absent or malformed)."""
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def merge_payload(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any]) -> dict[str, Any]:

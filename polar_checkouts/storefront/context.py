@@ -239,6 +239,10 @@ def script_strings() -> dict[str, str]:
         "perMonth": _("/ month"),
         "perYear": _("/ year"),
         "updating": _("Updating…"),
+        # The summary while the amount typed is outside the price's bounds.
+        "taxDependsOnAmount": _("Depends on the amount"),
+        # %(amount)s is a formatted amount ("$2.00 + tax").
+        "plusTax": _("%(amount)s + tax"),
         # Field errors, in the shopper's words (Polar's own messages are for developers).
         "emailMissing": _("Enter your email address."),
         "emailInvalid": _("Enter a valid email address, such as name@example.com."),

@@ -28,7 +28,9 @@ class ProductIdsField(forms.Field):
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
-        "invalid": _("Enter a valid UUID."),
+        # Only a tampered or outdated button sends a bad id: the shopper is told the
+        # product cannot be bought, not about UUIDs.
+        "invalid": _("This product is not available."),
         "too_many": _("Too many products."),
     }
 
@@ -86,8 +88,15 @@ class CheckoutButtonForm(forms.Form):
     """
 
     product_id = ProductIdsField(required=False)
-    price_id = forms.UUIDField(required=False)
-    amount = forms.IntegerField(required=False, min_value=0, max_value=MAX_AMOUNT)
+    price_id = forms.UUIDField(
+        required=False, error_messages={"invalid": _("This product is not available.")}
+    )
+    amount = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        error_messages={"invalid": _("Please enter the amount as a number.")},
+    )
     mode = forms.ChoiceField(
         choices=[("embedded", "embedded"), ("hosted", "hosted")], required=False
     )

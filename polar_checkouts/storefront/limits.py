@@ -98,17 +98,17 @@ def check_limit(request: HttpRequest, scope: str) -> Limited | None:
             request, group=GROUP_PREFIX + scope, key=client_key, rate=rate, increment=True
         )
     except Exception as exc:  # the cache backend's own errors (Redis down…) vary
-        _warn_once("cache-down", "Rate limits not enforced: the cache failed: %s", exc)
+        log_once("cache-down", "Rate limits not enforced: the cache failed: %s", exc)
         return None
     if usage is None or not usage["should_limit"]:
         return None
     if usage["time_left"] < 0:
         # django-ratelimit could not count (a cache that lost the key): let it through.
-        _warn_once("cache-lost", "Rate limits not enforced: the cache did not count")
+        log_once("cache-lost", "Rate limits not enforced: the cache did not count")
         return None
     retry_after = max(int(usage["time_left"]), 1)
     key = client_key(GROUP_PREFIX + scope, request)
-    _warn_once(
+    log_once(
         f"over:{scope}:{key}",
         "Client %s is over its %s limit (%s); answering 429 for %d s",
         key,
@@ -121,10 +121,11 @@ def check_limit(request: HttpRequest, scope: str) -> Limited | None:
     return Limited(scope, rate, retry_after)
 
 
-def _warn_once(
+def log_once(
     what: str, message: str, *args: Any, ttl: int = 60, level: int = logging.WARNING
 ) -> None:
-    """Log ``message`` once per ``ttl`` seconds across processes, not once per request."""
+    """Log ``message`` once per ``ttl`` seconds across processes, not once per request
+    (``what`` names the occasion; the cache keeps the record, else this process)."""
     digest = hashlib.sha256(what.encode()).hexdigest()[:32]
     try:
         first = caches[limits_cache_alias()].add(f"polar_checkouts:logged:{digest}", 1, ttl)

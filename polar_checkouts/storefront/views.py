@@ -44,6 +44,7 @@ from ..signals import ReceiverError
 from .context import checkout_page_context, receipt_context, success_url_for
 from .forms import CheckoutButtonForm
 from .limits import busy_page, rate_limited
+from .outage import survives_database_outage
 from .payment import provider_for
 from .responses import (
     CLIENT_CONFIRM_KEYS,
@@ -183,6 +184,7 @@ def create(request: HttpRequest) -> HttpResponse:
     return _create(request)
 
 
+@survives_database_outage()
 @rate_limited("create")
 def _create(request: HttpRequest) -> HttpResponse:
     form = CheckoutButtonForm(request.POST, catalogue=services.list_products, request=request)
@@ -268,6 +270,7 @@ def _closed(request: HttpRequest, state: str, status: int, **context: Any) -> Ht
 
 @private_page
 @require_GET
+@survives_database_outage()
 @rate_limited("checkout")
 def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout page for one session: summary, buyer fields, payment and confirm.
@@ -315,6 +318,7 @@ def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_http_methods(["GET", "PATCH"])
+@survives_database_outage(as_json=True)
 @rate_limited("client", as_json=True)
 def client(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``GET``/``PATCH client/<secret>``: Polar's client_get/client_update."""
@@ -328,6 +332,7 @@ def client(request: HttpRequest, client_secret: str) -> HttpResponse:
 
 @private_page
 @require_POST
+@survives_database_outage(as_json=True)
 @rate_limited("client", as_json=True)
 def client_confirm(request: HttpRequest, client_secret: str) -> HttpResponse:
     """Server mode's ``POST client/<secret>/confirm``: Polar's client_confirm."""
@@ -347,6 +352,7 @@ def _relay(call: Callable[[], Mapping[str, Any]]) -> JsonResponse:
 
 @private_page
 @require_GET
+@survives_database_outage(as_json=True)
 @rate_limited("status", as_json=True)
 def status(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout's status for the page's script, refreshed from Polar at a bounded rate.
@@ -391,6 +397,7 @@ def _status_answer(checkout_id: Any, status: Any) -> JsonResponse:
 
 @private_page
 @require_GET
+@survives_database_outage()
 @rate_limited("success")
 def success(request: HttpRequest) -> HttpResponse:
     """The receipt, or an honest "still processing" page: the state comes from Polar.

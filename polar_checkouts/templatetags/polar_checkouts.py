@@ -3,7 +3,8 @@
 ``{% polar_checkout_button product_id %}`` (or ``products="id1,id2"``, or a list) renders a
 plain POST form (works without JavaScript) that starts a checkout; ``polar_money`` and
 ``polar_price`` format amounts through :mod:`polar_checkouts.money` (per currency, in the
-active language).
+active language); ``has_active_subscription``, ``has_purchased`` and
+``polar_active_subscriptions`` ask :mod:`polar_checkouts.access` (one query each).
 Nothing here calls Polar: rendering a button never costs a network round trip.
 """
 
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from .. import money
+from .. import access, money
 
 register = template.Library()
 
@@ -194,3 +195,46 @@ def polar_first_price(product: Any) -> Mapping[str, Any] | None:
         if isinstance(price, Mapping) and not price.get("is_archived"):
             return price
     return None
+
+
+# -- access checks (polar_checkouts.access): {% if user|has_active_subscription %} ---------
+
+
+@register.filter
+def has_active_subscription(user: Any, product_id: Any = None) -> bool:
+    """``{% if user|has_active_subscription %}`` or ``…|has_active_subscription:"<product id>"``
+    (several ids separated by commas): one query, ``False`` for anonymous users."""
+    return access.has_active_subscription(user, _access_ids(product_id))
+
+
+@register.filter
+def has_purchased(user: Any, product_id: Any) -> bool:
+    """``{% if user|has_purchased:"<product id>" %}``: paid and not fully refunded."""
+    ids = _access_ids(product_id)
+    if ids is None:
+        raise template.TemplateSyntaxError("has_purchased needs a product id")
+    return access.has_purchased(user, ids)
+
+
+@register.simple_tag
+def polar_active_subscriptions(user: Any, product_id: Any = None) -> list[Any]:
+    """``{% polar_active_subscriptions user as subscriptions %}``: the ones giving access."""
+    return list(access.active_subscriptions(user, _access_ids(product_id)))
+
+
+def _access_ids(value: Any) -> list[str] | None:
+    """The product ids an access filter was given (text with commas, a UUID, a list)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        values: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, uuid.UUID):
+        values = [value]
+    else:
+        values = list(value)
+    try:
+        return [str(uuid.UUID(str(item))) for item in values]
+    except (TypeError, ValueError, AttributeError):
+        raise template.TemplateSyntaxError(
+            f"Polar access filters: a product id is a UUID, not {value!r}"
+        ) from None

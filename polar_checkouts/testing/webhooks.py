@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -58,6 +59,8 @@ class Attempt:
     status: int | None
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: The delivery's id in Polar's webhooks API (``GET /v1/webhooks/deliveries``).
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def ok(self) -> bool:
@@ -78,6 +81,8 @@ class SentWebhook:
     attempts: list[Attempt] = field(default_factory=list)
     next_attempt_at: datetime | None = None
     state: str = "pending"  # "pending", "delivered", "failed" or "not_sent" (no endpoint)
+    #: Polar's ``skipped``: not sent because the endpoint was disabled (until redelivered).
+    skipped: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The decoded JSON body: ``{"type", "timestamp", "api_version", "data"}``."""
@@ -94,6 +99,11 @@ class WebhookEndpoint:
     backoff: float = 1.0
     timeout: float = 10.0
     sender: Sender = http_sender
+    #: Polar's endpoint id and ``enabled`` flag (see :mod:`.fake.webhook_api`: disabled
+    #: after 10 consecutive failed events, as Polar does).
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    enabled: bool = True
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def delay_after(self, failures: int) -> float:
         """Seconds to wait after the ``failures``-th failed attempt (exponential)."""

@@ -20,9 +20,12 @@ The flow of one delivery (API.md §10), after :mod:`.verify` accepted it:
    ``polar_checkouts_process_webhooks`` command processes it again. Concurrent callers
    wait on the row lock and then find it done.
 
-What processing means per type is :data:`HANDLERS`: checkout events go into the cache
-through ``services.store_checkout`` (the one upsert path, which sends the checkout
-signals); ``order.paid`` (and a seed-era ``order.created``) sends ``order_paid``. Every
+What processing means per type is :data:`HANDLERS`: checkout, customer, order and
+subscription events go into the cache through their one upsert path
+(``services.store_checkout``, ``store_customer``, ``store_order``,
+``store_subscription``), which sends their signals by the stored state (``order_paid``
+once per order, whichever ``order.*`` event first shows it paid); ``refund.*`` events are
+recorded and passed on (the order's own events carry the refunded totals). Every
 other type Polar's spec declares (:data:`.events.EVENT_TYPES`) is passed on: recorded,
 sent through ``webhook_received`` and marked ``processed``. A type Polar added since is
 recorded, sent through ``webhook_received`` too, and marked ``ignored`` (the endpoint
@@ -46,10 +49,10 @@ from django.utils import timezone
 from ..conf import polar_settings
 from ..exceptions import InvalidPayloadError
 from ..masking import mask_secrets_in
-from ..models import CheckoutSession, WebhookEvent, WebhookOutcome
+from ..models import WebhookEvent, WebhookOutcome
 from ..payload import uuid_or_none
-from ..services import store_checkout
-from ..signals import order_paid, webhook_received
+from ..services import store_checkout, store_customer, store_order, store_subscription
+from ..signals import webhook_received
 from .events import is_known_event_type
 
 logger = logging.getLogger("polar_checkouts.webhooks")
@@ -64,6 +67,29 @@ STORED_HEADERS: Final = (
 )
 #: Event types whose data is a ``Checkout``, stored through the one upsert path.
 CHECKOUT_EVENTS: Final = frozenset({"checkout.created", "checkout.updated", "checkout.expired"})
+#: Event types whose data is a ``Customer`` (a ``CustomerState`` for ``state_changed``).
+CUSTOMER_EVENTS: Final = frozenset(
+    {"customer.created", "customer.updated", "customer.deleted", "customer.state_changed"}
+)
+#: Event types whose data is an ``Order``.
+ORDER_EVENTS: Final = frozenset({"order.created", "order.updated", "order.paid", "order.refunded"})
+#: Event types whose data is a ``Refund``.
+REFUND_EVENTS: Final = frozenset({"refund.created", "refund.updated"})
+#: Event types whose data is a ``Subscription``.
+SUBSCRIPTION_EVENTS: Final = frozenset(
+    {
+        "subscription.created",
+        "subscription.updated",
+        "subscription.active",
+        "subscription.canceled",
+        "subscription.uncanceled",
+        "subscription.cycled",
+        "subscription.revoked",
+        "subscription.past_due",
+        "subscription.paused",
+        "subscription.resumed",
+    }
+)
 _MAX_ERROR_CHARS: Final = 10_000
 
 #: A handler does the app's own work for one event (given its ``data``) and says how it
@@ -117,24 +143,37 @@ def _handle_checkout(event: WebhookEvent, data: Any) -> WebhookOutcome:
     return WebhookOutcome.PROCESSED
 
 
+def _object_of(event: WebhookEvent, data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidPayloadError(f"{event.type} event without {what} object in 'data'")
+    return data
+
+
+def _handle_customer(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    customer = dict(_object_of(event, data, "a customer"))
+    if event.type == "customer.deleted" and not customer.get("deleted_at"):
+        # The event itself says it was deleted; date it by the event when Polar did not.
+        customer["deleted_at"] = event.payload.get("timestamp") or timezone.now().isoformat()
+    store_customer(customer)
+    return WebhookOutcome.PROCESSED
+
+
 def _handle_order(event: WebhookEvent, data: Any) -> WebhookOutcome:
-    # Servers from before order.paid existed (2025-03) create the order once it is paid
-    # and send no status: there, order.created is the payment notification.
-    is_legacy_paid_order = (
-        event.type == "order.created"
-        and isinstance(data, Mapping)
-        and "status" not in data
-        and "paid" not in data
-    )
-    if event.type == "order.paid" or is_legacy_paid_order:
-        if not isinstance(data, Mapping):
-            raise InvalidPayloadError(f"{event.type} event without an order object in 'data'")
-        checkout = (
-            CheckoutSession.objects.filter(pk=event.checkout_id).first()
-            if event.checkout_id
-            else None
-        )
-        order_paid.send(sender=WebhookEvent, order=dict(data), checkout=checkout, event=event)
+    # The order's state decides what is signalled (order_paid once, order_refunded per
+    # refund), not the event's name: deliveries may come in any order, or not at all.
+    store_order(_object_of(event, data, "an order"), event=event)
+    return WebhookOutcome.PROCESSED
+
+
+def _handle_subscription(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    store_subscription(_object_of(event, data, "a subscription"))
+    return WebhookOutcome.PROCESSED
+
+
+def _handle_refund(event: WebhookEvent, data: Any) -> WebhookOutcome:
+    # A Refund names its order but not the order's new totals; Polar sends the order
+    # itself (order.updated, order.refunded) with every refund, which updates the cache.
+    _object_of(event, data, "a refund")
     return WebhookOutcome.PROCESSED
 
 
@@ -149,8 +188,10 @@ def pass_on(event: WebhookEvent, data: Any) -> WebhookOutcome:
 HANDLERS: Final[Mapping[str, EventHandler]] = MappingProxyType(
     {
         **dict.fromkeys(sorted(CHECKOUT_EVENTS), _handle_checkout),
-        "order.created": _handle_order,
-        "order.paid": _handle_order,
+        **dict.fromkeys(sorted(CUSTOMER_EVENTS), _handle_customer),
+        **dict.fromkeys(sorted(ORDER_EVENTS), _handle_order),
+        **dict.fromkeys(sorted(REFUND_EVENTS), _handle_refund),
+        **dict.fromkeys(sorted(SUBSCRIPTION_EVENTS), _handle_subscription),
     }
 )
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import django
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 
 from ..conf import polar_settings
 from ..models import WebhookOutcome
@@ -37,12 +37,26 @@ def process_webhook_event(event_id: int) -> str:
     When processing fails and the backend can defer tasks, the retry is enqueued for the
     event's ``next_attempt_at`` (the retry command covers every other backend).
     """
-    event = process_due_event(event_id)
+    # A worker outlives database restarts: drop a connection that broke (or aged out)
+    # since the last task, as Django does around each request, so one outage does not
+    # fail every later task of a long-lived worker process.
+    _close_broken_connections()
+    try:
+        event = process_due_event(event_id)
+    finally:
+        _close_broken_connections()
     if event is None:
         return "skipped"
     if event.outcome == WebhookOutcome.FAILED and event.next_attempt_at is not None:
         enqueue_processing(event.pk, run_after=event.next_attempt_at)
     return str(event.outcome)
+
+
+def _close_broken_connections() -> None:
+    # Not inside a transaction (the task run inline by a caller's atomic block, or a
+    # test's): closing there would break the caller's transaction.
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def _configured_task() -> Any:

@@ -122,8 +122,8 @@ def test_changelist_totals_have_each_currencys_decimal_places(viewer_client):
 def test_changelist_shows_open_but_past_expiry_as_expired(viewer_client):
     recent(minutes_ago=45)  # expired 15 minutes ago, Polar still says open
     page = viewer_client.get(reverse(CHANGELIST)).content.decode()
-    assert "Expired (open in Polar)" in page
     assert "polar-status-expired" in page
+    assert '<small class="polar-status-note">still open in Polar</small>' in page
 
 
 def test_changelist_counts_exactly_without_a_full_count(viewer_client):
@@ -192,7 +192,9 @@ def test_detail_amounts_have_the_currencys_decimal_places(
 def test_detail_links_to_polars_dashboard(viewer_client, settings):
     checkout = store()
     page = viewer_client.get(change_url(checkout)).content.decode()
-    assert "POLAR_ORGANIZATION_SLUG" in page
+    # No developer hint for the shop owner (manage.py check gives it, I001): just empty.
+    assert "POLAR_ORGANIZATION_SLUG" not in page
+    assert "/dashboard/" not in page
 
     settings.POLAR_ORGANIZATION_SLUG = "acme"
     page = viewer_client.get(change_url(checkout)).content.decode()

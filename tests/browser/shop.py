@@ -13,7 +13,7 @@ from polar_checkouts import services
 PAGE = """{% load polar_checkouts static %}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Test shop</title>
 <link rel="stylesheet" href="{% static 'polar_checkouts/checkout.css' %}"></head>
-<body class="polar-page"><main class="polar-main">
+<body class="polar-page"><main class="polar-main"><h1>Test shop</h1>
 {% for m in messages %}<p class="polar-message polar-message--{{ m.tags }}">{{ m }}</p>{% endfor %}
 <ul>{% for product in products %}
 <li class="polar-card" data-product-id="{{ product.id }}"><h2>{{ product.name }}</h2>

@@ -192,6 +192,22 @@ def test_pay_what_you_want_speaks_money_next_to_the_amount(page, shop, width):
     expect_total(page, "$2.00")
     expect(page.locator("[data-polar-confirm]")).to_have_text("Pay $2.00")
     assert "PATCH" not in calls  # the bounds are checked on the page
+    # Polar's answer to another field keeps its last accepted amount; the page still
+    # shows the one in the field (no tax in Switzerland: the total is the amount).
+    page.get_by_label("Country").select_option("CH")
+    page.wait_for_function("() => window.PolarCheckouts.page.checkout.customer_billing_address")
+    expect(page.locator('[data-polar-amount="amount"]')).to_have_text("$2.00")
+    expect(page.locator('[data-polar-amount="tax"]')).to_have_text("$0.00")
+    expect(page.locator("[data-polar-confirm]")).to_have_text("Pay $2.00")
+    # With French VAT the tax depends on the amount: no stale figure, no false total.
+    page.get_by_label("Country").select_option("FR")
+    page.wait_for_function(
+        "() => window.PolarCheckouts.page.checkout.customer_billing_address.country === 'FR'"
+    )
+    expect(page.locator('[data-polar-amount="tax"]')).to_have_text("Depends on the amount")
+    expect_total(page, "$2.00 + tax")
+    expect(page.locator("[data-polar-confirm]")).to_have_text("Pay")
+    page.get_by_label("Country").select_option("CH")
     amount.fill("150")
     amount.press("Tab")
     expect(error_of(page, "amount")).to_have_text("Enter at most $100.00.")

@@ -443,25 +443,27 @@ def test_known_gaps_are_reasoned_and_name_real_operations():
                 assert name in schemas, (spec, name)
 
 
-@pytest.mark.parametrize(
-    ("spec", "defect"),
-    [
-        pytest.param(
-            spec,
-            defect,
-            id=f"{spec}-{defect['name']}",
-            marks=pytest.mark.xfail(strict=True, reason=defect["reason"]),
-        )
-        for defect in FAKE_DEFECTS
-        for spec in defect["specs"]
-    ],
-)
-def test_fake_defect(fakes, spec, defect):
-    """Each known defect of the fake, reproduced: Polar rejects this request with a 422."""
-    method, path, query, body = defect["reproduce"]
-    url = f"{fakes[spec]}{path}" + (f"?{query}" if query else "")
-    answer = requests.request(method, url, json=body, headers=request_headers(spec), timeout=10)
-    assert answer.status_code == 422, answer.text[:300]
+_DEFECT_CASES = [
+    pytest.param(
+        spec,
+        defect,
+        id=f"{spec}-{defect['name']}",
+        marks=pytest.mark.xfail(strict=True, reason=defect["reason"]),
+    )
+    for defect in FAKE_DEFECTS
+    for spec in defect["specs"]
+]
+
+# Defined only while a defect is listed: an empty parametrisation would show as a skip.
+if _DEFECT_CASES:
+
+    @pytest.mark.parametrize(("spec", "defect"), _DEFECT_CASES)
+    def test_fake_defect(fakes, spec, defect):
+        """Each known defect of the fake, reproduced: Polar rejects this request with a 422."""
+        method, path, query, body = defect["reproduce"]
+        url = f"{fakes[spec]}{path}" + (f"?{query}" if query else "")
+        answer = requests.request(method, url, json=body, headers=request_headers(spec), timeout=10)
+        assert answer.status_code == 422, answer.text[:300]
 
 
 #: Fixed defects, kept as plain tests: the request a generated run once found accepted.

@@ -33,7 +33,13 @@ page = shop.get(created["Location"])
 config = json.loads(re.search(
     r'<script id="polar-checkout-config" type="application/json">(.*?)</script>',
     page.content.decode(), re.S).group(1))
+from django.conf import settings
+from polar_checkouts.testing import get_default_fake
+fake = get_default_fake()
 print(json.dumps({
+    "webhook_url": settings.POLAR_FAKE_WEBHOOK_URL,
+    "delivers_to": fake.webhook.url if fake.webhook else None,
+    "delivery": fake.webhook_delivery,
     "home": home.status_code,
     "csp": home.get("Content-Security-Policy", ""),
     "products": html.count("data-product-id="),
@@ -58,6 +64,9 @@ def test_example_shop_sells_out_of_the_box(tmp_path):
     env["DJANGO_SETTINGS_MODULE"] = "shop_site.settings"
     env["PYTHONPATH"] = str(EXAMPLE)
     env["SHOP_ENV_FILE"] = str(tmp_path / "no.env")
+    # Where scripts/demo would serve; here a port nothing answers on (the fake's webhook
+    # deliveries to the shop's own endpoint go there and fail quietly in the background).
+    env["DEMO_ADDR"] = "127.0.0.1:9"
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + SCRIPT],
         cwd=tmp_path,
@@ -69,6 +78,10 @@ def test_example_shop_sells_out_of_the_box(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    # The fake delivers its webhooks to the shop's own endpoint, in the background.
+    assert outcome["webhook_url"] == "http://127.0.0.1:9/checkout/webhook/"
+    assert outcome["delivers_to"] == outcome["webhook_url"]
+    assert outcome["delivery"] == "background"
     assert outcome["home"] == 200
     assert "script-src 'self' https://js.stripe.com" in outcome["csp"]
     assert outcome["products"] == 4

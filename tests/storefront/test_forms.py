@@ -87,7 +87,7 @@ def test_several_products_are_repeated_product_ids():
 def test_one_bad_id_among_several_products_is_refused():
     form = CheckoutButtonForm(QueryDict(f"product_id={PRODUCT}&product_id=nope"), catalogue=None)
     assert not form.is_valid()
-    assert form.errors["product_id"] == ["Enter a valid UUID."]
+    assert form.errors["product_id"] == ["This product is not available."]
     many = "&".join(f"product_id={uuid.uuid4()}" for _ in range(MAX_PRODUCTS + 1))
     assert CheckoutButtonForm(QueryDict(many), catalogue=None).errors["product_id"] == [
         "Too many products."

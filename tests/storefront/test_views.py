@@ -162,15 +162,16 @@ def test_create_with_price_id_and_amount(client, stub):
     ("data", "message"),
     [
         ({}, "Please choose a product."),
-        ({"product_id": "not-a-uuid"}, "Enter a valid UUID."),
+        ({"product_id": "not-a-uuid"}, "This product is not available."),
+        ({"price_id": "not-a-uuid"}, "This product is not available."),
         ({"product_id": PRODUCT, "price_id": PRICE}, "Please choose a product."),
-        ({"product_id": PRODUCT, "amount": "ten"}, "Enter a whole number."),
+        ({"product_id": PRODUCT, "amount": "ten"}, "Please enter the amount as a number."),
         ({"product_id": PRODUCT, "amount": "-5"}, "greater than or equal to 0"),
         ({"product_id": PRODUCT, "amount": "100"}, "fixed price"),
         ({"product_id": PWYW_PRODUCT, "amount": "499"}, "Please enter at least $5.00."),
         ({"price_id": PWYW_PRICE, "amount": "10001"}, "Please enter at most $100.00."),
         ({"product_id": PRODUCT, "mode": "popup"}, "Select a valid choice."),
-        ({"product_id": "x" * 5000}, "Enter a valid UUID."),
+        ({"product_id": "x" * 5000}, "This product is not available."),
     ],
 )
 def test_create_rejects_bad_input_with_a_message(client, stub, data, message):

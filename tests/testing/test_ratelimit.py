@@ -68,3 +68,14 @@ def test_the_standalone_server_answers_429_over_sockets():
         url = server.base_url + "/v1/products/"
         codes = [requests.get(url, headers=ALICE, timeout=5).status_code for _ in range(2)]
     assert codes == [200, 429]
+
+
+def test_the_fake_reports_its_limit_and_refusals():
+    fake = FakePolar(rate_limit=1)
+    for _ in range(3):
+        fake.handle("GET", "/v1/products/", headers=ALICE)
+    assert fake.handle("GET", "/_fake/rate-limit").json() == {"per_minute": 1, "refused": 2}
+    assert FakePolar().handle("GET", "/_fake/rate-limit").json() == {
+        "per_minute": None,
+        "refused": 0,
+    }

@@ -51,7 +51,8 @@ def test_a_paid_checkout_reaches_the_cache_and_the_signals_by_webhook(
     assert [c["checkout"].pk for c in signal_log["checkout_succeeded"]] == [checkout.pk]
     (paid,) = signal_log["order_paid"]
     assert paid["checkout"].pk == checkout.pk
-    assert paid["order"]["checkout_id"] == str(checkout.pk)
+    assert paid["order"].payload["checkout_id"] == str(checkout.pk)
+    assert paid["order"].checkout_id == checkout.pk
     events = WebhookEvent.objects.order_by("received_at")
     assert [e.webhook_id for e in events] == [e.id for e in delivered]
     assert {e.outcome for e in events} == {WebhookOutcome.PROCESSED}

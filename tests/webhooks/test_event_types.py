@@ -111,8 +111,15 @@ def test_every_spec_event_type_is_accepted_recorded_and_passed_on(client, signal
     # What the app does itself on top of passing the event on.
     cached = CheckoutSession.objects.filter(pk=payload["data"]["id"]).exists()
     assert cached == event_type.startswith("checkout.")
-    paid = [c["order"]["id"] for c in signal_log["order_paid"]]
-    assert paid == ([payload["data"]["id"]] if event_type == "order.paid" else [])
+    # order_paid follows the order's state (sent once, whichever order.* event shows it
+    # paid first); the spec's smallest order is a "draft", which is not paid.
+    paid = [str(c["order"].pk) for c in signal_log["order_paid"]]
+    is_paid_order = event_type.startswith("order.") and payload["data"]["status"] in (
+        "paid",
+        "partially_refunded",
+        "refunded",
+    )
+    assert paid == ([payload["data"]["id"]] if is_paid_order else [])
 
     # Polar's retry of the same event: answered alike, not processed again.
     again, _ = spec_delivery(client, event_type, webhook_id="msg_spec")

@@ -397,11 +397,18 @@
       const amount = this.money.parse(this.value("amount"));
       if (amount === undefined || this.confirming) return;
       const preview = { ...this.checkout, amount, discount_amount: 0, net_amount: amount };
-      // Tax depends on the amount: unknown until Polar answers (or forever if it refuses).
-      const taxKnown = !isMissing(this.checkout.tax_amount);
+      const tax = this.checkout.tax_amount;
+      if (isMissing(tax) || tax === 0) {
+        // No tax yet, or none at this address: the total is the amount itself.
+        preview.total_amount = amount;
+        this.render(preview, { preview: true });
+        return;
+      }
+      // The tax depends on the amount: Polar tells it for an amount it accepts (soon);
+      // for one it refuses, the summary says so rather than keep the old figures.
       preview.tax_amount = null;
-      preview.total_amount = taxKnown ? null : amount;
-      this.render(preview, { preview: true, pending: taxKnown });
+      preview.total_amount = null;
+      this.render(preview, { preview: true, pending: this.amountProblem(amount) ? "refused" : "updating" });
     }
 
     /* ----------------------------------------------------------------- rendering */
@@ -433,8 +440,16 @@
       const taxLine = this.$('[data-polar-line="tax"]');
       if (taxLine) taxLine.hidden = free;
       const tax = checkout.tax_amount;
-      this.setAmount("tax", pending ? s.updating : isMissing(tax) ? s.calculatedLater : this.money.format(tax));
-      this.setAmount("total", pending ? s.updating : orFree(checkout.total_amount) + per);
+      if (pending === "updating") {
+        this.setAmount("tax", s.updating);
+        this.setAmount("total", s.updating);
+      } else if (pending === "refused") {
+        this.setAmount("tax", s.taxDependsOnAmount);
+        this.setAmount("total", interpolate(s.plusTax, { amount: this.money.format(amount) }) + per);
+      } else {
+        this.setAmount("tax", isMissing(tax) ? s.calculatedLater : this.money.format(tax));
+        this.setAmount("total", orFree(checkout.total_amount) + per);
+      }
       const remove = this.$("[data-polar-discount-remove]");
       if (remove) remove.hidden = !checkout.discount;
 
@@ -443,7 +458,12 @@
         part.hidden = !paymentNeeded;
       }
       this.confirmButton.textContent = this.confirmLabel(checkout);
-      if (!preview) this.provider.update(checkout);
+      if (preview) return;
+      this.provider.update(checkout);
+      // An answer to another field's change still carries the last accepted amount: while
+      // the field holds another one (refused, or not sent yet), the summary shows that.
+      const typed = this.field("amount") ? this.money.parse(this.value("amount")) : undefined;
+      if (typed !== undefined && typed !== checkout.amount) this.previewAmount();
     }
 
     confirmLabel(checkout) {

@@ -22,6 +22,7 @@ implementation of Polar's behaviour (``/work/shared/polar/API.md`` in the projec
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -36,10 +37,15 @@ from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..ratelimit import FakeRateLimiter
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
-from . import checkouts, orders
+from . import checkouts, orders, webhook_api
 from .routes import dispatch, is_fake_only, route, unknown_version
 from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
+
+logger = logging.getLogger("polar_checkouts.testing")
+
+#: Seconds between two looks of the background webhook worker for retries come due.
+WORKER_POLL = 0.1
 
 #: Where checkout pages of the fake live (``Checkout.url``); never resolved on a network.
 DEFAULT_FRONTEND_URL = "http://fake-polar.invalid"
@@ -98,6 +104,7 @@ class FakePolar:
         self.webhook_api_version = versions.DEFAULT_API_VERSION
         self._worker: threading.Thread | None = None
         self._worker_stop = threading.Event()
+        self._worker_wake = threading.Event()
         self._reset_state()
         if webhook_url and webhook_secret:
             self.configure_webhooks(
@@ -381,9 +388,11 @@ class FakePolar:
 
         ``delivery`` is ``"sync"`` (right after the call that caused the event, outside the
         lock), ``"manual"`` (only on :meth:`deliver_webhooks`) or ``"background"`` (a
-        worker thread, with real waits between retries). ``sender`` replaces the HTTP POST,
-        e.g. with Django's test client. Failed deliveries are retried up to
-        ``max_attempts`` times, ``backoff * 2**n`` seconds apart on the fake's clock.
+        worker thread, woken after each call, with real waits between retries; it also
+        runs the clock, so payments settle and checkouts expire without a call).
+        ``sender`` replaces the HTTP POST, e.g. with Django's test client. Failed
+        deliveries are retried up to ``max_attempts`` times, ``backoff * 2**n`` seconds
+        apart on the fake's clock.
         """
         if delivery not in ("sync", "manual", "background"):
             raise ValueError("delivery must be 'sync', 'manual' or 'background'")
@@ -412,18 +421,30 @@ class FakePolar:
             due = [
                 e
                 for e in self.events
-                if e.state == "pending"
-                and (ignore_schedule or e.next_attempt_at is None or e.next_attempt_at <= now)
+                if webhook_api.is_due(e, now, ignore_schedule=ignore_schedule)
             ]
+            if not endpoint.enabled:
+                # Polar's send job finds the endpoint disabled: the event is skipped.
+                for event in due:
+                    webhook_api.skip(event)
+                return []
             for event in due:
                 event.state = "sending"
+        sent = []
         for event in due:
+            with self._lock:
+                if not endpoint.enabled or event.skipped:  # disabled meanwhile
+                    webhook_api.skip(event)
+                    continue
             # The receiver may call the fake back (a webhook handler refreshing the
             # checkout), so the lock is not held while it runs.
             endpoint.attempt(event, now)
+            sent.append(event)
             if event.state == "sending":
                 event.state = "pending"
-        return due
+            with self._lock:
+                webhook_api.note_outcome(self, endpoint, event)
+        return sent
 
     def _start_worker(self) -> None:
         if self._worker is not None and self._worker.is_alive():
@@ -431,8 +452,22 @@ class FakePolar:
         self._worker_stop.clear()
 
         def run() -> None:
-            while not self._worker_stop.wait(0.1):
-                self.deliver_webhooks()
+            while not self._worker_stop.is_set():
+                # Woken when a call has emitted events; the short timeout picks up
+                # retries as they come due on the fake's clock.
+                self._worker_wake.wait(WORKER_POLL)
+                self._worker_wake.clear()
+                if self._worker_stop.is_set():
+                    break
+                try:
+                    with self._lock:
+                        # Polar's clock runs on its own: payments settle, checkouts expire
+                        # and their events go out without waiting for the next call.
+                        self.tick()
+                    self.deliver_webhooks()
+                except Exception:
+                    # One broken round must not end deliveries for the process's life.
+                    logger.exception("Fake Polar: a webhook delivery round failed")
 
         self._worker = threading.Thread(target=run, name="fake-polar-webhooks", daemon=True)
         self._worker.start()
@@ -440,6 +475,7 @@ class FakePolar:
     def close(self) -> None:
         """Stop the background webhook worker, if any."""
         self._worker_stop.set()
+        self._worker_wake.set()
         if self._worker is not None:
             self._worker.join(timeout=5)
             self._worker = None
@@ -470,8 +506,13 @@ class FakePolar:
         self.events.append(event)
 
     def _after_call(self) -> None:
-        if self.webhook is not None and self.webhook_delivery == "sync":
+        if self.webhook is None:
+            return
+        if self.webhook_delivery == "sync":
             self.deliver_webhooks()
+        elif self.webhook_delivery == "background":
+            # The call has answered (the lock is released): the worker sends its events.
+            self._worker_wake.set()
 
     # -- the HTTP entry point ---------------------------------------------------------------
 

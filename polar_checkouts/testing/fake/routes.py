@@ -16,6 +16,7 @@ from .. import catalogue
 from ..faults import Injection
 from ..messages import FakeResponse, HTTPError, json_response
 from ..validation import RequestInvalid, parse_body
+from . import webhook_api
 from .checkouts import (
     client_confirm,
     client_get,
@@ -81,6 +82,8 @@ def route(
         return None, lambda *a: FakeResponse(307, {"location": path + "/"}, b"")
     if path.startswith("/_fake/"):
         return control_route(fake, method, path[len("/_fake/") :])
+    if path.startswith("/v1/webhooks/"):
+        return webhook_api.route(fake, method, path) or (None, not_found)
     if path.startswith(PRODUCTS_PREFIX):
         rest = path[len(PRODUCTS_PREFIX) :]
         if rest == "":
@@ -151,6 +154,15 @@ def control_route(
         return None, post_only(lambda h, q, b: control_inject(fake, b))
     if rest == "products":
         return None, post_only(lambda h, q, b: control_add_product(fake, b))
+    if rest == "rate-limit" and method in ("GET", "HEAD"):
+        limiter = fake.rate_limiter
+        return None, lambda *a: json_response(
+            200,
+            {
+                "per_minute": limiter.per_minute if limiter else None,
+                "refused": sum(limiter.refused.values()) if limiter else 0,
+            },
+        )
     if rest == "events" and method in ("GET", "HEAD"):
         return None, lambda *a: json_response(
             200,
@@ -182,7 +194,7 @@ def dispatch(
 ) -> FakeResponse:
     """Run ``handler`` (checking the bearer token of server routes); errors become answers."""
     try:
-        if operation in SERVER_OPERATIONS:
+        if operation in SERVER_OPERATIONS or operation in webhook_api.WEBHOOK_OPERATIONS:
             auth = headers.get("authorization", "")
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
