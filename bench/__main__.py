@@ -2,8 +2,9 @@
 
 Figures: a, c (client CPU), b (whole process vs polar-sdk), d (sync into PostgreSQL),
 e (admin changelist), f (storefront page), g (webhook endpoint under load), h (sync of
-subscriptions), i (access check on 100,000 subscriptions). d to i need
-PostgreSQL (``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/pc_bench``).
+subscriptions), i (access check on 100,000 subscriptions), j (Polar round trips from click
+to page, 150 ms latency). d to j need PostgreSQL
+(``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/pc_bench``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from bench.harness import Figure, dump, table
 
-ALL = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
+ALL = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 
 FULL: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 15, "number": 400, "list_number": 40},
@@ -30,6 +31,7 @@ FULL: dict[str, dict[str, Any]] = {
     "g": {"duration": 10, "rounds": 3},
     "h": {"total": 10_000, "rounds": 3},
     "i": {"large": 100_000, "small": 1_000, "rounds": 10, "number": 200},
+    "j": {"rounds": 5, "number": 5},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ac": {"rounds": 5, "number": 100, "list_number": 10},
@@ -40,6 +42,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "g": {"duration": 3, "rounds": 1},
     "h": {"total": 2_000, "rounds": 1},
     "i": {"large": 20_000, "small": 1_000, "rounds": 3, "number": 50},
+    "j": {"rounds": 1, "number": 2},
 }
 
 
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import startup
 
         figures += startup.run(**sizes["b"])
-    if wanted & {"d", "e", "f", "g", "h", "i"}:
+    if wanted & {"d", "e", "f", "g", "h", "i", "j"}:
         from bench import db
 
         db.setup_django()
@@ -126,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures += subscriptions.run_sync(**sizes["h"])
             if "i" in wanted:
                 figures += subscriptions.run_access(**sizes["i"])
+        if "j" in wanted:
+            from bench import round_trips
+
+            figures += round_trips.run(**sizes["j"])
 
     print(table(figures))
     for figure in figures:

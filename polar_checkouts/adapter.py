@@ -18,12 +18,14 @@ questions the app asks before acting.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .conf import IPNetwork, polar_settings
@@ -89,6 +91,14 @@ class DefaultAdapter:
             "customer_email": getattr(user, "email", "") or None,
             "customer_name": (full_name() if callable(full_name) else "") or None,
         }
+
+    def checkout_locale(self, request: HttpRequest) -> str | None:
+        """The ``locale`` of a new checkout, the language of Polar's pages and emails for it.
+
+        The request's active Django language as Polar takes it (:func:`polar_locale`:
+        ``pt-br`` becomes ``pt-BR``); ``None`` sends none (Polar then uses English).
+        """
+        return polar_locale(translation.get_language())
 
     def client_ip(self, request: HttpRequest) -> str | None:
         """The buyer's IP address, for Polar's tax and fraud checks and the storefront's
@@ -165,6 +175,28 @@ class DefaultAdapter:
         """Whether a ``past_due`` subscription (a failed renewal Polar is still retrying)
         keeps its access; the default, like Polar's own benefits, says yes."""
         return True
+
+
+_LANGUAGE_CODE = re.compile(r"[a-zA-Z]{2,3}")
+_REGION = re.compile(r"[a-zA-Z]{2}|[0-9]{3}")
+
+
+def polar_locale(language_code: str | None) -> str | None:
+    """A Django language code as the BCP 47 tag Polar's checkout ``locale`` accepts.
+
+    Language, then a region when there is one (``fr``, ``pt-BR``, ``es-419``); a script
+    or variant subtag is dropped (``zh-hans`` is ``zh``), since some Polar versions take
+    only ``language[-REGION]``. ``None`` for no language or one that is not a code.
+    """
+    if not language_code:
+        return None
+    language, _, rest = language_code.replace("_", "-").partition("-")
+    if not _LANGUAGE_CODE.fullmatch(language):
+        return None
+    region = rest.split("-", 1)[0]
+    if _REGION.fullmatch(region):
+        return f"{language.lower()}-{region.upper()}"
+    return language.lower()
 
 
 def _ip(value: str | None) -> IPAddress | None:

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_METADATA": None,
     # Seconds between two Polar reads for one checkout by the status and success pages.
     "STATUS_REFRESH_INTERVAL": 2,
+    # Seconds after a create during which the first view of its checkout page renders
+    # from the cache (Polar's create answer) instead of asking Polar again; 0 always asks.
+    "CHECKOUT_FRESH_SECONDS": 10,
     # The shop's decisions (metadata, sellable products, prefill, client IP…): a subclass
     # of polar_checkouts.adapter.DefaultAdapter, by dotted path.
     "ADAPTER": "polar_checkouts.adapter.DefaultAdapter",
@@ -174,6 +177,12 @@ class PolarSettings:
     def client_calls(self) -> str:
         """``"server"`` or ``"browser"`` (anything but ``"server"`` means the browser)."""
         return "server" if self.CLIENT_CALLS == "server" else "browser"
+
+    @property
+    def checkout_fresh_seconds(self) -> float:
+        """``POLAR_CHECKOUT_FRESH_SECONDS`` as a float; ``None`` or a negative value is 0."""
+        value = self.CHECKOUT_FRESH_SECONDS
+        return max(float(value), 0.0) if value else 0.0
 
     @property
     def transport_factory(self) -> Callable[..., Any] | None:

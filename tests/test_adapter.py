@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import Client, RequestFactory, override_settings
 
-from polar_checkouts.adapter import DefaultAdapter, get_adapter
+from polar_checkouts.adapter import DefaultAdapter, get_adapter, polar_locale
 from tests.storefront.stubs import (
     OTHER_PRODUCT,
     PRICE,
@@ -144,3 +144,45 @@ def test_default_allowed_products_read_the_setting():
         assert adapter.allowed_products() == frozenset({PRODUCT})
         assert adapter.is_product_allowed(f" {PRODUCT.upper()} ")
         assert not adapter.is_product_allowed(OTHER_PRODUCT)
+
+
+@pytest.mark.parametrize(
+    ("language", "locale"),
+    [
+        ("en", "en"),
+        ("en-us", "en-US"),
+        ("fr", "fr"),
+        ("de", "de"),
+        ("es", "es"),
+        ("pt-br", "pt-BR"),
+        ("pt_BR", "pt-BR"),
+        ("ja", "ja"),
+        ("es-419", "es-419"),
+        ("zh-hans", "zh"),
+        ("sr-latn", "sr"),
+        ("en-GB-oxendict", "en-GB"),
+        (None, None),
+        ("", None),
+        ("x", None),
+        ("1a", None),
+    ],
+)
+def test_polar_locale_is_a_tag_every_polar_version_accepts(language, locale):
+    import re
+
+    assert polar_locale(language) == locale
+    if locale is not None:
+        # The stricter of Polar's two rules (the other is any valid BCP 47 tag).
+        assert re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z]{2}|-[0-9]{3})?", locale)
+
+
+def test_the_default_checkout_locale_is_the_active_language():
+    from django.utils import translation
+
+    request = RequestFactory().get("/")
+    with translation.override("pt-br"):
+        assert DefaultAdapter().checkout_locale(request) == "pt-BR"
+    with translation.override("ja"):
+        assert DefaultAdapter().checkout_locale(request) == "ja"
+    with translation.override(None):
+        assert DefaultAdapter().checkout_locale(request) is None

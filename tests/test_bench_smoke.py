@@ -220,6 +220,27 @@ def test_webhook_load_figure_runs_under_gunicorn_and_wrk():
     assert notes["checks"][0]["requests"] > 30
 
 
+@pytest.mark.urls("bench.urls")
+@pytest.mark.django_db(transaction=True)
+def test_round_trip_figure_runs_and_counts_the_polar_calls():
+    from bench import round_trips
+
+    page, receipt = round_trips.run(rounds=1, number=1, latency=0.001, prepare=False)
+    assert page.notes["polar_calls"] == {
+        "page from the cache": [["create"]],
+        "page asks Polar (before)": [["create", "client_get"]],
+    }
+    assert receipt.notes["polar_calls"] == {
+        "webhook stored the success": [["client_confirm"]],
+        "poll asks Polar (before)": [["client_confirm", "client_get"]],
+    }
+    assert page.notes["sequential_polar_calls"] == {
+        "page from the cache": 1,
+        "page asks Polar (before)": 2,
+    }
+    assert len(page.ratios) == len(receipt.ratios) == 1
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/bench)")

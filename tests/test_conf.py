@@ -90,3 +90,15 @@ def test_api_version(value, normalised):
 def test_api_version_defaults_to_the_newest_polar_serves():
     assert DEFAULTS["API_VERSION"] == "2026-10"
     assert polar_settings.api_version == "2026-10"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(10, 10.0), ("2.5", 2.5), (0, 0.0), (None, 0.0), (-3, 0.0)]
+)
+def test_checkout_fresh_seconds(value, seconds):
+    with override_settings(POLAR_CHECKOUT_FRESH_SECONDS=value):
+        assert polar_settings.checkout_fresh_seconds == seconds
+
+
+def test_checkout_fresh_seconds_defaults_to_ten():
+    assert polar_settings.checkout_fresh_seconds == 10.0

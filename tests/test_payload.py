@@ -295,3 +295,50 @@ def test_of_two_different_versions_at_most_one_wins_over_the_other(stored, incom
     if a_when and b_when and a_when != b_when:
         # Provably newer data always wins, whatever its status.
         assert wins(stored, incoming) is (b_when > a_when)
+
+
+# -- the public view of a stored checkout -------------------------------------------------
+
+
+def test_the_public_keys_are_checkout_public_s_in_every_spec_we_serve():
+    """The union of ``CheckoutPublic``'s properties in the seed era, 2025-02, 2026-04, 2026-10."""
+    import json
+    from pathlib import Path
+
+    from polar_checkouts.payload import PUBLIC_CHECKOUT_KEYS
+
+    keys: set[str] = set()
+    specs = sorted(Path(__file__).parent.joinpath("data").glob("polar-openapi-*.json"))
+    for spec in specs:
+        schemas = json.loads(spec.read_text())["components"]["schemas"]
+        keys |= set(schemas.get("CheckoutPublic", {}).get("properties", {}))
+    assert len(specs) >= 4
+    assert keys == PUBLIC_CHECKOUT_KEYS
+    assert not {"metadata", "customer_metadata", "external_customer_id"} & keys
+
+
+def test_public_checkout_keeps_only_the_public_keys_and_needs_the_seller():
+    from polar_checkouts.payload import organization_id_of, public_checkout
+
+    organization = {"id": "11111111-1111-4111-8111-111111111111", "name": "Shop"}
+    stored = {
+        **checkout_payload(),
+        "client_secret": "polar_c_x",
+        "metadata": {"cart": "42"},
+        "external_customer_id": "user-7",
+        "organization_id": organization["id"],
+    }
+    assert public_checkout(stored) is None  # no seller known: ask Polar
+    view = public_checkout(stored, organization)
+    assert view is not None
+    assert view["organization"] == organization
+    assert "metadata" not in view
+    assert "external_customer_id" not in view
+    assert view["client_secret"] == "polar_c_x"
+    # A payload that already shows its organization needs none given.
+    assert public_checkout({**stored, "organization": organization}) == view
+    assert public_checkout({**stored, "client_secret": None}, organization) is None
+    assert organization_id_of(stored) == organization["id"]
+    seed_era = {"product": {"organization_id": organization["id"].upper()}}
+    assert organization_id_of(seed_era) == organization["id"]
+    assert organization_id_of({"organization_id": "not-a-uuid"}) is None

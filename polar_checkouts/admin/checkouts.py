@@ -257,7 +257,9 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         shop owner needs no developer hint here; ``manage.py check`` gives it, I001)."""
         url = dashboard_url(obj)
         if url is None:
-            return None
+            # Not None: the change form's read-only fields print a None as "None" (only
+            # the list turns it into the empty value); this is that same empty value.
+            return str(self.get_empty_value_display())
         return format_html(
             '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
             url,

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton
 from babel.numbers import format_percent
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
 
 from ..models import (
@@ -345,6 +348,11 @@ def _chart(days: list[DayRow], statuses: list[tuple[str, str, str]]) -> Chart:
     bar_width = slot * 0.7
     base = HEIGHT - BOTTOM
 
+    # The axis speaks the admin's language: "Nov 5", "5 nov.", "11月5日" (CLDR, by Babel).
+    try:
+        locale = Locale.parse(to_locale(get_language() or "en"))
+    except (ValueError, UnknownLocaleError):
+        locale = Locale("en")
     for i, row in enumerate(days):
         x = LEFT + i * slot + (slot - bar_width) / 2
         y = float(base)
@@ -366,7 +374,10 @@ def _chart(days: list[DayRow], statuses: list[tuple[str, str, str]]) -> Chart:
         # Label every fifth day and the last one; thirty labels would overlap.
         if i % 5 == 0 or i == len(days) - 1:
             chart.x_ticks.append(
-                Tick(position=f"{LEFT + i * slot + slot / 2:.1f}", label=row.day.strftime("%b %d"))
+                Tick(
+                    position=f"{LEFT + i * slot + slot / 2:.1f}",
+                    label=format_skeleton("MMMd", row.day, locale=locale),
+                )
             )
 
     for value in sorted({0, top // 2, top}):

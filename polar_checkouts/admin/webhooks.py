@@ -106,7 +106,8 @@ class WebhookEventAdmin(PolarRecordAdmin):
     def checkout_link(self, obj: WebhookEvent) -> str | None:
         """The cached checkout session, linked when it is in the cache."""
         if obj.checkout_id is None:
-            return None
+            # Shown on the change form too, which prints a None as "None".
+            return str(self.get_empty_value_display())
         if CheckoutSession.objects.filter(pk=obj.checkout_id).exists():
             url = reverse("admin:polar_checkouts_checkoutsession_change", args=[obj.checkout_id])
             return format_html('<a href="{}">{}</a>', url, obj.checkout_id)
@@ -123,7 +124,9 @@ class WebhookEventAdmin(PolarRecordAdmin):
     @admin.display(description=_("last error"))
     def error_display(self, obj: WebhookEvent) -> str | None:
         """The traceback of the last failed attempt."""
-        return pretty_json(obj.error) if obj.error else None
+        if not obj.error:
+            return str(self.get_empty_value_display())  # not None: the form prints "None"
+        return pretty_json(obj.error)
 
     @admin.display(description=_("webhook headers"))
     def headers_display(self, obj: WebhookEvent) -> str:

@@ -12,10 +12,13 @@ from ..exceptions import InvalidPayloadError
 from .checkouts import (
     EXPIRED,
     OPEN,
+    PUBLIC_CHECKOUT_KEYS,
     checkout_id_of,
     fields_from_payload,
     incoming_wins,
     is_expired,
+    organization_id_of,
+    public_checkout,
     status_rank,
 )
 from .common import (
@@ -36,6 +39,7 @@ from .common import (
 __all__ = [
     "EXPIRED",
     "OPEN",
+    "PUBLIC_CHECKOUT_KEYS",
     "UNSTORED_KEYS",
     "InvalidPayloadError",
     "bool_or_none",
@@ -49,7 +53,9 @@ __all__ = [
     "mapping_or_none",
     "merge_payload",
     "metadata_of",
+    "organization_id_of",
     "parse_polar_datetime",
+    "public_checkout",
     "required_id",
     "status_rank",
     "uuid_or_none",

@@ -123,3 +123,108 @@ def incoming_wins(
         stored_rank=status_rank(stored_status),
         incoming_rank=status_rank(incoming_status),
     )
+
+
+#: The keys of Polar's ``CheckoutPublic``, what a client-secret read answers: the union of
+#: its properties in the specs of the seed era (2024-12), 2025-02, 2026-04 and 2026-10.
+#: A server-side payload (``Checkout``) also carries the shop's own data (``metadata``,
+#: ``customer_metadata``, ``external_customer_id``…), which a buyer's page must not see;
+#: a key missing here is only not shown, so the list errs on the safe side.
+PUBLIC_CHECKOUT_KEYS: Final = frozenset(
+    {
+        "active_trial_interval",
+        "active_trial_interval_count",
+        "allow_discount_codes",
+        "allow_trial",
+        "amount",
+        "attached_custom_fields",
+        "billing_address_fields",
+        "client_secret",
+        "created_at",
+        "currency",
+        "custom_field_data",
+        "customer_billing_address",
+        "customer_billing_name",
+        "customer_email",
+        "customer_id",
+        "customer_ip_address",
+        "customer_name",
+        "customer_tax_id",
+        "discount",
+        "discount_amount",
+        "discount_id",
+        "embed_origin",
+        "expires_at",
+        "id",
+        "is_business_customer",
+        "is_discount_applicable",
+        "is_free_product_price",
+        "is_payment_form_required",
+        "is_payment_required",
+        "is_payment_setup_required",
+        "locale",
+        "max_seats",
+        "min_seats",
+        "modified_at",
+        "net_amount",
+        "organization",
+        "organization_id",
+        "payment_method_type",
+        "payment_processor",
+        "payment_processor_metadata",
+        "prices",
+        "product",
+        "product_id",
+        "product_price",
+        "product_price_id",
+        "products",
+        "require_billing_address",
+        "return_url",
+        "seats",
+        "status",
+        "subtotal_amount",
+        "success_url",
+        "tax_amount",
+        "tax_behavior",
+        "total_amount",
+        "trial_end",
+        "url",
+    }
+)
+
+
+def organization_id_of(payload: Mapping[str, Any]) -> str | None:
+    """The id of the organization selling ``payload``'s checkout, as text, when it says.
+
+    Today's payloads name it (``organization_id``); seed-era ones only through the product.
+    """
+    organization = payload.get("organization")
+    product = payload.get("product")
+    for candidate in (
+        payload.get("organization_id"),
+        organization.get("id") if isinstance(organization, Mapping) else None,
+        product.get("organization_id") if isinstance(product, Mapping) else None,
+    ):
+        parsed = uuid_or_none(candidate)
+        if parsed is not None:
+            return str(parsed)
+    return None
+
+
+def public_checkout(
+    payload: Mapping[str, Any], organization: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """What a client-secret read of this checkout shows, built from a stored payload.
+
+    Only the keys of ``CheckoutPublic``; ``organization`` (which a server-side payload
+    lacks) is taken from the payload, else from ``organization``. ``None`` when the
+    payload cannot stand in for Polar's answer: no client secret, or no organization.
+    """
+    view = {key: value for key, value in payload.items() if key in PUBLIC_CHECKOUT_KEYS}
+    if not isinstance(view.get("organization"), Mapping):
+        if organization is None:
+            return None
+        view["organization"] = dict(organization)
+    if not isinstance(view.get("client_secret"), str) or not view["client_secret"]:
+        return None
+    return view

@@ -8,7 +8,9 @@ also what tests replace).
 """
 
 from .checkouts import (
+    ORGANIZATION_CACHE_SECONDS,
     SyncResult,
+    cached_client_get,
     client_confirm,
     client_get,
     client_update,
@@ -39,8 +41,10 @@ from .subscriptions import (
 )
 
 __all__ = [
+    "ORGANIZATION_CACHE_SECONDS",
     "PRODUCTS_CACHE_SECONDS",
     "SyncResult",
+    "cached_client_get",
     "clear_catalogue_cache",
     "client_confirm",
     "client_get",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -23,12 +24,16 @@ from ..adapter import get_adapter
 from ..client import MAX_PAGE_SIZE, Page, get_client, id_list
 from ..exceptions import InvalidPayloadError, ReceiverError
 from ..models import CheckoutSession, CheckoutStatus, UpsertCounts, UpsertResult
-from ..payload import checkout_id_of, parse_polar_datetime
+from ..payload import checkout_id_of, organization_id_of, parse_polar_datetime, public_checkout
 from ..signals import checkout_succeeded, checkout_updated
 from ..types import Checkout
 from .products import list_products
 
 logger = logging.getLogger("polar_checkouts")
+
+#: Seconds the seller's public face (``CheckoutPublic.organization``: name, slug, avatar),
+#: learnt from a client-secret answer, is remembered for pages rendered from the cache.
+ORGANIZATION_CACHE_SECONDS = 60 * 60
 
 
 @dataclass
@@ -314,15 +319,55 @@ def update_checkout(checkout_id: str | uuid.UUID, data: Mapping[str, Any]) -> Ch
 def client_get(client_secret: str) -> dict[str, Any]:
     """Polar's public view of a checkout; the cache is updated with what it carries."""
     payload = dict(get_client().client_get(client_secret))
-    store_checkout(payload)
+    _store_public(payload)
     return payload
 
 
 def client_update(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Update the buyer's fields in Polar; returns Polar's public payload and caches it."""
     payload = dict(get_client().client_update(client_secret, data))
-    store_checkout(payload)
+    _store_public(payload)
     return payload
+
+
+def cached_client_get(client_secret: str, *, max_age: float) -> dict[str, Any] | None:
+    """What :func:`client_get` would answer, from the cache, when it can stand in for Polar.
+
+    Only for a checkout the cache heard about from Polar at most ``max_age`` seconds ago
+    (``synced_at``: a create, a read, a webhook) and that is still open; the answer holds
+    the keys of Polar's ``CheckoutPublic`` only. ``None`` (ask Polar) otherwise, or when
+    the seller's organization is not known yet (a server-side payload lacks it).
+    """
+    if max_age <= 0:
+        return None
+    checkout = CheckoutSession.objects.filter(client_secret=client_secret).first()
+    if checkout is None or not checkout.is_open:
+        return None
+    if timezone.now() - checkout.synced_at > dt.timedelta(seconds=max_age):
+        return None
+    payload = checkout.payload or {}
+    organization = None
+    if not isinstance(payload.get("organization"), Mapping):
+        organization_id = organization_id_of(payload)
+        if organization_id is not None:
+            organization = cache.get(_organization_key(organization_id))
+    return public_checkout(payload, organization)
+
+
+def _organization_key(organization_id: str) -> str:
+    return f"polar_checkouts:organization:{organization_id}"
+
+
+def _store_public(payload: Mapping[str, Any]) -> UpsertResult:
+    """Store a client-secret answer, and remember the organization it shows."""
+    organization = payload.get("organization")
+    organization_id = organization_id_of(payload)
+    if isinstance(organization, Mapping) and organization_id is not None:
+        # add, not set: one cache write an hour per organization, not one per call.
+        cache.add(
+            _organization_key(organization_id), dict(organization), ORGANIZATION_CACHE_SECONDS
+        )
+    return store_checkout(payload)
 
 
 def client_confirm(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,7 +376,7 @@ def client_confirm(client_secret: str, data: Mapping[str, Any]) -> dict[str, Any
     The token is handed back to the caller but never stored in the cache.
     """
     payload = dict(get_client().client_confirm(client_secret, data))
-    store_checkout(payload)
+    _store_public(payload)
     return payload
 
 

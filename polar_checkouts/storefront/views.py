@@ -140,6 +140,29 @@ def _throttle_open(key: str) -> bool:
     return cache.add(f"polar_checkouts:refresh:{digest}", 1, timeout=interval)
 
 
+def _fresh_key(client_secret: str) -> str:
+    digest = hashlib.sha256(client_secret.encode()).hexdigest()[:32]
+    return f"polar_checkouts:fresh:{digest}"
+
+
+def _mark_fresh(client_secret: str) -> None:
+    """Let the first view of a just-created checkout's page render from the cache."""
+    seconds = polar_settings.checkout_fresh_seconds
+    if seconds > 0:
+        cache.set(_fresh_key(client_secret), 1, timeout=seconds)
+
+
+def _claim_fresh(client_secret: str) -> bool:
+    """True once per :func:`_mark_fresh`: later views (a reload) ask Polar again.
+
+    One view only because in ``browser`` mode the page's script updates the checkout in
+    Polar directly: after the first view the cache may not know what the buyer typed.
+    """
+    if polar_settings.checkout_fresh_seconds <= 0:
+        return False
+    return bool(cache.delete(_fresh_key(client_secret)))
+
+
 def _fail(request: HttpRequest, message: str) -> HttpResponse:
     messages.error(request, message, fail_silently=True)
     return HttpResponseSeeOther(_safe_back_url(request))
@@ -194,6 +217,8 @@ def _create(request: HttpRequest) -> HttpResponse:
         "success_url": request.build_absolute_uri(reverse("polar_checkouts:success"))
         + "?checkout_id={CHECKOUT_ID}",
         "metadata": metadata or None,
+        # Polar's own pages and emails for this checkout speak the shopper's language.
+        "locale": adapter.checkout_locale(request),
         "user": adapter.checkout_user(request),
         "ip_address": adapter.client_ip(request),
     }
@@ -226,6 +251,8 @@ def _create(request: HttpRequest) -> HttpResponse:
         # Polar always sends one; without it there is no page to pay on.
         logger.error("Polar created checkout %s without a client secret", checkout.id)
         return _fail(request, _("Checkout is not available right now. Please try again later."))
+    # The create's answer is in the cache: the page it redirects to need not ask again.
+    _mark_fresh(checkout.client_secret)
     return HttpResponseSeeOther(reverse("polar_checkouts:checkout", args=[checkout.client_secret]))
 
 
@@ -246,9 +273,20 @@ def _closed(request: HttpRequest, state: str, status: int, **context: Any) -> Ht
 @survives_database_outage()
 @rate_limited("checkout")
 def checkout(request: HttpRequest, client_secret: str) -> HttpResponse:
-    """The checkout page for one session: summary, buyer fields, payment and confirm."""
+    """The checkout page for one session: summary, buyer fields, payment and confirm.
+
+    Right after the create (``POLAR_CHECKOUT_FRESH_SECONDS``), the page renders from the
+    create's answer in the cache; otherwise, and for a checkout no longer open there,
+    Polar is asked.
+    """
+    data = None
+    if _claim_fresh(client_secret):
+        data = services.cached_client_get(
+            client_secret, max_age=polar_settings.checkout_fresh_seconds
+        )
     try:
-        data = services.client_get(client_secret)
+        if data is None:
+            data = services.client_get(client_secret)
     except NotFoundError:
         return _closed(request, "unknown", 404)
     except ExpiredCheckoutError:
@@ -320,10 +358,12 @@ def status(request: HttpRequest, client_secret: str) -> HttpResponse:
     """The checkout's status for the page's script, refreshed from Polar at a bounded rate.
 
     At most one Polar read per checkout every ``POLAR_STATUS_REFRESH_INTERVAL`` seconds;
-    in between, the cached row answers.
+    in between, and once the cache holds a final status, the cached row answers.
     """
     cached = CheckoutSession.objects.filter(client_secret=client_secret).first()
-    refresh_due = _throttle_open("status:" + client_secret)
+    # A final status (stored by a webhook, the confirm or an earlier read) never changes.
+    final = cached is not None and cached.is_terminal
+    refresh_due = not final and _throttle_open("status:" + client_secret)
     if cached is None or refresh_due:
         try:
             data = services.client_get(client_secret)

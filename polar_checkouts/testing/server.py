@@ -255,12 +255,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="answer 429 past N requests a minute per access token, as Polar does "
         "(500 in production, 100 in the sandbox; default: no limit)",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds every Polar call waits before its answer, like a network (default 0)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     if bool(args.webhook_url) != bool(args.webhook_secret):
         parser.error("--webhook-url and --webhook-secret go together")
 
-    fake = FakePolar(success_delay=args.success_delay, rate_limit=args.rate_limit)
+    fake = FakePolar(
+        success_delay=args.success_delay,
+        rate_limit=args.rate_limit,
+        latency=max(args.latency, 0.0),
+    )
     if args.webhook_url:
         fake.configure_webhooks(args.webhook_url, args.webhook_secret, delivery="background")
     server = FakePolarServer(fake, host=args.host, port=args.port, verbose=args.verbose)

@@ -279,3 +279,32 @@ def test_without_the_fixture_clients_use_the_real_transport():
     adapter = client.session.get_adapter(client.base_url)
     assert not isinstance(adapter, FakePolarAdapter)
     assert set_default_transport(None) is None  # the fixture put the network back
+
+
+def test_latency_is_waited_once_per_polar_call_and_never_on_fake_only_routes(
+    client, polar_fake, checkout
+):
+    waited: list[float] = []
+    polar_fake.sleep = waited.append
+    polar_fake.latency = 0.15
+    client.get(checkout["id"])
+    client.client_get(checkout["client_secret"])
+    polar_fake.inject(503, times=1, route="get")
+    client.get(checkout["id"])  # a retried call is two round trips
+    assert waited == [0.15] * 4
+    polar_fake.handle("POST", "/_fake/reset")
+    assert waited == [0.15] * 4
+    polar_fake.latency = 0
+    polar_fake.handle("GET", "/v1/products/")
+    assert len(waited) == 4
+
+
+def test_latency_really_delays_the_answer():
+    """The default wait is a real sleep (the benchmark's 150 ms of network)."""
+    import time
+
+    fake = FakePolar(latency=0.05)
+    started = time.perf_counter()
+    assert fake.handle("GET", "/v1/products/").operation == "list_products"
+    assert time.perf_counter() - started >= 0.05
+    assert fake.sleep is time.sleep

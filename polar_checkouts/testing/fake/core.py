@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -58,7 +59,8 @@ class FakePolar:
     ``success_delay`` is how many seconds (on the fake's clock) a confirmed payment takes
     to succeed or fail; ``checkout_ttl`` how long a checkout stays open;
     ``expired_status`` what client routes answer for an expired checkout (410 as today's
-    Polar, 404 as in the seed era).
+    Polar, 404 as in the seed era). ``latency`` is how many real seconds every call to a
+    Polar route waits before it is answered (a network round trip; ``self.sleep`` waits).
     """
 
     #: Called with every (request, response) of every instance; tests hook spec checks here.
@@ -79,6 +81,7 @@ class FakePolar:
         webhook_sender: Sender | None = None,
         rate_limit: int | None = None,
         portal_url: str | None = None,
+        latency: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
         #: Polar's own limit (requests a minute per token), off unless asked for.
@@ -88,6 +91,9 @@ class FakePolar:
         #: Base URL of the fake's customer portal page (``customer_portal_url`` is
         #: ``{portal_url}/{organization slug}/portal?...``); ``None``: ``frontend_url``.
         self.portal_url = portal_url.rstrip("/") if portal_url else None
+        self.latency = latency
+        #: How the latency is waited (tests record it instead of sleeping).
+        self.sleep: Callable[[float], None] = time.sleep
         self.success_delay = success_delay
         self.checkout_ttl = checkout_ttl
         self.expired_status = expired_status
@@ -657,6 +663,9 @@ class FakePolar:
         operation, handler = route(self, method, path)
         version = versions.SEED_ERA
         routed = not is_fake_only(path)
+        if routed and self.latency > 0:
+            # Outside the lock: concurrent calls wait side by side, as on a network.
+            self.sleep(self.latency)
         if routed:
             try:
                 version = versions.resolve(lowered.get("polar-version", "").strip(" \t"), path)
