@@ -33,9 +33,12 @@ from django.db.models.functions import Coalesce
 from ..client import get_client
 from ..conf import polar_settings
 from ..exceptions import PolarError
-from ..models import DONE_OUTCOMES, CheckoutSession, WebhookEvent
+from ..models import DONE_OUTCOMES, CheckoutSession, Customer, Order, Subscription, WebhookEvent
 from ..types import WebhookEndpoint
 from .checkouts import sync_checkouts
+from .customers import sync_customers
+from .orders import sync_orders
+from .subscriptions import sync_subscriptions
 
 logger = logging.getLogger("polar_checkouts")
 
@@ -73,6 +76,28 @@ def _refresh_checkouts(since: dt.datetime | None) -> object:
 
 
 register_refresher("checkouts", _refresh_checkouts, _newest_checkout_change)
+
+
+def _newest_change(model: Any) -> Callable[[], dt.datetime | None]:
+    def newest() -> dt.datetime | None:
+        value = model.objects.aggregate(newest=Max(Coalesce("modified_at", "created_at")))["newest"]
+        return value if isinstance(value, dt.datetime) else None
+
+    return newest
+
+
+def _refresh_subscriptions(since: dt.datetime | None) -> object:
+    # Polar filters subscriptions by creation only, and an old subscription is exactly the
+    # one that renews, fails or is cancelled later: always the whole list (one page per
+    # hundred subscriptions), never a window that would miss those changes.
+    return sync_subscriptions()
+
+
+register_refresher("customers", lambda since: sync_customers(since=since), _newest_change(Customer))
+# Orders by creation: renewals and new purchases since the outage. A refund of an older
+# order changes that order in place; a reconcile with an earlier --since (or none) finds it.
+register_refresher("orders", lambda since: sync_orders(since=since), _newest_change(Order))
+register_refresher("subscriptions", _refresh_subscriptions, _newest_change(Subscription))
 
 
 def default_since(margin: dt.timedelta = DEFAULT_MARGIN) -> dt.datetime | None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from ..exceptions import PolarError
 from ..services.portal import NoPolarCustomer, customer_portal_url
+from .limits import rate_limited
 
 logger = logging.getLogger("polar_checkouts")
 TEMPLATE = "polar_checkouts/portal_unavailable.html"
@@ -39,6 +40,7 @@ def return_url(request: HttpRequest) -> str:
 @require_GET
 @never_cache
 @login_required
+@rate_limited("portal")
 def customer_portal(request: HttpRequest) -> HttpResponse:
     """Redirect the signed-in user to Polar's customer portal, signed in."""
     back = return_url(request)

@@ -154,3 +154,41 @@ def test_without_any_endpoint_the_command_says_how_to_name_one(polar_fake):
 def test_a_negative_margin_is_refused(polar_fake):
     with pytest.raises(CommandError, match="--margin"):
         reconcile("--margin", "-5")
+
+
+def test_reconcile_refreshes_orders_subscriptions_and_customers_too(polar_fake, db):
+    """Issue 14 x 13: the objects after the checkout join the refresh, so a webhook
+    outage does not leave a subscription, its order or its customer stale."""
+    import json
+    import uuid
+
+    from polar_checkouts.models import Customer, Order, Subscription
+    from polar_checkouts.services import reconcile
+    from polar_checkouts.testing import PRODUCT_SUBSCRIPTION_ID, TOKEN_SUCCEEDED
+
+    assert {"checkouts", "customers", "orders", "subscriptions"} <= set(reconcile.REFRESHERS)
+    checkout = polar_fake.create_checkout(products=[PRODUCT_SUBSCRIPTION_ID])
+    body = {
+        "customer_email": "ada@example.com",
+        "customer_name": "Ada",
+        "customer_billing_address": {"country": "NL"},
+        "confirmation_token_id": TOKEN_SUCCEEDED,
+    }
+    answer = polar_fake.handle(
+        "POST",
+        f"/v1/checkouts/client/{checkout['client_secret']}/confirm",
+        "",
+        {"Polar-Version": "2026-10"},
+        json.dumps(body).encode(),
+    )
+    assert answer.status == 200, answer.body
+    polar_fake.checkout(checkout["id"])  # settles the payment
+    assert polar_fake.subscriptions
+    assert polar_fake.orders
+    done = reconcile.refresh_cache(None)
+    assert {"customers", "orders", "subscriptions"} <= set(done)
+    assert set(Subscription.objects.values_list("pk", flat=True)) == {
+        uuid.UUID(str(pk)) for pk in polar_fake.subscriptions
+    }
+    assert Order.objects.count() == len(polar_fake.orders) >= 1
+    assert Customer.objects.count() == len(polar_fake.customers) >= 1

@@ -147,3 +147,16 @@ def test_the_tag_links_to_the_view_with_the_current_page_as_next(polar_fake):
     bare = Template("{% load polar_checkouts %}{% polar_customer_portal_url %}")
     assert bare.render(Context({})) == "/checkout/portal/"
     assert polar_fake.requests == []
+
+
+def test_the_portal_redirect_is_limited_per_user(client, polar_fake, user, settings):
+    """Issue 16: each press costs a Polar customer session; over the limit, a 429 page
+    with Retry-After and nothing sent to Polar."""
+    settings.POLAR_RATE_LIMITS = {"portal": "2/m"}
+    subscribe(polar_fake, user)
+    client.force_login(user)
+    assert [client.get(URL).status_code for _ in range(2)] == [302, 302]
+    refused = client.get(URL)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert len(polar_fake.calls("create_customer_session")) == 2
