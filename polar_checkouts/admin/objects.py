@@ -71,8 +71,8 @@ class CachedObjectAdmin(PolarRecordAdmin):
         return str(obj.pk).split("-")[0] + "…"
 
     @admin.display(description=_("on Polar"))
-    def polar_link(self, obj: Model) -> str:
-        """A link to the object in Polar's dashboard."""
+    def polar_link(self, obj: Model) -> str | None:
+        """A link to the object in Polar's dashboard (empty when it cannot be built)."""
         return dashboard_link(self.dashboard_path.format(id=obj.pk))
 
     @admin.display(description=_("metadata"))
