@@ -58,7 +58,7 @@ DATA = re.compile(
 )
 #: Text of others that is not translated: admin menu entries of apps the test project
 #: installs (no catalogue), and the search icon's ``alt`` in Django's admin template.
-OTHER_APPS = {"Task Results", "Tasks Database Backend", "Search"}
+OTHER_APPS = {"Task Results", "Tasks Database Backend", "Django-RQ", "Search"}
 #: Currency codes inside amounts ("19.00 USD") are data too.
 CURRENCY_CODE = re.compile(r"\b[A-Z]{3}\b")
 LETTERS = re.compile(r"[^\W\d_]{2,}")
