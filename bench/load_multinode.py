@@ -103,7 +103,7 @@ def record_order_paid(sender: Any, order: Any, **kwargs: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ORDER_TABLE} (order_id, pid) VALUES (%s, %s)",
-            [str(order.get("id")), os.getpid()],
+            [str(order.pk), os.getpid()],  # order_paid sends the Order row (issue 13)
         )
 
 

@@ -7,6 +7,7 @@ against the in-process fake Polar, so it needs no account and no network.
 import os
 from pathlib import Path
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,6 +73,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The fake Polar posts its webhooks to this site from a background thread while the
+    # shopper's own requests write too: SQLite's default (deferred) transactions then fail
+    # with "database is locked" instead of waiting. Take the write lock up front and wait.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
