@@ -8,14 +8,12 @@ run a sync. Every Polar call goes through :mod:`polar_checkouts.services`.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -23,7 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from .. import services
@@ -36,7 +34,6 @@ from ..signals import ReceiverError
 from .base import (
     OTHER_COLOUR,
     STATUS_COLOURS,
-    PolarRecordAdmin,
     badge,
     change_link,
     masked_payload,
@@ -50,10 +47,9 @@ from .filters import (
     ExpiredListFilter,
     ProductListFilter,
 )
+from .objects import MAX_REFRESH as MAX_REFRESH  # re-exported: its home before the mixin
+from .objects import RefreshFromPolarMixin
 from .overview import build_overview, overview_context
-
-#: Most rows the "Refresh from Polar" action fetches in one request (one call each).
-MAX_REFRESH = 100
 
 
 def dashboard_url(checkout: CheckoutSession) -> str | None:
@@ -76,8 +72,16 @@ def status_badge(checkout: CheckoutSession) -> str:
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(PolarRecordAdmin):
-    """Browse cached checkout sessions; refresh or sync them from Polar."""
+class CheckoutSessionAdmin(RefreshFromPolarMixin):
+    """Browse cached checkout sessions; refresh (the mixin) or sync them from Polar."""
+
+    refresh_service = "refresh_checkout"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d checkout session from Polar.",
+        "Refreshed %(n)d checkout sessions from Polar.",
+        "n",
+    )
+    capped_message = _("Only the first %(n)d selected checkout sessions were refreshed.")
 
     # Fits a 1280 px screen beside the admin's navigation and the filters: the expiry is
     # in the status ("Expired") and on the detail page, the date is written short, the
@@ -103,7 +107,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     list_select_related = ("user",)
-    actions = ("refresh_from_polar",)
     #: How far back the "Sync from Polar" button reads (``None``: everything).
     sync_window: dt.timedelta | None = dt.timedelta(days=30)
     change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
@@ -160,12 +163,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         """The changelist with the cheap date hierarchy."""
         return CheckoutChangeList
-
-    # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
-
-    def has_sync_permission(self, request: HttpRequest) -> bool:
-        """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
-        return self.has_model_permission(request, "sync")
 
     # -- columns -------------------------------------------------------------------------
 
@@ -276,53 +273,11 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         """The whole payload as indented JSON, secrets masked, HTML escaped."""
         return pretty_json(masked_payload(obj.payload))
 
-    # -- actions ---------------------------------------------------------------------------
-
-    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
-        """Refresh one checkout; a failure becomes an error message, never a 500."""
-        try:
-            services.refresh_checkout(checkout_id)
-        except (PolarError, ReceiverError) as exc:
-            # ReceiverError: the shop's own receiver raised (logged with its traceback).
-            self.message_user(
-                request,
-                _("Could not refresh %(id)s from Polar: %(error)s")
-                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
-                messages.ERROR,
-            )
-            return False
-        return True
-
-    @admin.action(description=_("Refresh from Polar"), permissions=["sync"])
-    def refresh_from_polar(self, request: HttpRequest, queryset: QuerySet[CheckoutSession]) -> None:
-        """Fetch each selected checkout again; Polar errors become messages, not a 500."""
-        ids = list(queryset.values_list("pk", flat=True)[: MAX_REFRESH + 1])
-        if len(ids) > MAX_REFRESH:
-            ids = ids[:MAX_REFRESH]
-            self.message_user(
-                request,
-                _("Only the first %(n)d selected checkout sessions were refreshed.")
-                % {"n": MAX_REFRESH},
-                messages.WARNING,
-            )
-        refreshed = sum(self._refresh_one(request, checkout_id) for checkout_id in ids)
-        if refreshed:
-            self.message_user(
-                request,
-                ngettext(
-                    "Refreshed %(n)d checkout session from Polar.",
-                    "Refreshed %(n)d checkout sessions from Polar.",
-                    refreshed,
-                )
-                % {"n": refreshed},
-                messages.SUCCESS,
-            )
-
     # -- extra pages -------------------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        """The sync and refresh endpoints (POST only) and the overview page, before the
-        default routes."""
+        """The sync endpoint (POST only) and the overview page, then the mixin's refresh
+        endpoint and the default routes."""
         site = self.admin_site
         return [
             path(
@@ -334,11 +289,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
                 "overview/",
                 site.admin_view(self.overview_view),
                 name=self.route_name("overview"),
-            ),
-            path(
-                "<uuid:object_id>/refresh/",
-                site.admin_view(require_POST(self.refresh_view)),
-                name=self.route_name("refresh"),
             ),
             *super().get_urls(),
         ]
@@ -380,25 +330,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
                 messages.SUCCESS,
             )
         return self.redirect_to("changelist")
-
-    def refresh_view(self, request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
-        """The detail page's "Refresh from Polar" button for one checkout."""
-        if not self.has_sync_permission(request):
-            raise PermissionDenied
-        if self._refresh_one(request, object_id):
-            self.message_user(request, _("Refreshed from Polar."), messages.SUCCESS)
-        return self.redirect_to("change", object_id)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        """The detail page, with a refresh button for staff allowed to use it."""
-        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         """Counts by status per day over 30 days, conversion and revenue by currency."""

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from ..models import CheckoutSession, Customer, Order, Subscription
 from .base import admin_url, related_links
@@ -99,6 +100,10 @@ class CustomerAdmin(CachedObjectAdmin):
     """Browse cached Polar customers; refresh them from Polar."""
 
     refresh_service = "refresh_customer"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d customer from Polar.", "Refreshed %(n)d customers from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected customers were refreshed.")
     dashboard_path = "customers/{id}"
 
     list_display = ("customer", "external_id", "user", "created_at", "is_deleted")

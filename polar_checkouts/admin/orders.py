@@ -13,6 +13,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Model
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from ..models import CheckoutSession, Customer, Order, OrderStatus, Subscription
 from .base import OTHER_COLOUR, badge, change_link
@@ -67,6 +68,10 @@ class OrderAdmin(CachedObjectAdmin):
     """Browse cached Polar orders; refresh them from Polar."""
 
     refresh_service = "refresh_order"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d order from Polar.", "Refreshed %(n)d orders from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected orders were refreshed.")
     dashboard_path = "sales/{id}"
 
     list_display = (

@@ -11,7 +11,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from ..models import Order, RecurringInterval, Subscription, SubscriptionStatus
 from .base import OTHER_COLOUR, badge
@@ -51,6 +51,10 @@ class SubscriptionAdmin(CachedObjectAdmin):
     """Browse cached Polar subscriptions; refresh them from Polar."""
 
     refresh_service = "refresh_subscription"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d subscription from Polar.", "Refreshed %(n)d subscriptions from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected subscriptions were refreshed.")
     dashboard_path = "sales/subscriptions/{id}"
 
     list_display = (
