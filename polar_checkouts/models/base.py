@@ -40,6 +40,7 @@ __all__ = [
     "StoreResult",
     "insert_rows",
     "polar_id_field",
+    "polar_link_field",
     "shop_user_field",
 ]
 
@@ -63,6 +64,25 @@ def shop_user_field(related_name: str) -> models.ForeignKey[Any, Any]:
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        related_name=related_name,
+    )
+
+
+def polar_link_field(
+    to: str, verbose_name: StrOrPromise, related_name: str
+) -> models.ForeignKey[Any, Any]:
+    """A link to another cached Polar object by Polar's id, without a database constraint.
+
+    Polar's object may name one the cache has not seen (yet), so the ``*_id`` column
+    always holds Polar's id and the related row may be missing (nullable, ``DO_NOTHING``).
+    """
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name=related_name,
     )
 
