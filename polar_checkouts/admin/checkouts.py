@@ -189,7 +189,7 @@ class CheckoutSessionAdmin(RefreshFromPolarMixin):
             return obj.customer_email or None
         return format_html(
             '<span class="polar-customer">{}{}</span>',
-            obj.customer_email or self.get_empty_value_display(),
+            self.or_empty(obj.customer_email),
             format_html_join("", "{}", ((detail,) for detail in details)),
         )
 
@@ -214,39 +214,41 @@ class CheckoutSessionAdmin(RefreshFromPolarMixin):
         return format_html('<span class="polar-nowrap">{}</span>', total or _("Free"))
 
     @admin.display(description=_("amount"))
-    def amount_display(self, obj: CheckoutSession) -> str | None:
+    def amount_display(self, obj: CheckoutSession) -> str:
         """The price amount before tax."""
-        return format_amount(obj.amount, obj.currency) or None
+        return self.or_empty(format_amount(obj.amount, obj.currency))
 
     @admin.display(description=_("tax"))
-    def tax_display(self, obj: CheckoutSession) -> str | None:
+    def tax_display(self, obj: CheckoutSession) -> str:
         """Tax, once Polar has computed it."""
-        return format_amount(obj.tax_amount, obj.currency) or None
+        return self.or_empty(format_amount(obj.tax_amount, obj.currency))
 
     @admin.display(description=_("Polar customer"))
-    def customer_link(self, obj: CheckoutSession) -> str | None:
+    def customer_link(self, obj: CheckoutSession) -> str:
         """The Polar customer the checkout made or named, linked to its page when cached."""
         if obj.customer_id is None:
-            return None
+            return self.empty_value()
         customer = Customer.objects.filter(pk=obj.customer_id).only("pk", "email", "name").first()
         if customer is None:
-            return change_link(Customer, obj.customer_id, obj.customer_id, exists=False)
-        return change_link(Customer, customer.pk, customer)
+            link = change_link(Customer, obj.customer_id, obj.customer_id, exists=False)
+        else:
+            link = change_link(Customer, customer.pk, customer)
+        return self.or_empty(link)
 
     @admin.display(description=_("orders"))
     def orders_display(self, obj: CheckoutSession) -> str:
         """The orders this checkout created (the first payment of a subscription too)."""
-        return orders_of(Order.objects.all(), checkout=obj.pk)
+        return self.or_empty(orders_of(Order.objects.all(), self.empty_value(), checkout=obj.pk))
 
     @admin.display(description=_("subscriptions"))
     def subscriptions_display(self, obj: CheckoutSession) -> str:
         """The subscription this checkout started, if it sold a recurring product."""
-        return subscriptions_of(Subscription.objects.all(), checkout=obj.pk)
+        return self.or_empty(subscriptions_of(Subscription.objects.all(), checkout=obj.pk))
 
     @admin.display(description=_("client secret"))
-    def masked_client_secret(self, obj: CheckoutSession) -> str | None:
+    def masked_client_secret(self, obj: CheckoutSession) -> str:
         """Only the prefix: the secret lets anyone act as the buyer."""
-        return mask_secret(obj.client_secret) or None
+        return self.or_empty(mask_secret(obj.client_secret))
 
     @admin.display(description=_("on Polar"))
     def polar_link(self, obj: CheckoutSession) -> str | None:
@@ -256,7 +258,7 @@ class CheckoutSessionAdmin(RefreshFromPolarMixin):
         if url is None:
             # Not None: the change form's read-only fields print a None as "None" (only
             # the list turns it into the empty value); this is that same empty value.
-            return str(self.get_empty_value_display())
+            return self.empty_value()
         return format_html(
             '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
             url,

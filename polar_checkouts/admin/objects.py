@@ -37,9 +37,10 @@ from .filters import IndexedDateChangeList
 MAX_REFRESH = 100
 
 
-def amount_text(amount: int | None, currency: str) -> str:
-    """``19.00 USD``, ``500 JPY``; a dash for no amount."""
-    return format_amount(amount, currency) or "—"
+def amount_text(amount: int | None, currency: str) -> str | None:
+    """``19.00 USD``, ``500 JPY``; ``None`` for no amount (the admin's empty value,
+    :meth:`~.base.PolarRecordAdmin.or_empty`, is shown instead)."""
+    return format_amount(amount, currency) or None
 
 
 class RefreshFromPolarMixin(PolarRecordAdmin):
@@ -151,9 +152,9 @@ class CachedObjectAdmin(RefreshFromPolarMixin):
         return str(obj.pk).split("-")[0] + "…"
 
     @admin.display(description=_("on Polar"))
-    def polar_link(self, obj: Model) -> str | None:
+    def polar_link(self, obj: Model) -> str:
         """A link to the object in Polar's dashboard (empty when it cannot be built)."""
-        return dashboard_link(self.dashboard_path.format(id=obj.pk))
+        return self.or_empty(dashboard_link(self.dashboard_path.format(id=obj.pk)))
 
     @admin.display(description=_("metadata"))
     def metadata_display(self, obj: Any) -> str:

@@ -149,7 +149,7 @@ class SubscriptionAdmin(CachedObjectAdmin):
     @admin.display(description=_("customer"), ordering="customer__email")
     def customer_display(self, obj: Subscription) -> str:
         """The customer's email, linked to its page."""
-        return customer_cell(obj)
+        return self.or_empty(customer_cell(obj))
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Subscription) -> str:
@@ -158,7 +158,7 @@ class SubscriptionAdmin(CachedObjectAdmin):
             return str(_("Free"))
         return format_html(
             '<span style="white-space:nowrap">{} {}</span>',
-            amount_text(obj.amount, obj.currency),
+            self.or_empty(amount_text(obj.amount, obj.currency)),
             interval_text(obj.recurring_interval, obj.recurring_interval_count),
         )
 
@@ -167,14 +167,16 @@ class SubscriptionAdmin(CachedObjectAdmin):
     @admin.display(description=_("customer"))
     def customer_link(self, obj: Subscription) -> str:
         """The customer, linked to its page."""
-        return customer_page_link(obj)
+        return self.or_empty(customer_page_link(obj))
 
     @admin.display(description=_("checkout session"))
     def checkout_link(self, obj: Subscription) -> str:
         """The checkout session that started the subscription."""
-        return checkout_cell(obj)
+        return self.or_empty(checkout_cell(obj))
 
     @admin.display(description=_("orders"))
     def orders_display(self, obj: Subscription) -> str:
         """The first payment and the renewals, newest first, linked."""
-        return orders_of(Order.objects.all(), subscription=obj.pk)
+        return self.or_empty(
+            orders_of(Order.objects.all(), self.empty_value(), subscription=obj.pk)
+        )

@@ -4,6 +4,8 @@ against Polar's exact answers (``responses``)."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from django.contrib import admin as django_admin
 from django.test import Client
@@ -26,6 +28,8 @@ from tests.admin.helpers import (
     store,
 )
 from tests.polar_payloads import API
+
+Mixin = admin_objects.RefreshFromPolarMixin
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +188,7 @@ def test_the_action_refreshes_at_most_max_refresh_rows(
 ):
     # The checkout admin uses the same mixin: same cap, its own whole sentences.
     monkeypatch.setattr(admin_objects, "MAX_REFRESH", 2)
-    fetched = []
+    fetched: list[Any] = []
     monkeypatch.setattr(services, service, fetched.append)
     rows = [make_row() for _ in range(3)]
 
@@ -198,7 +202,7 @@ def test_the_action_refreshes_at_most_max_refresh_rows(
 
 def test_each_admin_says_its_own_whole_sentence_in_every_language():
     said = {
-        model: django_admin.site._registry[model].refreshed_message
+        model: cast(Mixin, django_admin.site._registry[model]).refreshed_message
         for model in (CheckoutSession, Customer, Order, Subscription)
     }
     with translation.override("fr"):
