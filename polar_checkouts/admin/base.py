@@ -96,14 +96,15 @@ def admin_url(model: type[Model] | Model, view: str, *args: Any, **query: Any) -
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def change_link(model: type[Model], pk: Any, label: Any, *, exists: bool = True) -> str:
+def change_link(model: type[Model], pk: Any, label: Any, *, exists: bool = True) -> str | None:
     """A link to the change page of ``model`` row ``pk`` reading ``label``.
 
     ``exists=False`` (the row's id is known but the cache has not seen the row) shows
-    the label with "not cached" instead; no ``pk`` shows a dash.
+    the label with "not cached" instead; no ``pk`` gives ``None`` (the admin shows its
+    empty value: :meth:`PolarRecordAdmin.or_empty`).
     """
     if pk is None:
-        return "—"
+        return None
     if not exists:
         return format_html("{} <small>({})</small>", label, _("not cached"))
     return format_html('<a href="{}">{}</a>', admin_url(model, "change", pk), label)
@@ -116,16 +117,17 @@ def related_links(
     all_url: str,
     all_label: str,
     limit: int = 10,
-) -> str:
+) -> str | None:
     """The newest ``limit`` rows of ``queryset`` as a list of links to their change pages,
     and a link to all of them (``all_url``, a filtered list) when there are more.
 
     One query, two when there are more rows than ``limit`` (to say how many).
-    ``label(row)`` is what each link reads.
+    ``label(row)`` is what each link reads. ``None`` when there is no row (the admin
+    shows its empty value: :meth:`PolarRecordAdmin.or_empty`).
     """
     rows = list(queryset[: limit + 1])
     if not rows:
-        return "—"
+        return None
     model = queryset.model
     items = format_html_join(
         "",
@@ -251,6 +253,19 @@ class PolarRecordAdmin(admin.ModelAdmin):
         """The user holds ``<app>.<action>_<model>`` (``sync``, ``change``…) on this model."""
         codename = get_permission_codename(action, self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def or_empty(self, value: Any) -> Any:
+        """``value``, or the admin's empty value (``empty_value_display``, "-") when it is
+        ``None`` or ``""``. Every display method of these admins returns through it: the
+        change form prints a ``None`` from a display method as "None" (only the list turns
+        it into the empty value), and the helpers here return ``None`` for "nothing"."""
+        if value is None or value == "":
+            return self.empty_value()
+        return value
+
+    def empty_value(self) -> str:
+        """The admin's empty value as text ("-" unless the site or this admin says else)."""
+        return str(self.get_empty_value_display())
 
     def route_name(self, view: str) -> str:
         """The URL name of one of this model's admin pages: ``<app>_<model>_<view>``."""

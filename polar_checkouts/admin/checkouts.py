@@ -8,14 +8,12 @@ run a sync. Every Polar call goes through :mod:`polar_checkouts.services`.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -23,7 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from .. import services
@@ -36,7 +34,6 @@ from ..signals import ReceiverError
 from .base import (
     OTHER_COLOUR,
     STATUS_COLOURS,
-    PolarRecordAdmin,
     badge,
     change_link,
     masked_payload,
@@ -50,10 +47,9 @@ from .filters import (
     ExpiredListFilter,
     ProductListFilter,
 )
+from .objects import MAX_REFRESH as MAX_REFRESH  # re-exported: its home before the mixin
+from .objects import RefreshFromPolarMixin
 from .overview import build_overview, overview_context
-
-#: Most rows the "Refresh from Polar" action fetches in one request (one call each).
-MAX_REFRESH = 100
 
 
 def dashboard_url(checkout: CheckoutSession) -> str | None:
@@ -76,8 +72,16 @@ def status_badge(checkout: CheckoutSession) -> str:
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(PolarRecordAdmin):
-    """Browse cached checkout sessions; refresh or sync them from Polar."""
+class CheckoutSessionAdmin(RefreshFromPolarMixin):
+    """Browse cached checkout sessions; refresh (the mixin) or sync them from Polar."""
+
+    refresh_service = "refresh_checkout"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d checkout session from Polar.",
+        "Refreshed %(n)d checkout sessions from Polar.",
+        "n",
+    )
+    capped_message = _("Only the first %(n)d selected checkout sessions were refreshed.")
 
     # Fits a 1280 px screen beside the admin's navigation and the filters: the expiry is
     # in the status ("Expired") and on the detail page, the date is written short, the
@@ -103,7 +107,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     list_select_related = ("user",)
-    actions = ("refresh_from_polar",)
     #: How far back the "Sync from Polar" button reads (``None``: everything).
     sync_window: dt.timedelta | None = dt.timedelta(days=30)
     change_list_template = "admin/polar_checkouts/checkoutsession/change_list.html"
@@ -161,12 +164,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         """The changelist with the cheap date hierarchy."""
         return CheckoutChangeList
 
-    # -- permissions: read-only (see PolarRecordAdmin), plus the custom sync permission --
-
-    def has_sync_permission(self, request: HttpRequest) -> bool:
-        """May refresh rows and run a sync (``polar_checkouts.sync_checkoutsession``)."""
-        return self.has_model_permission(request, "sync")
-
     # -- columns -------------------------------------------------------------------------
 
     @admin.display(description=_("checkout"), ordering="pk")
@@ -192,7 +189,7 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
             return obj.customer_email or None
         return format_html(
             '<span class="polar-customer">{}{}</span>',
-            obj.customer_email or self.get_empty_value_display(),
+            self.or_empty(obj.customer_email),
             format_html_join("", "{}", ((detail,) for detail in details)),
         )
 
@@ -217,39 +214,41 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         return format_html('<span class="polar-nowrap">{}</span>', total or _("Free"))
 
     @admin.display(description=_("amount"))
-    def amount_display(self, obj: CheckoutSession) -> str | None:
+    def amount_display(self, obj: CheckoutSession) -> str:
         """The price amount before tax."""
-        return format_amount(obj.amount, obj.currency) or None
+        return self.or_empty(format_amount(obj.amount, obj.currency))
 
     @admin.display(description=_("tax"))
-    def tax_display(self, obj: CheckoutSession) -> str | None:
+    def tax_display(self, obj: CheckoutSession) -> str:
         """Tax, once Polar has computed it."""
-        return format_amount(obj.tax_amount, obj.currency) or None
+        return self.or_empty(format_amount(obj.tax_amount, obj.currency))
 
     @admin.display(description=_("Polar customer"))
-    def customer_link(self, obj: CheckoutSession) -> str | None:
+    def customer_link(self, obj: CheckoutSession) -> str:
         """The Polar customer the checkout made or named, linked to its page when cached."""
         if obj.customer_id is None:
-            return None
+            return self.empty_value()
         customer = Customer.objects.filter(pk=obj.customer_id).only("pk", "email", "name").first()
         if customer is None:
-            return change_link(Customer, obj.customer_id, obj.customer_id, exists=False)
-        return change_link(Customer, customer.pk, customer)
+            link = change_link(Customer, obj.customer_id, obj.customer_id, exists=False)
+        else:
+            link = change_link(Customer, customer.pk, customer)
+        return self.or_empty(link)
 
     @admin.display(description=_("orders"))
     def orders_display(self, obj: CheckoutSession) -> str:
         """The orders this checkout created (the first payment of a subscription too)."""
-        return orders_of(Order.objects.all(), checkout=obj.pk)
+        return self.or_empty(orders_of(Order.objects.all(), self.empty_value(), checkout=obj.pk))
 
     @admin.display(description=_("subscriptions"))
     def subscriptions_display(self, obj: CheckoutSession) -> str:
         """The subscription this checkout started, if it sold a recurring product."""
-        return subscriptions_of(Subscription.objects.all(), checkout=obj.pk)
+        return self.or_empty(subscriptions_of(Subscription.objects.all(), checkout=obj.pk))
 
     @admin.display(description=_("client secret"))
-    def masked_client_secret(self, obj: CheckoutSession) -> str | None:
+    def masked_client_secret(self, obj: CheckoutSession) -> str:
         """Only the prefix: the secret lets anyone act as the buyer."""
-        return mask_secret(obj.client_secret) or None
+        return self.or_empty(mask_secret(obj.client_secret))
 
     @admin.display(description=_("on Polar"))
     def polar_link(self, obj: CheckoutSession) -> str | None:
@@ -259,7 +258,7 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         if url is None:
             # Not None: the change form's read-only fields print a None as "None" (only
             # the list turns it into the empty value); this is that same empty value.
-            return str(self.get_empty_value_display())
+            return self.empty_value()
         return format_html(
             '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
             url,
@@ -276,53 +275,11 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
         """The whole payload as indented JSON, secrets masked, HTML escaped."""
         return pretty_json(masked_payload(obj.payload))
 
-    # -- actions ---------------------------------------------------------------------------
-
-    def _refresh_one(self, request: HttpRequest, checkout_id: Any) -> bool:
-        """Refresh one checkout; a failure becomes an error message, never a 500."""
-        try:
-            services.refresh_checkout(checkout_id)
-        except (PolarError, ReceiverError) as exc:
-            # ReceiverError: the shop's own receiver raised (logged with its traceback).
-            self.message_user(
-                request,
-                _("Could not refresh %(id)s from Polar: %(error)s")
-                % {"id": checkout_id, "error": mask_secrets_in(str(exc))},
-                messages.ERROR,
-            )
-            return False
-        return True
-
-    @admin.action(description=_("Refresh from Polar"), permissions=["sync"])
-    def refresh_from_polar(self, request: HttpRequest, queryset: QuerySet[CheckoutSession]) -> None:
-        """Fetch each selected checkout again; Polar errors become messages, not a 500."""
-        ids = list(queryset.values_list("pk", flat=True)[: MAX_REFRESH + 1])
-        if len(ids) > MAX_REFRESH:
-            ids = ids[:MAX_REFRESH]
-            self.message_user(
-                request,
-                _("Only the first %(n)d selected checkout sessions were refreshed.")
-                % {"n": MAX_REFRESH},
-                messages.WARNING,
-            )
-        refreshed = sum(self._refresh_one(request, checkout_id) for checkout_id in ids)
-        if refreshed:
-            self.message_user(
-                request,
-                ngettext(
-                    "Refreshed %(n)d checkout session from Polar.",
-                    "Refreshed %(n)d checkout sessions from Polar.",
-                    refreshed,
-                )
-                % {"n": refreshed},
-                messages.SUCCESS,
-            )
-
     # -- extra pages -------------------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        """The sync and refresh endpoints (POST only) and the overview page, before the
-        default routes."""
+        """The sync endpoint (POST only) and the overview page, then the mixin's refresh
+        endpoint and the default routes."""
         site = self.admin_site
         return [
             path(
@@ -334,11 +291,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
                 "overview/",
                 site.admin_view(self.overview_view),
                 name=self.route_name("overview"),
-            ),
-            path(
-                "<uuid:object_id>/refresh/",
-                site.admin_view(require_POST(self.refresh_view)),
-                name=self.route_name("refresh"),
             ),
             *super().get_urls(),
         ]
@@ -380,25 +332,6 @@ class CheckoutSessionAdmin(PolarRecordAdmin):
                 messages.SUCCESS,
             )
         return self.redirect_to("changelist")
-
-    def refresh_view(self, request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
-        """The detail page's "Refresh from Polar" button for one checkout."""
-        if not self.has_sync_permission(request):
-            raise PermissionDenied
-        if self._refresh_one(request, object_id):
-            self.message_user(request, _("Refreshed from Polar."), messages.SUCCESS)
-        return self.redirect_to("change", object_id)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        """The detail page, with a refresh button for staff allowed to use it."""
-        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         """Counts by status per day over 30 days, conversion and revenue by currency."""

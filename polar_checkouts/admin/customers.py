@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from ..models import CheckoutSession, Customer, Order, Subscription
 from .base import admin_url, related_links
@@ -40,11 +41,11 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset
 
 
-def order_label(order: Order) -> str:
-    """``Monthly membership — 9.00 USD, Paid, 2026-11-01``."""
+def order_label(order: Order, empty: str) -> str:
+    """``Monthly membership — 9.00 USD, Paid, 2026-11-01`` (``empty`` for no total)."""
     return gettext_now("%(product)s — %(total)s, %(status)s, %(date)s") % {
         "product": order.product_name or order.pk,
-        "total": amount_text(order.total_amount, order.currency),
+        "total": amount_text(order.total_amount, order.currency) or empty,
         "status": order.get_status_display(),
         "date": order.created_at.date().isoformat(),
     }
@@ -74,18 +75,20 @@ SUBSCRIPTION_LABEL_FIELDS = ("pk", "product_name", "status", "created_at")
 CHECKOUT_LABEL_FIELDS = ("pk", "product_name", "status", "created_at")
 
 
-def orders_of(queryset: QuerySet[Order], **filters: Any) -> str:
-    """Links to the newest orders matching ``filters`` (``customer=…``) and to all of them."""
+def orders_of(queryset: QuerySet[Order], empty: str, **filters: Any) -> str | None:
+    """Links to the newest orders matching ``filters`` (``customer=…``) and to all of them
+    (``None`` when there is none); ``empty`` is the admin's empty value."""
     return related_links(
         queryset.filter(**filters).only(*ORDER_LABEL_FIELDS).order_by("-created_at"),
-        order_label,
+        lambda order: order_label(order, empty),
         all_url=admin_url(Order, "changelist", **filters),
         all_label=gettext_now("All %(n)d orders"),
     )
 
 
-def subscriptions_of(queryset: QuerySet[Subscription], **filters: Any) -> str:
-    """Links to the newest subscriptions matching ``filters`` and to all of them."""
+def subscriptions_of(queryset: QuerySet[Subscription], **filters: Any) -> str | None:
+    """Links to the newest subscriptions matching ``filters`` and to all of them (``None``
+    when there is none)."""
     return related_links(
         queryset.filter(**filters).only(*SUBSCRIPTION_LABEL_FIELDS).order_by("-created_at"),
         subscription_label,
@@ -99,6 +102,10 @@ class CustomerAdmin(CachedObjectAdmin):
     """Browse cached Polar customers; refresh them from Polar."""
 
     refresh_service = "refresh_customer"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d customer from Polar.", "Refreshed %(n)d customers from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected customers were refreshed.")
     dashboard_path = "customers/{id}"
 
     list_display = ("customer", "external_id", "user", "created_at", "is_deleted")
@@ -149,17 +156,17 @@ class CustomerAdmin(CachedObjectAdmin):
     @admin.display(description=_("orders"))
     def orders_display(self, obj: Customer) -> str:
         """The customer's newest orders, linked."""
-        return orders_of(Order.objects.all(), customer=obj.pk)
+        return self.or_empty(orders_of(Order.objects.all(), self.empty_value(), customer=obj.pk))
 
     @admin.display(description=_("subscriptions"))
     def subscriptions_display(self, obj: Customer) -> str:
         """The customer's newest subscriptions, linked."""
-        return subscriptions_of(Subscription.objects.all(), customer=obj.pk)
+        return self.or_empty(subscriptions_of(Subscription.objects.all(), customer=obj.pk))
 
     @admin.display(description=_("checkout sessions"))
     def checkouts_display(self, obj: Customer) -> str:
         """The customer's newest checkout sessions, linked."""
-        return related_links(
+        links = related_links(
             CheckoutSession.objects.filter(customer_id=obj.pk)
             .only(*CHECKOUT_LABEL_FIELDS)
             .order_by("-created_at"),
@@ -167,3 +174,4 @@ class CustomerAdmin(CachedObjectAdmin):
             all_url=admin_url(CheckoutSession, "changelist", customer_id=obj.pk),
             all_label=gettext_now("All %(n)d checkout sessions"),
         )
+        return self.or_empty(links)

@@ -1,8 +1,10 @@
-"""What the customer, order and subscription admins share.
+"""What the cached objects' admins share.
 
-Each is read-only (:class:`~.base.PolarRecordAdmin`) and lists its rows with the cheap
-date hierarchy; staff with ``polar_checkouts.sync_<model>`` may fetch selected rows
-again from Polar (an action on the list, a button on the detail page). The fetch goes
+Each is read-only (:class:`~.base.PolarRecordAdmin`); staff with
+``polar_checkouts.sync_<model>`` may fetch selected rows again from Polar (an action on
+the list, a button on the detail page: :class:`RefreshFromPolarMixin`, which the
+checkout admin uses too). The customer, order and subscription admins also share their
+list's cheap date hierarchy and columns (:class:`CachedObjectAdmin`). The fetch goes
 through the model's refresh service (``services.refresh_order`` …), which stores the
 answer through the one upsert path and sends the signals the new state calls for.
 """
@@ -20,7 +22,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from .. import services
@@ -35,57 +37,36 @@ from .filters import IndexedDateChangeList
 MAX_REFRESH = 100
 
 
-def amount_text(amount: int | None, currency: str) -> str:
-    """``19.00 USD``, ``500 JPY``; a dash for no amount."""
-    return format_amount(amount, currency) or "—"
+def amount_text(amount: int | None, currency: str) -> str | None:
+    """``19.00 USD``, ``500 JPY``; ``None`` for no amount (the admin's empty value,
+    :meth:`~.base.PolarRecordAdmin.or_empty`, is shown instead)."""
+    return format_amount(amount, currency) or None
 
 
-class CachedObjectAdmin(PolarRecordAdmin):
-    """A cached Polar object's admin: list, detail, refresh from Polar."""
+class RefreshFromPolarMixin(PolarRecordAdmin):
+    """Fetch rows again from Polar: an action on the list, a button on the detail page.
+
+    For staff with ``polar_checkouts.sync_<model>``. The fetch is the service named by
+    :attr:`refresh_service`; its failures become error messages, never a 500. The success
+    messages are whole sentences per model (:attr:`refreshed_message`,
+    :attr:`capped_message`), which translators can word naturally.
+    """
 
     #: The name in :mod:`polar_checkouts.services` that fetches one row again by id,
     #: looked up on each call (so it is the service layer's current function).
     refresh_service: ClassVar[str] = ""
-    #: The object's page in Polar's dashboard, ``{id}`` replaced (``sales/{id}``).
-    dashboard_path: ClassVar[str] = ""
+    #: After the action; ``%(n)d`` is the number refreshed (a lazy plural keyed on ``n``).
+    refreshed_message: ClassVar[Any] = ngettext_lazy(
+        "Refreshed %(n)d item from Polar.", "Refreshed %(n)d items from Polar.", "n"
+    )
+    #: When more than :data:`MAX_REFRESH` rows were selected; ``%(n)d`` is that cap.
+    capped_message: ClassVar[Any] = _("Only the first %(n)d selected items were refreshed.")
 
-    date_hierarchy = "created_at"
-    ordering = ("-created_at",)
     actions = ("refresh_from_polar",)
-    change_list_template = "admin/polar_checkouts/object_change_list.html"
-    change_form_template = "admin/polar_checkouts/object_change_form.html"
-
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        """The changelist with the date hierarchy that does not scan the table."""
-        return IndexedDateChangeList
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
         """May refresh rows from Polar (``polar_checkouts.sync_<model>``)."""
         return self.has_model_permission(request, "sync")
-
-    # -- columns shared by the three ----------------------------------------------------------
-
-    @admin.display(description=_("id"), ordering="pk")
-    def short_id(self, obj: Model) -> str:
-        """The first block of the UUID: enough to tell rows apart."""
-        return str(obj.pk).split("-")[0] + "…"
-
-    @admin.display(description=_("on Polar"))
-    def polar_link(self, obj: Model) -> str | None:
-        """A link to the object in Polar's dashboard (empty when it cannot be built)."""
-        return dashboard_link(self.dashboard_path.format(id=obj.pk))
-
-    @admin.display(description=_("metadata"))
-    def metadata_display(self, obj: Any) -> str:
-        """Metadata as indented JSON."""
-        return pretty_json(obj.metadata)
-
-    @admin.display(description=_("last Polar payload"))
-    def payload_display(self, obj: Any) -> str:
-        """The whole payload as indented JSON, secrets masked, HTML escaped."""
-        return pretty_json(masked_payload(obj.payload))
-
-    # -- refreshing ---------------------------------------------------------------------------
 
     def _refresher(self) -> Callable[[Any], Any]:
         refresh: Callable[[Any], Any] = getattr(services, self.refresh_service)
@@ -112,25 +93,10 @@ class CachedObjectAdmin(PolarRecordAdmin):
         ids = list(queryset.values_list("pk", flat=True)[: MAX_REFRESH + 1])
         if len(ids) > MAX_REFRESH:
             ids = ids[:MAX_REFRESH]
-            self.message_user(
-                request,
-                _("Only the first %(n)d selected %(name)s were refreshed.")
-                % {"n": MAX_REFRESH, "name": self.opts.verbose_name_plural},
-                messages.WARNING,
-            )
+            self.message_user(request, self.capped_message % {"n": MAX_REFRESH}, messages.WARNING)
         refreshed = sum(self._refresh_one(request, object_id) for object_id in ids)
         if refreshed:
-            name = self.opts.verbose_name if refreshed == 1 else self.opts.verbose_name_plural
-            self.message_user(
-                request,
-                ngettext(
-                    "Refreshed %(n)d %(name)s from Polar.",
-                    "Refreshed %(n)d %(name)s from Polar.",
-                    refreshed,
-                )
-                % {"n": refreshed, "name": name},
-                messages.SUCCESS,
-            )
+            self.message_user(request, self.refreshed_message % {"n": refreshed}, messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:
         """The detail page's refresh endpoint (POST only), before the default routes."""
@@ -161,3 +127,41 @@ class CachedObjectAdmin(PolarRecordAdmin):
         """The detail page, with a refresh button for staff allowed to use it."""
         extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+class CachedObjectAdmin(RefreshFromPolarMixin):
+    """A cached Polar object's admin: list, detail, refresh from Polar."""
+
+    #: The object's page in Polar's dashboard, ``{id}`` replaced (``sales/{id}``).
+    dashboard_path: ClassVar[str] = ""
+
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    change_list_template = "admin/polar_checkouts/object_change_list.html"
+    change_form_template = "admin/polar_checkouts/object_change_form.html"
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        """The changelist with the date hierarchy that does not scan the table."""
+        return IndexedDateChangeList
+
+    # -- columns shared by the three ----------------------------------------------------------
+
+    @admin.display(description=_("id"), ordering="pk")
+    def short_id(self, obj: Model) -> str:
+        """The first block of the UUID: enough to tell rows apart."""
+        return str(obj.pk).split("-")[0] + "…"
+
+    @admin.display(description=_("on Polar"))
+    def polar_link(self, obj: Model) -> str:
+        """A link to the object in Polar's dashboard (empty when it cannot be built)."""
+        return self.or_empty(dashboard_link(self.dashboard_path.format(id=obj.pk)))
+
+    @admin.display(description=_("metadata"))
+    def metadata_display(self, obj: Any) -> str:
+        """Metadata as indented JSON."""
+        return pretty_json(obj.metadata)
+
+    @admin.display(description=_("last Polar payload"))
+    def payload_display(self, obj: Any) -> str:
+        """The whole payload as indented JSON, secrets masked, HTML escaped."""
+        return pretty_json(masked_payload(obj.payload))

@@ -13,6 +13,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Model
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from ..models import CheckoutSession, Customer, Order, OrderStatus, Subscription
 from .base import OTHER_COLOUR, badge, change_link
@@ -39,7 +40,7 @@ def cached(model: type[Model], pk: Any, *fields: str) -> Any:
     return (rows.only(*fields) if fields else rows).first()
 
 
-def customer_cell(obj: Any) -> str:
+def customer_cell(obj: Any) -> str | None:
     """The customer of an order or subscription (joined by ``list_select_related``),
     linked to its page; its id marked "not cached" when the cache lacks it."""
     customer = obj.customer
@@ -48,7 +49,7 @@ def customer_cell(obj: Any) -> str:
     return change_link(Customer, customer.pk, customer.email or customer.name or customer.pk)
 
 
-def customer_page_link(obj: Any) -> str:
+def customer_page_link(obj: Any) -> str | None:
     """The customer of an order or subscription, read on its own (a detail page), linked."""
     customer = cached(Customer, obj.customer_id, "pk", "email", "name")
     if customer is None:
@@ -56,7 +57,7 @@ def customer_page_link(obj: Any) -> str:
     return change_link(Customer, customer.pk, customer)
 
 
-def checkout_cell(obj: Any) -> str:
+def checkout_cell(obj: Any) -> str | None:
     """The checkout session an order or subscription came from, linked."""
     checkout = cached(CheckoutSession, obj.checkout_id, "pk")
     return change_link(CheckoutSession, obj.checkout_id, obj.checkout_id, exists=bool(checkout))
@@ -67,6 +68,10 @@ class OrderAdmin(CachedObjectAdmin):
     """Browse cached Polar orders; refresh them from Polar."""
 
     refresh_service = "refresh_order"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d order from Polar.", "Refreshed %(n)d orders from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected orders were refreshed.")
     dashboard_path = "sales/{id}"
 
     list_display = (
@@ -149,12 +154,12 @@ class OrderAdmin(CachedObjectAdmin):
     @admin.display(description=_("customer"), ordering="customer__email")
     def customer_display(self, obj: Order) -> str:
         """The customer's email, linked to its page."""
-        return customer_cell(obj)
+        return self.or_empty(customer_cell(obj))
 
     @admin.display(description=_("total"), ordering="total_amount")
     def total_display(self, obj: Order) -> str:
         """``20.90 USD``, with what was refunded of it."""
-        total = amount_text(obj.total_amount, obj.currency)
+        total = self.or_empty(amount_text(obj.total_amount, obj.currency))
         if obj.refunded_amount:
             return format_html(
                 '<span style="white-space:nowrap">{}</span><br><small>{}</small>',
@@ -166,54 +171,55 @@ class OrderAdmin(CachedObjectAdmin):
     @admin.display(description=_("subtotal"))
     def subtotal_display(self, obj: Order) -> str:
         """Before discount and tax."""
-        return amount_text(obj.subtotal_amount, obj.currency)
+        return self.or_empty(amount_text(obj.subtotal_amount, obj.currency))
 
     @admin.display(description=_("discount"))
     def discount_display(self, obj: Order) -> str:
         """The discount applied."""
-        return amount_text(obj.discount_amount, obj.currency)
+        return self.or_empty(amount_text(obj.discount_amount, obj.currency))
 
     @admin.display(description=_("net amount"))
     def net_display(self, obj: Order) -> str:
         """After discount, before tax."""
-        return amount_text(obj.net_amount, obj.currency)
+        return self.or_empty(amount_text(obj.net_amount, obj.currency))
 
     @admin.display(description=_("tax"))
     def tax_display(self, obj: Order) -> str:
         """Tax charged."""
-        return amount_text(obj.tax_amount, obj.currency)
+        return self.or_empty(amount_text(obj.tax_amount, obj.currency))
 
     @admin.display(description=_("refunded"))
     def refunded_display(self, obj: Order) -> str:
         """Amount and tax refunded so far."""
         if not obj.refunded_amount:
-            return "—"
+            return self.or_empty(None)
         return _("%(amount)s (of which tax %(tax)s)") % {
             "amount": obj.formatted_refunded,
-            "tax": amount_text(obj.refunded_tax_amount, obj.currency),
+            "tax": self.or_empty(amount_text(obj.refunded_tax_amount, obj.currency)),
         }
 
     @admin.display(description=_("order_refunded sent for"))
     def refunded_notified_display(self, obj: Order) -> str:
         """The refunded amount ``order_refunded`` was last sent for."""
-        return amount_text(obj.refunded_notified_amount or None, obj.currency)
+        return self.or_empty(amount_text(obj.refunded_notified_amount or None, obj.currency))
 
     # -- links to the related rows ----------------------------------------------------------------
 
     @admin.display(description=_("customer"))
     def customer_link(self, obj: Order) -> str:
         """The customer, linked to its page."""
-        return customer_page_link(obj)
+        return self.or_empty(customer_page_link(obj))
 
     @admin.display(description=_("subscription"))
     def subscription_link(self, obj: Order) -> str:
         """The subscription this order pays for, linked (none for a one-time purchase)."""
         subscription = cached(Subscription, obj.subscription_id, "pk", "product_name", "status")
         if subscription is None:
-            return change_link(Subscription, obj.subscription_id, obj.subscription_id, exists=False)
-        return change_link(Subscription, subscription.pk, subscription)
+            link = change_link(Subscription, obj.subscription_id, obj.subscription_id, exists=False)
+            return self.or_empty(link)
+        return self.or_empty(change_link(Subscription, subscription.pk, subscription))
 
     @admin.display(description=_("checkout session"))
     def checkout_link(self, obj: Order) -> str:
         """The checkout session that created the order (none for a renewal)."""
-        return checkout_cell(obj)
+        return self.or_empty(checkout_cell(obj))

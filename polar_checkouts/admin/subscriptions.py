@@ -11,7 +11,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from ..models import Order, RecurringInterval, Subscription, SubscriptionStatus
 from .base import OTHER_COLOUR, badge
@@ -51,6 +51,10 @@ class SubscriptionAdmin(CachedObjectAdmin):
     """Browse cached Polar subscriptions; refresh them from Polar."""
 
     refresh_service = "refresh_subscription"
+    refreshed_message = ngettext_lazy(
+        "Refreshed %(n)d subscription from Polar.", "Refreshed %(n)d subscriptions from Polar.", "n"
+    )
+    capped_message = _("Only the first %(n)d selected subscriptions were refreshed.")
     dashboard_path = "sales/subscriptions/{id}"
 
     list_display = (
@@ -145,7 +149,7 @@ class SubscriptionAdmin(CachedObjectAdmin):
     @admin.display(description=_("customer"), ordering="customer__email")
     def customer_display(self, obj: Subscription) -> str:
         """The customer's email, linked to its page."""
-        return customer_cell(obj)
+        return self.or_empty(customer_cell(obj))
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Subscription) -> str:
@@ -154,7 +158,7 @@ class SubscriptionAdmin(CachedObjectAdmin):
             return str(_("Free"))
         return format_html(
             '<span style="white-space:nowrap">{} {}</span>',
-            amount_text(obj.amount, obj.currency),
+            self.or_empty(amount_text(obj.amount, obj.currency)),
             interval_text(obj.recurring_interval, obj.recurring_interval_count),
         )
 
@@ -163,14 +167,16 @@ class SubscriptionAdmin(CachedObjectAdmin):
     @admin.display(description=_("customer"))
     def customer_link(self, obj: Subscription) -> str:
         """The customer, linked to its page."""
-        return customer_page_link(obj)
+        return self.or_empty(customer_page_link(obj))
 
     @admin.display(description=_("checkout session"))
     def checkout_link(self, obj: Subscription) -> str:
         """The checkout session that started the subscription."""
-        return checkout_cell(obj)
+        return self.or_empty(checkout_cell(obj))
 
     @admin.display(description=_("orders"))
     def orders_display(self, obj: Subscription) -> str:
         """The first payment and the renewals, newest first, linked."""
-        return orders_of(Order.objects.all(), subscription=obj.pk)
+        return self.or_empty(
+            orders_of(Order.objects.all(), self.empty_value(), subscription=obj.pk)
+        )

@@ -3,21 +3,22 @@
 Polar is the source of truth; :class:`CheckoutSession` keeps the last payload it sent plus
 promoted, indexed columns for what a shop filters and sorts on. Every payload, whatever
 its source (API response, list page, webhook), enters through one upsert path (row locks,
-insert-or-get, ``COPY``) here; what a payload means and whether it is newer than the row
-("newer data wins", :func:`~polar_checkouts.payload.incoming_wins`) are pure rules in
-:mod:`polar_checkouts.payload`, re-exported below for the paths the docs show.
+insert-or-get, ``COPY``): the one the cached Polar objects share
+(:class:`~polar_checkouts.models.base.PolarObjectManager`), told here what a checkout adds
+(its client secret never changes once stored and belongs to one checkout; the request's
+IP address is recorded beside the shop user); what a payload means and whether it is newer
+than the row ("newer data wins", :func:`~polar_checkouts.payload.incoming_wins`) are pure
+rules in :mod:`polar_checkouts.payload`, re-exported below for the paths the docs show.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,13 +27,23 @@ from ..money import format_amount
 from ..payload import (
     InvalidPayloadError,
     checkout_id_of,
+    checkout_wins,
     fields_from_payload,
     incoming_wins,
     is_expired,
     merge_payload,
     parse_polar_datetime,
 )
-from .base import insert_rows
+from .base import (
+    PolarObject,
+    PolarObjectManager,
+    StoreCounts,
+    StoreResult,
+    apply_payload,
+    claim_local_facts,
+    polar_id_field,
+    shop_user_field,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -96,57 +107,21 @@ POLAR_FIELDS: Final = (
 )
 
 
-@dataclass(frozen=True)
-class UpsertResult:
-    """What one upsert did. ``changed`` is False when the payload was stale or identical."""
+class UpsertResult(StoreResult["CheckoutSession"]):
+    """What one checkout upsert did (a :class:`StoreResult`; ``checkout`` is its row)."""
 
-    checkout: CheckoutSession
-    created: bool
-    changed: bool
-    previous_status: str | None
+    @property
+    def checkout(self) -> CheckoutSession:
+        """The stored checkout (the name this result has always had)."""
+        return self.row
 
 
 @dataclass
-class UpsertCounts:
-    """What a bulk upsert did; ``results`` lists the rows created or changed, in order."""
+class UpsertCounts(StoreCounts["CheckoutSession"]):
+    """What a bulk checkout upsert did (a :class:`StoreCounts` of :class:`UpsertResult`)."""
 
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    results: list[UpsertResult] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        """Payloads processed."""
-        return self.created + self.updated + self.unchanged
-
-
-def _apply(checkout: CheckoutSession, payload: Mapping[str, Any], *, now: dt.datetime) -> bool:
-    """Apply ``payload`` to ``checkout`` in memory when it wins; True when anything changed."""
-    merged = merge_payload(checkout.payload, payload)
-    values = fields_from_payload(merged)
-    # A checkout's client secret is fixed when Polar creates it: once stored it never
-    # changes, so an update can never take a secret another cached checkout holds.
-    values["client_secret"] = checkout.client_secret or values["client_secret"]
-    if not incoming_wins(
-        stored_status=checkout.status,
-        stored_modified_at=checkout.modified_at,
-        stored_created_at=checkout.created_at,
-        incoming_status=values["status"],
-        incoming_modified_at=values["modified_at"],
-        incoming_created_at=values["created_at"],
-    ):
-        return False
-    # Polar never changes a checkout's creation date; keep ours if the payload lacked one.
-    if "created_at" not in merged or parse_polar_datetime(merged.get("created_at")) is None:
-        values["created_at"] = checkout.created_at
-    changed = [name for name in POLAR_FIELDS if getattr(checkout, name) != values[name]]
-    if not changed:
-        return False
-    for name in POLAR_FIELDS:
-        setattr(checkout, name, values[name])
-    checkout.synced_at = now
-    return True
+    # The same list, typed with the checkout's result (the manager's ``result_class``).
+    results: list[UpsertResult] = field(default_factory=list)  # type: ignore[assignment]
 
 
 class CheckoutSessionQuerySet(models.QuerySet["CheckoutSession"]):
@@ -193,10 +168,13 @@ class CheckoutSessionQuerySet(models.QuerySet["CheckoutSession"]):
         return self.filter(product_id=product_id)
 
 
-class _UpsertManager(models.Manager["CheckoutSession"]):
+class _UpsertManager(PolarObjectManager["CheckoutSession"]):
     """The one upsert path for Polar payloads (the manager half of ``objects``)."""
 
-    def upsert_from_polar(
+    result_class = UpsertResult
+    counts_class = UpsertCounts
+
+    def upsert_from_polar(  # type: ignore[override]
         self,
         payload: Mapping[str, Any],
         *,
@@ -209,36 +187,9 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
         a concurrent first insert falls back to the locked update. ``user`` and
         ``ip_address`` are local facts recorded only when the row has none yet.
         """
-        checkout_id = checkout_id_of(payload)
-        user = _signed_in(user)
-        now = timezone.now()
-        with transaction.atomic(using=self.db):
-            existing = self.select_for_update().filter(pk=checkout_id).first()
-            if existing is None:
-                values = fields_from_payload(merge_payload(None, payload))
-                checkout = self.model(
-                    id=checkout_id, synced_at=now, user=user, ip_address=ip_address, **values
-                )
-                try:
-                    with transaction.atomic(using=self.db):
-                        checkout.save(force_insert=True, using=self.db)
-                except IntegrityError:
-                    # Someone else inserted it between our read and our write.
-                    existing = self.select_for_update().filter(pk=checkout_id).first()
-                    if existing is None:
-                        _refuse_secret_clash(self, checkout)
-                        raise
-                else:
-                    return UpsertResult(checkout, created=True, changed=True, previous_status=None)
-            previous_status = existing.status
-            changed = _apply(existing, payload, now=now)
-            local = _claim_local_facts(existing, user=user, ip_address=ip_address)
-            if changed or local:
-                fields = [*POLAR_FIELDS, "synced_at"] if changed else []
-                existing.save(update_fields=[*fields, *local], using=self.db)
-            return UpsertResult(
-                existing, created=False, changed=changed, previous_status=previous_status
-            )
+        result = self.store_one(payload, {"user": _signed_in(user), "ip_address": ip_address})
+        assert isinstance(result, UpsertResult)
+        return result
 
     def unchanged_by(
         self,
@@ -261,96 +212,24 @@ class _UpsertManager(models.Manager["CheckoutSession"]):
         if checkout.status == CheckoutStatus.SUCCEEDED and checkout.succeeded_notified_at is None:
             return None
         # Both helpers only touch this (then discarded) instance when something would change.
-        if _claim_local_facts(checkout, user=_signed_in(user), ip_address=ip_address):
+        local = {"user": _signed_in(user), "ip_address": ip_address}
+        if claim_local_facts(checkout, local):
             return None
-        if _apply(checkout, payload, now=timezone.now()):
+        if apply_payload(checkout, payload, now=timezone.now()):
             return None
         return checkout
 
-    def upsert_many(self, payloads: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+    def upsert_many(  # type: ignore[override]
+        self, payloads: Iterable[Mapping[str, Any]]
+    ) -> UpsertCounts:
         """Bulk :meth:`upsert_from_polar` for one page of a list: a constant number of queries.
 
-        One ``SELECT … FOR UPDATE`` for the rows that exist, one ``bulk_create`` for the new
+        One ``SELECT … FOR UPDATE`` for the rows that exist, one bulk insert for the new
         ones and one ``bulk_update`` for those the incoming data wins on, in one transaction.
         """
-        counts = UpsertCounts()
-        by_id: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
-        for payload in payloads:
-            by_id.setdefault(checkout_id_of(payload), []).append(payload)
-        if not by_id:
-            return counts
-        now = timezone.now()
-        with transaction.atomic(using=self.db):
-            # Locked in id order, so two concurrent syncs of overlapping pages cannot deadlock.
-            locked = self.select_for_update().filter(pk__in=list(by_id)).order_by("pk")
-            existing = {row.pk: row for row in locked}
-            new: list[CheckoutSession] = []
-            updated: list[tuple[CheckoutSession, str]] = []
-            for checkout_id, versions in by_id.items():
-                row = existing.get(checkout_id)
-                if row is None:
-                    first, *rest = versions
-                    row = self.model(
-                        id=checkout_id,
-                        synced_at=now,
-                        **fields_from_payload(merge_payload(None, first)),
-                    )
-                    # The same checkout twice on one page: the rule picks the winner.
-                    for later in rest:
-                        _apply(row, later, now=now)
-                    new.append(row)
-                    counts.unchanged += len(rest)
-                    continue
-                previous_status = row.status
-                applied = [_apply(row, version, now=now) for version in versions]
-                if any(applied):
-                    updated.append((row, previous_status))
-                counts.unchanged += len(versions) - (1 if any(applied) else 0)
-            if new:
-                try:
-                    with transaction.atomic(using=self.db):
-                        insert_rows(self, new)
-                except IntegrityError:
-                    # A concurrent writer inserted some of them first: take the careful
-                    # path for this page's new rows (rare, so per row is fine).
-                    for row in new:
-                        result = self.upsert_from_polar(row.payload)
-                        _count(counts, result)
-                    new = []
-            if updated:
-                self.bulk_update([row for row, _ in updated], [*POLAR_FIELDS, "synced_at"])
-        for row in new:
-            _count(counts, UpsertResult(row, created=True, changed=True, previous_status=None))
-        for row, previous_status in updated:
-            _count(
-                counts,
-                UpsertResult(row, created=False, changed=True, previous_status=previous_status),
-            )
+        counts = super().upsert_many(payloads)
+        assert isinstance(counts, UpsertCounts)
         return counts
-
-
-def _refuse_secret_clash(manager: models.Manager[CheckoutSession], row: CheckoutSession) -> None:
-    """Raise :class:`InvalidPayloadError` when another cached checkout holds ``row``'s secret.
-
-    Polar gives every checkout its own client secret; a payload claiming another one's is
-    not data the cache can hold, and its page is refused whole.
-    """
-    secret = row.client_secret
-    if secret and manager.filter(client_secret=secret).exclude(pk=row.pk).exists():
-        raise InvalidPayloadError(
-            f"Checkout {row.pk} carries the client secret of another cached checkout"
-        )
-
-
-def _count(counts: UpsertCounts, result: UpsertResult) -> None:
-    if result.created:
-        counts.created += 1
-    elif result.changed:
-        counts.updated += 1
-    else:
-        counts.unchanged += 1
-        return
-    counts.results.append(result)
 
 
 def _signed_in(user: Any) -> Any:
@@ -358,20 +237,6 @@ def _signed_in(user: Any) -> Any:
     if user is not None and not getattr(user, "is_authenticated", False):
         return None
     return user
-
-
-def _claim_local_facts(
-    checkout: CheckoutSession, *, user: Any, ip_address: str | None
-) -> list[str]:
-    """Record the shop user and request IP when the row has none; return fields set."""
-    fields = []
-    if user is not None and checkout.user_id is None:
-        checkout.user = user
-        fields.append("user")
-    if ip_address and not checkout.ip_address:
-        checkout.ip_address = ip_address
-        fields.append("ip_address")
-    return fields
 
 
 def expired_condition() -> Q:
@@ -385,10 +250,13 @@ def expired_condition() -> Q:
 CheckoutSessionManager = _UpsertManager.from_queryset(CheckoutSessionQuerySet)
 
 
-class CheckoutSession(models.Model):
+class CheckoutSession(PolarObject):
     """A Polar checkout session as last seen from Polar, plus who started it here."""
 
-    id = models.UUIDField(_("Polar checkout id"), primary_key=True, editable=False)
+    # The columns every cached Polar object has are the base's (created_at, modified_at,
+    # metadata, payload, synced_at); the id's label and the user's related name are the
+    # checkout's own, as they were before the base existed.
+    id = polar_id_field(_("Polar checkout id"))
     status = models.CharField(_("status"), max_length=20, choices=CheckoutStatus.choices)
     # Null (not "") when Polar sent none, so the unique constraint ignores it.
     client_secret = models.CharField(
@@ -405,24 +273,17 @@ class CheckoutSession(models.Model):
     total_amount = models.BigIntegerField(_("total amount"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at (Polar)"))
-    modified_at = models.DateTimeField(_("modified at (Polar)"), null=True, blank=True)
-    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
-    payload = models.JSONField(_("last Polar payload"), default=dict, blank=True)
-    synced_at = models.DateTimeField(_("changed from Polar at"), default=timezone.now)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("shop user"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="polar_checkout_sessions",
-    )
+    user = shop_user_field("polar_checkout_sessions")
     ip_address = models.GenericIPAddressField(_("request IP address"), null=True, blank=True)
     # Set by the one conditional UPDATE that sends ``checkout_succeeded`` (signals.py).
     succeeded_notified_at = models.DateTimeField(
         _("checkout_succeeded sent at"), null=True, blank=True, editable=False
     )
+
+    polar_name = "checkout"
+    polar_fields = POLAR_FIELDS
+    parse = staticmethod(fields_from_payload)
+    wins = staticmethod(checkout_wins)
 
     objects = CheckoutSessionManager()
 
@@ -443,6 +304,27 @@ class CheckoutSession(models.Model):
             models.Index(fields=["expires_at"], name="polar_cs_expires_idx"),
             models.Index(fields=["currency"], name="polar_cs_currency_idx"),
         ]
+
+    def incoming_values(self, merged: Mapping[str, Any]) -> dict[str, Any]:
+        """The payload's column values, keeping the client secret once stored.
+
+        A checkout's client secret is fixed when Polar creates it: once stored it never
+        changes, so an update can never take a secret another cached checkout holds.
+        """
+        values = fields_from_payload(merged)
+        values["client_secret"] = self.client_secret or values["client_secret"]
+        return values
+
+    @classmethod
+    def refuse_insert(cls, manager: models.Manager[Any], row: PolarObject) -> None:
+        """Raise :class:`InvalidPayloadError` when another cached checkout holds ``row``'s
+        secret: Polar gives every checkout its own, and a payload claiming another one's is
+        not data the cache can hold (its page is refused whole)."""
+        secret = getattr(row, "client_secret", None)
+        if secret and manager.filter(client_secret=secret).exclude(pk=row.pk).exists():
+            raise InvalidPayloadError(
+                f"Checkout {row.pk} carries the client secret of another cached checkout"
+            )
 
     def __str__(self) -> str:
         label = self.product_name or str(self.id)

@@ -23,7 +23,7 @@ from ..payload.orders import (
     order_fields,
     order_wins,
 )
-from .base import PolarObject, PolarObjectManager
+from .base import PolarObject, PolarObjectManager, polar_link_field
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -112,33 +112,9 @@ class Order(PolarObject):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     product_id = models.UUIDField(_("product id"), null=True, blank=True)
     product_name = models.CharField(_("product"), max_length=255, blank=True)
-    customer = models.ForeignKey(
-        "polar_checkouts.Customer",
-        verbose_name=_("customer"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="orders",
-    )
-    subscription = models.ForeignKey(
-        "polar_checkouts.Subscription",
-        verbose_name=_("subscription"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="orders",
-    )
-    checkout = models.ForeignKey(
-        "polar_checkouts.CheckoutSession",
-        verbose_name=_("checkout"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="orders",
-    )
+    customer = polar_link_field("polar_checkouts.Customer", _("customer"), "orders")
+    subscription = polar_link_field("polar_checkouts.Subscription", _("subscription"), "orders")
+    checkout = polar_link_field("polar_checkouts.CheckoutSession", _("checkout"), "orders")
     # When the cache first saw the order paid (Polar's order carries no paid date).
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     # Set by the one conditional UPDATE that sends ``order_paid``.

@@ -23,7 +23,7 @@ from ..payload.subscriptions import (
     subscription_fields,
     subscription_wins,
 )
-from .base import PolarObject, PolarObjectManager
+from .base import PolarObject, PolarObjectManager, polar_link_field
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -108,24 +108,8 @@ class Subscription(PolarObject):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     product_id = models.UUIDField(_("product id"), null=True, blank=True)
     product_name = models.CharField(_("product"), max_length=255, blank=True)
-    customer = models.ForeignKey(
-        "polar_checkouts.Customer",
-        verbose_name=_("customer"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="subscriptions",
-    )
-    checkout = models.ForeignKey(
-        "polar_checkouts.CheckoutSession",
-        verbose_name=_("checkout"),
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="subscriptions",
-    )
+    customer = polar_link_field("polar_checkouts.Customer", _("customer"), "subscriptions")
+    checkout = polar_link_field("polar_checkouts.CheckoutSession", _("checkout"), "subscriptions")
     # Each set by the one conditional UPDATE that sends the signal of that name.
     activated_notified_at = models.DateTimeField(
         _("subscription_activated sent at"), null=True, blank=True, editable=False

@@ -125,6 +125,19 @@ def incoming_wins(
     )
 
 
+def checkout_wins(stored: Mapping[str, Any], incoming: Mapping[str, Any]) -> bool:
+    """:func:`incoming_wins` for two sets of column values (as :func:`fields_from_payload`
+    returns them): the form the shared upsert path asks every cached object's rule in."""
+    return incoming_wins(
+        stored_status=stored["status"],
+        stored_modified_at=stored["modified_at"],
+        stored_created_at=stored["created_at"],
+        incoming_status=incoming["status"],
+        incoming_modified_at=incoming["modified_at"],
+        incoming_created_at=incoming["created_at"],
+    )
+
+
 #: The keys of Polar's ``CheckoutPublic``, what a client-secret read answers: the union of
 #: its properties in the specs of the seed era (2024-12), 2025-02, 2026-04 and 2026-10.
 #: A server-side payload (``Checkout``) also carries the shop's own data (``metadata``,

@@ -67,7 +67,7 @@ def store_checkout(
     stored = CheckoutSession.objects.unchanged_by(payload, user=user, ip_address=ip_address)
     if stored is not None:
         # Polar said what the cache already holds: nothing to write, nothing to signal.
-        return UpsertResult(stored, created=False, changed=False, previous_status=stored.status)
+        return UpsertResult(stored, created=False, changed=False, previous=stored.snapshot())
     with transaction.atomic():
         result = CheckoutSession.objects.upsert_from_polar(
             payload, user=user, ip_address=ip_address

@@ -379,3 +379,13 @@ def test_detail_refresh_button(operator_client, viewer_client, rsps):
     response = operator_client.post(refresh, follow=True)
     assert response.status_code == 200
     assert any("Could not refresh" in m for m in messages_of(response))
+
+
+def test_empty_detail_fields_show_the_empty_value_not_none(viewer_client):
+    # No customer, no amounts, no secret, no orders or subscriptions yet.
+    checkout = store(customer_id=None, amount=None, tax_amount=None, client_secret=None)
+    page = viewer_client.get(change_url(checkout)).content.decode()
+    values = re.findall(r'<div class="readonly">(.*?)</div>', page, flags=re.S)
+    assert values.count("-") >= 6
+    assert "None" not in values
+    assert not any("—" in value for value in values)

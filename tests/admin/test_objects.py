@@ -4,13 +4,18 @@ against Polar's exact answers (``responses``)."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
+from django.contrib import admin as django_admin
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from polar_checkouts import services, signals
+from polar_checkouts.admin import objects as admin_objects
 from polar_checkouts.client import get_client
-from polar_checkouts.models import Customer, Order
+from polar_checkouts.models import CheckoutSession, Customer, Order, Subscription
 from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, PRODUCT_SUBSCRIPTION_ID, TOKEN_SUCCEEDED
 from tests.admin.helpers import (
     CUSTOMERS,
@@ -20,8 +25,11 @@ from tests.admin.helpers import (
     membership,
     messages_of,
     one_time_order,
+    store,
 )
 from tests.polar_payloads import API
+
+Mixin = admin_objects.RefreshFromPolarMixin
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +162,56 @@ def test_the_refresh_button_is_post_only_and_csrf_protected(make_staff, rsps):
     assert staff.get(refresh_button(order)).status_code == 405
     assert staff.post(refresh_button(order)).status_code == 403
     assert len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("changelist", "service", "make_row", "capped", "refreshed"),
+    [
+        (
+            ORDERS,
+            "refresh_order",
+            one_time_order,
+            "Only the first 2 selected orders were refreshed.",
+            "Refreshed 2 orders from Polar.",
+        ),
+        (
+            "admin:polar_checkouts_checkoutsession_changelist",
+            "refresh_checkout",
+            store,
+            "Only the first 2 selected checkout sessions were refreshed.",
+            "Refreshed 2 checkout sessions from Polar.",
+        ),
+    ],
+)
+def test_the_action_refreshes_at_most_max_refresh_rows(
+    cache_operator_client, monkeypatch, changelist, service, make_row, capped, refreshed
+):
+    # The checkout admin uses the same mixin: same cap, its own whole sentences.
+    monkeypatch.setattr(admin_objects, "MAX_REFRESH", 2)
+    fetched: list[Any] = []
+    monkeypatch.setattr(services, service, fetched.append)
+    rows = [make_row() for _ in range(3)]
+
+    messages = messages_of(refresh(cache_operator_client, changelist, *rows))
+
+    assert len(fetched) == 2
+    assert set(fetched) <= {row.pk for row in rows}
+    assert capped in messages
+    assert refreshed in messages
+
+
+def test_each_admin_says_its_own_whole_sentence_in_every_language():
+    said = {
+        model: cast(Mixin, django_admin.site._registry[model]).refreshed_message
+        for model in (CheckoutSession, Customer, Order, Subscription)
+    }
+    with translation.override("fr"):
+        assert said[Order] % {"n": 1} == "1 commande actualisée depuis Polar."
+        assert said[Order] % {"n": 3} == "3 commandes actualisées depuis Polar."
+        assert said[Customer] % {"n": 2} == "2 clients actualisés depuis Polar."
+    with translation.override("de"):
+        assert said[Subscription] % {"n": 2} == "2 Abonnements von Polar aktualisiert."
+    with translation.override("ja"):
+        assert said[CheckoutSession] % {"n": 2} == (
+            "2 件のチェックアウトセッションを Polar から更新しました。"
+        )

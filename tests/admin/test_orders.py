@@ -3,9 +3,11 @@ detail page's links to the customer, subscription and checkout."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -217,3 +219,25 @@ def test_the_list_of_a_customers_orders_and_of_a_subscriptions_renewals(cache_vi
     assert listed_ids(response) == {str(o.pk) for o in orders}
     response = cache_viewer_client.get(reverse(ORDERS), {"customer": str(customer.pk)})
     assert listed_ids(response) == {str(o.pk) for o in orders}
+
+
+def readonly_values(page):
+    """What the change form shows in each read-only field."""
+    return re.findall(r'<div class="readonly">(.*?)</div>', page, flags=re.S)
+
+
+def test_empty_detail_fields_show_the_admins_empty_value(cache_viewer_client, monkeypatch):
+    # A one-time order: no subscription, no checkout, nothing refunded.
+    order = one_time_order()
+    values = readonly_values(cache_viewer_client.get(change_url_of(order)).content.decode())
+    assert values.count("-") >= 4  # subscription, checkout, refunded, order_refunded sent for
+    assert "None" not in values
+    assert not any("—" in value for value in values)
+
+    # The admin's own empty_value_display, wherever a helper had nothing to show.
+    monkeypatch.setattr(
+        admin.site._registry[Order], "empty_value_display", "(nothing)", raising=False
+    )
+    values = readonly_values(cache_viewer_client.get(change_url_of(order)).content.decode())
+    assert values.count("(nothing)") >= 4
+    assert "-" not in values
