@@ -43,11 +43,12 @@ LOGGING = {
 # broken connections replaced at the next request, and the order_paid counter; only when
 # the multi-node runner asks for it, so the single-node run above is unchanged.
 if os.environ.get("POLAR_LOAD_MULTINODE"):
+    from polar_checkouts.rq_settings import pooled_rq_queue
     from tests.settings import MIDDLEWARE, TASKS
 
     _queue = os.environ.get("POLAR_LOAD_RQ_QUEUE", "polar_load")
     RQ_QUEUES = {
-        _queue: {"URL": os.environ.get("POLAR_LOAD_REDIS_URL", "redis://127.0.0.1:6379/1")}
+        _queue: pooled_rq_queue(os.environ.get("POLAR_LOAD_REDIS_URL", "redis://127.0.0.1:6379/1"))
     }
     TASKS = {**TASKS, "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [_queue]}}
     POLAR_TASK_BACKEND = "rq"

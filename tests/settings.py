@@ -50,15 +50,14 @@ if find_spec("django_tasks_db"):
 # The Redis queue backend (django-tasks-rq, the "tasks-rq" extra) for the test with real RQ
 # worker processes: Redis db 1 unless POLAR_TEST_REDIS_URL names another, and a queue of
 # its own so nothing else on that Redis is touched.
+# Enqueues reuse one pooled connection per process (polar_checkouts.rq_settings).
 RQ_TEST_QUEUE = "polar_checkouts_tests"
+RQ_TEST_REDIS_URL = os.environ.get("POLAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 if find_spec("django_tasks_rq"):
+    from polar_checkouts.rq_settings import pooled_rq_queue
+
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {
-        RQ_TEST_QUEUE: {
-            "URL": os.environ.get("POLAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/1"),
-            "DEFAULT_TIMEOUT": 60,
-        }
-    }
+    RQ_QUEUES = {RQ_TEST_QUEUE: pooled_rq_queue(RQ_TEST_REDIS_URL, DEFAULT_TIMEOUT=60)}
     TASKS["rq"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [RQ_TEST_QUEUE]}
 
 # A worker process a test starts enqueues retries on the backend and queue the test chose.

@@ -29,7 +29,10 @@ def receive_delivery(
     if not created and event.is_done:
         logger.info("Polar webhook %s (%s) is a duplicate; already done", webhook_id, event.type)
         return event
-    if not created:
+    if not created and event.outcome == WebhookOutcome.FAILED:
+        # Only a row read as failed is made due (a pending one, the usual duplicate, costs
+        # no UPDATE); the condition stays in the statement, as another process may have
+        # processed it since.
         WebhookEvent.objects.filter(pk=event.pk, outcome=WebhookOutcome.FAILED).update(
             next_attempt_at=timezone.now()
         )

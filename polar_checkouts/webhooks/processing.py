@@ -38,6 +38,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
@@ -118,8 +119,12 @@ def record_delivery(
     event_type = str(payload["type"])
     data = payload.get("data")
     object_id = data.get("id") if isinstance(data, Mapping) else None
+    # In autocommit (the webhook view is not atomic) the INSERT is its own transaction:
+    # one round trip to the database instead of BEGIN, INSERT and COMMIT. Inside a
+    # caller's transaction a savepoint keeps a duplicate's IntegrityError from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             event = WebhookEvent.objects.create(
                 webhook_id=webhook_id,
                 type=event_type,

@@ -7,6 +7,7 @@ product's button and goes through the checkout page the way a person would.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -163,6 +164,71 @@ def test_declined_card_then_successful_retry(page, shop):
     checkout_id = expect_receipt(page)
     assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
     assert sum(call.endswith("/confirm") for call in calls) == 2
+
+
+UNAVAILABLE = {
+    "error": "Unavailable",
+    "detail": "The shop is briefly unavailable. Please try again in a moment.",
+}
+
+
+def answer_503_once(page: Page, pattern: str, *, reach_the_server: bool) -> list[str]:
+    """The first request matching ``pattern`` is answered 503 as DatabaseUnavailableMiddleware
+    does (JSON); with ``reach_the_server`` it is sent on first (the shop relayed a confirm
+    to Polar, then could not store the answer). Returns the URLs it answered so."""
+    answered: list[str] = []
+
+    def handle(route: Any) -> None:
+        if answered:
+            route.continue_()
+            return
+        if reach_the_server:
+            route.fetch()
+        answered.append(route.request.url)
+        route.fulfill(status=503, headers={"Retry-After": "5"}, json=UNAVAILABLE)
+
+    page.route(re.compile(pattern), handle)
+    return answered
+
+
+def test_a_confirm_answered_503_that_polar_took_goes_on_to_the_receipt(page, shop, settings):
+    """The shop's database went away after the confirm reached Polar: the page asks the
+    status, finds the checkout no longer open, and goes on to the receipt; no second
+    payment is asked for."""
+    settings.POLAR_CLIENT_CALLS = "server"
+    calls = client_calls(page)
+    confirms = answer_503_once(page, r"/checkout/client/[^/]+/confirm$", reach_the_server=True)
+    start_checkout(page, PRODUCT_ONE_TIME_ID)
+    fill_billing(page)
+    page.get_by_role("button", name="Pay $22.80").click()
+    checkout_id = expect_receipt(page)
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+    assert sum(call.endswith("/confirm") for call in calls) == 1
+    assert len(confirms) == 1
+
+
+def test_a_confirm_answered_503_then_refused_as_not_open_goes_to_the_receipt(page, shop, settings):
+    """Confirm and status both answered 503 (the database down for both): the page says
+    so and stays. The shopper presses Pay again; Polar refuses it as no longer open
+    (403 NotOpenCheckout), and the page goes on to the receipt."""
+    settings.POLAR_CLIENT_CALLS = "server"
+    calls = client_calls(page)
+    confirms = answer_503_once(page, r"/checkout/client/[^/]+/confirm$", reach_the_server=True)
+    statuses = answer_503_once(page, r"/checkout/[^/]+/status/$", reach_the_server=False)
+    start_checkout(page, PRODUCT_ONE_TIME_ID)
+    fill_billing(page)
+    pay = page.get_by_role("button", name="Pay $22.80")
+    pay.click()
+    expect(page.locator('[data-polar-error="__all__"]')).to_be_visible()
+    expect(pay).to_be_enabled()
+    expect(page).to_have_url(re.compile(r"/checkout/polar_c_[^/]+/$"))
+    assert len(statuses) == 1  # it asked, and got no answer
+
+    pay.click()
+    checkout_id = expect_receipt(page)
+    assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
+    assert sum(call.endswith("/confirm") for call in calls) == 2
+    assert len(confirms) == 1
 
 
 def test_requires_action_then_authentication(page, shop):

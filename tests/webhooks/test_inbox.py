@@ -11,8 +11,9 @@ import logging
 from typing import Any
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client, TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -102,6 +103,25 @@ def test_a_duplicate_of_a_done_event_is_not_enqueued_again(client):
 
     assert post(client, body, signed_headers(body, webhook_id="msg_dup")).status_code == 200
     assert backend().results == []
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS={"default": DUMMY})
+def test_the_record_costs_one_statement_and_a_duplicate_no_update(client):
+    # The webhook view runs in autocommit: the INSERT commits by itself, with no
+    # transaction opened around it (BEGIN and COMMIT would be two more round trips).
+    body = event_body("benefit.created", {"id": "b"})
+    with CaptureQueriesContext(connection) as first:
+        assert post(client, body, signed_headers(body, webhook_id="msg_cost")).status_code == 200
+    assert [q["sql"].split()[0] for q in first.captured_queries] == ["INSERT"]
+
+    # A duplicate of a pending event: the refused INSERT and one SELECT, no UPDATE; it is
+    # enqueued again.
+    with CaptureQueriesContext(connection) as duplicate:
+        assert post(client, body, signed_headers(body, webhook_id="msg_cost")).status_code == 200
+    assert [q["sql"].split()[0] for q in duplicate.captured_queries] == ["INSERT", "SELECT"]
+    assert len(backend().results) == 2
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.PENDING
 
 
 @override_settings(TASKS={"default": DUMMY})

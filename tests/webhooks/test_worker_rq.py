@@ -49,7 +49,7 @@ def queue():
     try:
         redis_queue.connection.ping()
     except Exception as exc:
-        where = settings.RQ_QUEUES[QUEUE]["URL"]
+        where = settings.RQ_TEST_REDIS_URL
         message = f"Redis is not reachable at {where}: {exc!r}"
         if IN_CI:
             pytest.fail(message + " (scripts/bootstrap starts it; is redis-server installed?)")

@@ -693,12 +693,34 @@
       } catch (error) {
         this.release();
         this.showError(error, { focus: true });
-        if (error instanceof ApiError && error.notOpen) {
+        // A network error or a 5xx (the shop's database briefly down) leaves it unknown
+        // whether Polar took the confirm before the answer was lost: ask the status.
+        const unsure = error instanceof ApiError && (error.status === 0 || error.status >= 500);
+        const notOpen = error instanceof ApiError && error.notOpen;
+        if (notOpen || (unsure && (await this.confirmedAnyway()))) {
           this.setBusy(true, this.strings.waiting);
           this.confirming = true;
-          // Already confirmed (another tab, an earlier click): follow it to the end.
+          // Already confirmed (another tab, an earlier click, a confirm whose answer was
+          // lost): follow it to the end; the receipt shows the real status.
           await this.waitForResult();
         }
+      }
+    }
+
+    /** Whether the status view says the checkout is no longer open (false if it cannot
+     * answer either: the shopper's next press of the button finds out). */
+    async confirmedAnyway() {
+      try {
+        const response = await fetch(this.config.statusUrl, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+          cache: "no-store",
+        });
+        if (!response.ok) return false;
+        const data = (await response.json().catch(() => null)) || {};
+        return typeof data.status === "string" && data.status !== "open";
+      } catch {
+        return false;
       }
     }
 
