@@ -133,7 +133,7 @@ def test_every_system_check_is_in_the_checks_reference():
                 and isinstance(node.value, ast.Constant)
                 and str(node.value.value).startswith("polar_checkouts.")
             ):
-                ids.add(node.value.value)
+                ids.add(str(node.value.value))
     assert len(ids) >= 15
     rows = set(re.findall(r"^\| `(polar_checkouts\.[EWI]\d+)` \|", page("checks.md"), re.M))
     assert rows == ids, f"missing: {sorted(ids - rows)}, no longer checked: {sorted(rows - ids)}"
@@ -152,18 +152,14 @@ def option_rows(name: str) -> tuple[str, list[str]]:
 
     command = load_command_class("polar_checkouts", name)
     parser = command.create_parser("manage.py", name)
-    common = {
-        dest
-        for action in BaseCommand().create_parser("manage.py", "x")._actions
-        for dest in [action.dest]
-    }
+    common = {action.dest for action in BaseCommand().create_parser("manage.py", "x")._actions}
     rows = []
     for action in parser._actions:
         if action.dest in common:
             continue
         option = ", ".join(action.option_strings)
         if action.nargs != 0:
-            option += " " + (action.metavar or action.dest.upper())
+            option += " " + str(action.metavar or action.dest.upper())
         default = "" if action.default in (None, False) else f"`{action.default}`"
         meaning = (action.help or "") % {"default": action.default}
         rows.append(f"| `{option}` | {default} | {meaning} |".replace("|  |", "| |"))
