@@ -342,3 +342,18 @@ def test_every_documented_control_route_answers(polar_fake):
         response = polar_fake.handle(method, target, body=body)
         # Served: a 422 ("active, not past_due") is the route refusing, not a missing one.
         assert response.status not in (404, 405), (method, path, response.body[:200])
+
+
+#: FakePolar's public methods the fake's own modules call with its lock held; a test
+#: calls ``advance_time`` and the other controls instead.
+FAKE_MACHINERY = {"move_clock", "emit", "touch", "tick"}
+
+
+def test_every_control_of_the_fake_is_in_the_reference():
+    from polar_checkouts.testing.fake import FakePolar
+
+    public = {name for name, value in vars(FakePolar).items() if callable(value) and name[0] != "_"}
+    text = page("fake.md")
+    missing = sorted(n for n in public - FAKE_MACHINERY if not re.search(rf"\b{n}\b", text))
+    assert not missing, f"reference/fake.md does not name FakePolar's {missing}"
+    assert public >= FAKE_MACHINERY, "FAKE_MACHINERY names a method FakePolar no longer has"
