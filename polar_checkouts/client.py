@@ -723,7 +723,7 @@ class PolarClient:
         yield from self.list_orders(**filters).all_items()
 
     def get_order(self, id: str) -> Order:
-        """Fetch one order by id."""
+        """Fetch one order by id (``NotFoundError`` when Polar has no such order)."""
         path = ORDERS_PATH + _segment(id, "order id")
         return cast("Order", self._object(self._request("GET", path), "GET", path, _ORDER_KEYS))
 

@@ -232,7 +232,7 @@ class PolarSettings:
     def trusted_proxies(self) -> tuple[IPNetwork, ...]:
         """``POLAR_TRUSTED_PROXIES`` as networks (a single address is a /32 or /128).
 
-        A value that is not an address or network raises :class:`ValueError` (check E007
+        A value that is not an address or network raises :class:`ValueError` (check E202
         reports it at start-up).
         """
         value = self.TRUSTED_PROXIES or ()

@@ -23,6 +23,7 @@ from django.utils import translation
 #: while CLDR writes them in whole units. Display still follows CLDR.
 _API_EXPONENT_OVERRIDES = {"HUF": 2, "TWD": 2}
 
+#: The locale used when Django has no active language (Babel's spelling).
 DEFAULT_LOCALE = "en_US"
 
 

@@ -20,7 +20,9 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+#: A factory given the client's retry policy, returning the requests adapter to mount.
 TransportFactory = Callable[[Retry], BaseAdapter]
+#: What ``PolarClient(transport=...)`` and ``POLAR_TRANSPORT`` take: an adapter, or a factory.
 Transport = BaseAdapter | TransportFactory
 
 
@@ -31,6 +33,7 @@ class PolarRetry(Retry):
     the 429 is handed back to the caller as a :class:`~.exceptions.RateLimitError`.
     """
 
+    #: The longest ``Retry-After`` (seconds) a call waits out before retrying.
     retry_after_cap: float = 30.0
 
     def increment(
@@ -42,6 +45,8 @@ class PolarRetry(Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> PolarRetry:
+        """urllib3's next retry state; a 429 asking to wait longer than
+        ``retry_after_cap`` seconds ends the retries at once (``MaxRetryError``)."""
         if response is not None:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.retry_after_cap:
