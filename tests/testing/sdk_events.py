@@ -50,4 +50,5 @@ def decode(sdk: ModuleType, body: bytes, headers: dict[str, str], secret: str) -
         },
     }
     raw = json.dumps(swapped).encode()
-    return sdk.validate_event(raw, sign(secret, headers["webhook-id"], raw), secret)
+    webhook_id = {key.lower(): value for key, value in headers.items()}["webhook-id"]
+    return sdk.validate_event(raw, sign(secret, webhook_id, raw), secret)

@@ -111,12 +111,6 @@ def state_changed(fake: FakePolar, customer_id: str) -> None:
     fake.emit("customer.state_changed", state_json(fake, customer_id))
 
 
-def _emit_customer(fake: FakePolar, event: str, customer_id: str) -> None:
-    """``customer.created``/``customer.updated``, then the state Polar sends after it."""
-    fake.emit(event, customer_json(fake, customer_id))
-    state_changed(fake, customer_id)
-
-
 def _update_from_checkout(fake: FakePolar, customer: JsonDict, work: CheckoutState) -> None:
     """What a confirmed checkout changes on a known customer (Polar's
     ``_create_or_update_customer``): a name only where it had none (the checkout's may be a
@@ -129,7 +123,8 @@ def _update_from_checkout(fake: FakePolar, customer: JsonDict, work: CheckoutSta
         customer["billing_address"] = dict(work.customer_billing_address)
     customer["metadata"] = {**customer["metadata"], **work.customer_metadata}
     touch(fake, customer)
-    _emit_customer(fake, "customer.updated", customer["id"])
+    fake.emit("customer.updated", customer_json(fake, customer["id"]))
+    state_changed(fake, customer["id"])
 
 
 def find_by_email(fake: FakePolar, email: str | None) -> JsonDict | None:
@@ -184,7 +179,8 @@ def customer_for(fake: FakePolar, work: CheckoutState) -> JsonDict:
             "stripe_id": "cus_fake" + uuid.uuid4().hex[:14],
         }
         fake.customers[customer["id"]] = customer
-        _emit_customer(fake, "customer.created", customer["id"])
+        fake.emit("customer.created", customer_json(fake, customer["id"]))
+        state_changed(fake, customer["id"])
         return customer
     _update_from_checkout(fake, customer, work)
     return customer
