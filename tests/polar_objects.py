@@ -75,6 +75,9 @@ def subscription_payload(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A monthly ``Subscription`` in ``status``; ``period`` counts renewals (30 days each)."""
+    # The fake Polar builds the same shape (testing/fake/subscriptions.py,
+    # create_from_checkout) on purpose apart from this one: the tests' copy, made from the
+    # spec's smallest payload, checks the fake independently. Do not share a builder.
     data = copy.deepcopy(_base("subscription.created"))
     start = T0 + dt.timedelta(days=30 * period)
     end = start + dt.timedelta(days=30)

@@ -36,9 +36,7 @@ from .base import (
     STATUS_COLOURS,
     badge,
     change_link,
-    masked_payload,
     polar_dashboard_url,
-    pretty_json,
 )
 from .customers import orders_of, subscriptions_of
 from .filters import (
@@ -48,7 +46,7 @@ from .filters import (
     ProductListFilter,
 )
 from .objects import MAX_REFRESH as MAX_REFRESH  # re-exported: its home before the mixin
-from .objects import RefreshFromPolarMixin
+from .objects import PolarObjectAdmin
 from .overview import build_overview, overview_context
 
 
@@ -72,8 +70,8 @@ def status_badge(checkout: CheckoutSession) -> str:
 
 
 @admin.register(CheckoutSession)
-class CheckoutSessionAdmin(RefreshFromPolarMixin):
-    """Browse cached checkout sessions; refresh (the mixin) or sync them from Polar."""
+class CheckoutSessionAdmin(PolarObjectAdmin):
+    """Browse cached checkout sessions; refresh (the shared mixin) or sync them from Polar."""
 
     refresh_service = "refresh_checkout"
     refreshed_message = ngettext_lazy(
@@ -264,16 +262,6 @@ class CheckoutSessionAdmin(RefreshFromPolarMixin):
             url,
             _("Open in Polar's dashboard"),
         )
-
-    @admin.display(description=_("metadata"))
-    def metadata_display(self, obj: CheckoutSession) -> str:
-        """Metadata as indented JSON."""
-        return pretty_json(obj.metadata)
-
-    @admin.display(description=_("last Polar payload"))
-    def payload_display(self, obj: CheckoutSession) -> str:
-        """The whole payload as indented JSON, secrets masked, HTML escaped."""
-        return pretty_json(masked_payload(obj.payload))
 
     # -- extra pages -------------------------------------------------------------------------
 

@@ -129,8 +129,23 @@ class RefreshFromPolarMixin(PolarRecordAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-class CachedObjectAdmin(RefreshFromPolarMixin):
-    """A cached Polar object's admin: list, detail, refresh from Polar."""
+class PolarObjectAdmin(RefreshFromPolarMixin):
+    """The admin of a cached Polar object (checkout sessions included): refresh from
+    Polar, and the row's Polar data (metadata, the last payload) as read-only JSON."""
+
+    @admin.display(description=_("metadata"))
+    def metadata_display(self, obj: Any) -> str:
+        """Metadata as indented JSON."""
+        return pretty_json(obj.metadata)
+
+    @admin.display(description=_("last Polar payload"))
+    def payload_display(self, obj: Any) -> str:
+        """The whole payload as indented JSON, secrets masked, HTML escaped."""
+        return pretty_json(masked_payload(obj.payload))
+
+
+class CachedObjectAdmin(PolarObjectAdmin):
+    """A customer's, order's or subscription's admin: list, detail, refresh from Polar."""
 
     #: The object's page in Polar's dashboard, ``{id}`` replaced (``sales/{id}``).
     dashboard_path: ClassVar[str] = ""
@@ -155,13 +170,3 @@ class CachedObjectAdmin(RefreshFromPolarMixin):
     def polar_link(self, obj: Model) -> str:
         """A link to the object in Polar's dashboard (empty when it cannot be built)."""
         return self.or_empty(dashboard_link(self.dashboard_path.format(id=obj.pk)))
-
-    @admin.display(description=_("metadata"))
-    def metadata_display(self, obj: Any) -> str:
-        """Metadata as indented JSON."""
-        return pretty_json(obj.metadata)
-
-    @admin.display(description=_("last Polar payload"))
-    def payload_display(self, obj: Any) -> str:
-        """The whole payload as indented JSON, secrets masked, HTML escaped."""
-        return pretty_json(masked_payload(obj.payload))

@@ -34,6 +34,7 @@ from polar_checkouts.testing import (  # noqa: E402
     TOKEN_SUCCEEDED,
 )
 from tests.conformance.conftest import TOKEN, advance, standalone_fake  # noqa: E402
+from tests.testing.sdk_events import decode  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +126,9 @@ def test_every_delivery_passes_the_sdk_verifier(webhook_collector):
     for name in DECODING_MODULES:
         webhooks = importlib.import_module(f"polar.{name}.webhooks")
         for body, headers in deliveries:
-            event = webhooks.validate_event(body, headers, SECRET)
+            # decode: validate_event, but for the SDK's known CustomerState defect
+            # (tests/testing/sdk_events.py).
+            event = decode(webhooks, body, headers, SECRET)
             assert event.type == _json_type(body)
             types.add(event.type)
     assert emitted_types() <= types, f"never delivered: {emitted_types() - types}"

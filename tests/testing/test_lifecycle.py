@@ -81,6 +81,7 @@ def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_or
     assert types(fake) == [
         "checkout.created",
         "customer.created",
+        "customer.state_changed",
         "checkout.updated",
         "checkout.updated",
         "order.created",
@@ -92,10 +93,11 @@ def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_or
 def test_a_subscription_purchase_sends_the_subscription_events_before_the_orders(client, fake):
     before = len(fake.events)
     checkout = buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
-    assert types(fake, before)[-6:] == [
+    assert types(fake, before)[-7:] == [
         "subscription.created",
         "subscription.active",
         "subscription.updated",
+        "customer.state_changed",
         "order.created",
         "order.updated",
         "order.paid",
@@ -154,6 +156,76 @@ def test_unknown_ids_are_404_and_malformed_ones_422(client):
         client.list_orders(status="shipped")
 
 
+def states(fake, since=0):
+    """The data of each ``customer.state_changed`` since event ``since``."""
+    return [e.data for e in fake.events[since:] if e.type == "customer.state_changed"]
+
+
+def test_a_known_customer_is_updated_at_confirmation_then_its_state_sent(client, fake):
+    buy(client, fake, PRODUCT_ONE_TIME_ID)
+    (customer,) = fake.customers.values()
+    created = dict(customer)
+    assert created["modified_at"] is None
+    before = len(fake.events)
+    checkout = client.create(
+        {
+            "products": [PRODUCT_ONE_TIME_ID],
+            "external_customer_id": "user-42",
+            "customer_metadata": {"plan": "pro"},
+        }
+    )
+    client.client_confirm(
+        checkout["client_secret"],
+        {**BUYER, "customer_name": "Someone paying", "customer_billing_address": {"country": "FR"}},
+    )
+    # Polar's CustomerRepository.update sends customer.updated, then the state.
+    assert types(fake, before)[:3] == [
+        "checkout.created",
+        "customer.updated",
+        "customer.state_changed",
+    ]
+    updated = next(e.data for e in fake.events[before:] if e.type == "customer.updated")
+    assert updated["id"] == created["id"]
+    assert updated["name"] == "Ada"  # a name it had is never replaced (a cardholder's?)
+    assert updated["billing_address"]["country"] == "FR"
+    assert updated["metadata"] == {"plan": "pro"}
+    assert updated["modified_at"] > created["created_at"]
+    assert len(fake.customers) == 1
+
+
+def test_the_customer_state_lists_its_active_and_trialing_subscriptions(client, fake):
+    before = len(fake.events)
+    buy(client, fake, PRODUCT_ONE_TIME_ID)
+    # A new customer: customer.created, then its state (nothing active yet).
+    first = states(fake, before)[0]
+    assert first["active_subscriptions"] == []
+    assert first["granted_benefits"] == first["active_meters"] == []
+    assert first["id"] == next(iter(fake.customers))
+    assert first["email"] == "ada@example.com"
+
+    before = len(fake.events)
+    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+    (subscription_id,) = fake.subscriptions
+    # Sent after the subscription's own events (Polar: _after_subscription_created).
+    (listed,) = states(fake, before)[-1]["active_subscriptions"]
+    assert listed["id"] == subscription_id
+    assert listed["status"] == "active"
+    assert listed["amount"] == SUBSCRIPTION_AMOUNT
+    assert listed["meters"] == []
+
+    fake.fail_renewals(subscription_id)
+    before = len(fake.events)
+    fake.renew_subscription(subscription_id)
+    # Past due is not active in Polar's state (its active statuses: trialing, active).
+    assert states(fake, before)[-1]["active_subscriptions"] == []
+    fake.recover_subscription(subscription_id)
+    assert [s["id"] for s in states(fake)[-1]["active_subscriptions"]] == [subscription_id]
+
+    before = len(fake.events)
+    fake.revoke_subscription(subscription_id)
+    assert states(fake, before)[-1]["active_subscriptions"] == []
+
+
 def test_renewal_at_the_period_end_cycles_and_pays_a_new_order(client, fake):
     buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription,) = fake.subscriptions.values()
@@ -163,6 +235,7 @@ def test_renewal_at_the_period_end_cycles_and_pays_a_new_order(client, fake):
     assert types(fake, before) == [
         "subscription.cycled",
         "subscription.updated",
+        "customer.state_changed",
         "order.created",
         "order.updated",
         "order.paid",
@@ -189,9 +262,11 @@ def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(client, f
     assert types(fake, before) == [
         "subscription.cycled",
         "subscription.updated",
+        "customer.state_changed",
         "order.created",
         "subscription.updated",
         "subscription.past_due",
+        "customer.state_changed",
         "order.updated",
     ]
     (pending,) = client.list_orders(status="pending")
@@ -204,9 +279,10 @@ def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(client, f
     assert client.list_orders(subscription_id=subscription_id).total_count == 2
     before = len(fake.events)
     recovered = fake.recover_subscription(subscription_id)
-    assert types(fake, before)[:4] == [
+    assert types(fake, before)[:5] == [
         "subscription.updated",
         "subscription.active",
+        "customer.state_changed",
         "order.updated",
         "order.paid",
     ]
@@ -222,7 +298,11 @@ def test_cancel_at_period_end_keeps_it_active_then_it_ends(client, fake):
     (subscription_id,) = fake.subscriptions
     before = len(fake.events)
     canceled = fake.cancel_subscription(subscription_id, reason="too_expensive")
-    assert types(fake, before) == ["subscription.updated", "subscription.canceled"]
+    assert types(fake, before) == [
+        "subscription.updated",
+        "subscription.canceled",
+        "customer.state_changed",
+    ]
     assert canceled["status"] == "active"
     assert canceled["cancel_at_period_end"] is True
     assert canceled["ends_at"] == canceled["current_period_end"]
@@ -233,7 +313,11 @@ def test_cancel_at_period_end_keeps_it_active_then_it_ends(client, fake):
 
     before = len(fake.events)
     kept = fake.uncancel_subscription(subscription_id)
-    assert types(fake, before) == ["subscription.updated", "subscription.uncanceled"]
+    assert types(fake, before) == [
+        "subscription.updated",
+        "subscription.uncanceled",
+        "customer.state_changed",
+    ]
     assert (kept["cancel_at_period_end"], kept["ends_at"], kept["canceled_at"]) == (
         False,
         None,
@@ -250,6 +334,7 @@ def test_cancel_at_period_end_keeps_it_active_then_it_ends(client, fake):
         "subscription.updated",
         "subscription.canceled",
         "subscription.revoked",
+        "customer.state_changed",
     ]
     assert ended["status"] == "canceled"
     assert ended["ended_at"] == ended["ends_at"]
@@ -269,6 +354,7 @@ def test_revoke_ends_it_now_and_voids_a_failed_renewal(client, fake):
         "subscription.updated",
         "subscription.canceled",
         "subscription.revoked",
+        "customer.state_changed",
         "order.updated",
     ]
     assert revoked["status"] == "canceled"
@@ -401,7 +487,11 @@ def test_the_portal_page_lists_and_cancels_then_uncancels(client, fake):
     answer = fake.handle("POST", path, "", {}, (form + "&action=cancel").encode())
     assert answer.status == 303
     assert answer.headers["location"].startswith("portal?customer_session_token=")
-    assert types(fake, before) == ["subscription.updated", "subscription.canceled"]
+    assert types(fake, before) == [
+        "subscription.updated",
+        "subscription.canceled",
+        "customer.state_changed",
+    ]
     assert fake.subscription(subscription_id)["cancel_at_period_end"] is True
     html = fake.handle("GET", path, query).body.decode()
     assert "Keep subscription" in html
@@ -429,9 +519,10 @@ def test_the_portal_refuses_a_bad_token_and_someone_elses_subscription(client, f
 
 def test_every_event_of_the_lifecycle_decodes_with_polar_sdk(client, fake):
     pytest.importorskip("polar")
-    from polar.v2026_10.webhooks import validate_event
+    from polar.v2026_10 import webhooks as sdk
 
     from polar_checkouts.testing.webhooks import sign
+    from tests.testing.sdk_events import decode
 
     buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
     buy(client, fake, PRODUCT_ONE_TIME_ID)
@@ -449,11 +540,13 @@ def test_every_event_of_the_lifecycle_decodes_with_polar_sdk(client, fake):
     fake.refund_order(paid["id"])
     seen = set()
     for event in fake.events:
-        decoded = validate_event(event.body, sign("whsec", event.id, event.body), "whsec")
+        decoded = decode(sdk, event.body, sign("whsec", event.id, event.body), "whsec")
         assert decoded.type == event.type
         seen.add(event.type)
     assert {
         "customer.created",
+        "customer.updated",
+        "customer.state_changed",
         "subscription.created",
         "subscription.active",
         "subscription.updated",
@@ -505,8 +598,9 @@ def test_the_portal_and_the_controls_over_the_standalone_server():
         assert polar.get_subscription(subscription["id"])["cancel_at_period_end"] is True
         renew = f"{server.base_url}/_fake/subscriptions/{subscription['id']}/renew"
         assert http.post(renew, timeout=5).json()["status"] == "canceled"
-        assert [e.type for e in server.fake.events][-3:] == [
+        assert [e.type for e in server.fake.events][-4:] == [
             "subscription.updated",
             "subscription.canceled",
             "subscription.revoked",
+            "customer.state_changed",
         ]

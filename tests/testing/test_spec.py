@@ -62,9 +62,9 @@ def test_every_route_and_error_is_validated(spec_checked):
     fake.inject(429, retry_after=1)
     _call(fake, "GET", "/v1/products/")
     assert spec_checked.validated == 16
-    # created, updated by update, client_update, confirm and success, customer.created at
-    # confirmation, order.created/updated/paid.
-    assert spec_checked.events_validated == 9
+    # created, updated by update, client_update, confirm and success, customer.created and
+    # customer.state_changed at confirmation, order.created/updated/paid.
+    assert spec_checked.events_validated == 10
     assert spec_checked.violations == []
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from polar_checkouts import services
-from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
-from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, TOKEN_SUCCEEDED
+from polar_checkouts.models import CheckoutSession, Customer, WebhookEvent, WebhookOutcome
+from polar_checkouts.testing import PRODUCT_ONE_TIME_ID, PRODUCT_SUBSCRIPTION_ID, TOKEN_SUCCEEDED
 from tests.webhook_helpers import SECRET
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -39,6 +39,7 @@ def test_a_paid_checkout_reaches_the_cache_and_the_signals_by_webhook(
     assert [e.type for e in delivered] == [
         "checkout.created",
         "customer.created",
+        "customer.state_changed",
         "checkout.updated",
         "checkout.updated",
         "order.created",
@@ -62,6 +63,51 @@ def test_a_paid_checkout_reaches_the_cache_and_the_signals_by_webhook(
     # Later paths (the success page, a poll) see the same success and send nothing again.
     services.refresh_checkout(checkout.pk)
     assert len(signal_log["checkout_succeeded"]) == 1
+
+
+def test_a_returning_customer_is_updated_by_customer_updated(live_server, polar_fake):
+    url = live_server.url + reverse("polar_checkouts:webhook")
+    polar_fake.configure_webhooks(url, SECRET, delivery="manual")
+
+    def buy(product_id, country):
+        checkout = services.create_checkout(product_id=product_id)
+        services.client_confirm(
+            checkout.client_secret or "",
+            {
+                "confirmation_token_id": TOKEN_SUCCEEDED,
+                "customer_name": "Ada Lovelace",
+                "customer_email": "ada@example.com",
+                "customer_billing_address": {"country": country},
+            },
+        )
+        polar_fake.checkout(str(checkout.pk))  # the payment settles on Polar's side
+        return polar_fake.deliver_webhooks()
+
+    buy(PRODUCT_SUBSCRIPTION_ID, "GB")
+    customer = Customer.objects.get()
+    assert customer.payload["billing_address"]["country"] == "GB"
+    # The state Polar sends after the subscription: the customer with it, active.
+    (state,) = [
+        e
+        for e in WebhookEvent.objects.filter(type="customer.state_changed")
+        if e.payload["data"]["active_subscriptions"]
+    ]
+    assert state.outcome == WebhookOutcome.PROCESSED
+    assert "active_subscriptions" not in customer.payload  # a customer, not its state
+
+    delivered = buy(PRODUCT_ONE_TIME_ID, "FR")
+
+    # A known customer: Polar updates it at confirmation, then sends its state.
+    assert [e.type for e in delivered][1:3] == ["customer.updated", "customer.state_changed"]
+    assert all(e.attempts[-1].status == 200 for e in delivered)
+    updated = Customer.objects.get()
+    assert updated.pk == customer.pk
+    assert updated.payload["billing_address"]["country"] == "FR"
+    assert updated.modified_at is not None
+    assert customer.modified_at is None or updated.modified_at > customer.modified_at
+    assert set(
+        WebhookEvent.objects.filter(type__startswith="customer.").values_list("outcome", flat=True)
+    ) == {WebhookOutcome.PROCESSED}
 
 
 def test_a_failing_endpoint_is_retried_by_the_fake_until_it_succeeds(

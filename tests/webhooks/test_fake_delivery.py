@@ -106,13 +106,14 @@ def test_a_purchase_through_the_fake_fills_the_webhook_log(
     checkout = CheckoutSession.objects.get()
     services.client_confirm(checkout.client_secret or "", BUYER)
     # Nothing calls Polar again: the fake's clock settles the payment on its own.
-    events = gate.settle(7)
+    events = gate.settle(8)
 
     # Polar's order of events for a paid one-time checkout (the fake follows Polar's server
-    # since issue 13: the customer, and the order's update before it is paid).
+    # since issue 13: the customer and its state, and the order's update before it is paid).
     assert [e.type for e in events] == [
         "checkout.created",
         "customer.created",
+        "customer.state_changed",
         "checkout.updated",
         "checkout.updated",
         "order.created",

@@ -3,13 +3,25 @@
 A customer is made when a checkout is confirmed by an e-mail address the organization has
 not seen (Polar's ``checkout/service.py``, ``_create_or_update_customer``), with the
 checkout's ``external_customer_id`` as its ``external_id``; ``customer.created`` goes out
-then. A customer session (``POST /v1/customer-sessions/``) names the customer by Polar's
-id or by the external id and answers a ``customer_portal_url``: the fake's own portal page
+then. A checkout confirmed by a known customer updates it (a name where it had none, the
+billing address, metadata merged) and sends ``customer.updated``: Polar's
+``CustomerRepository.update`` sends it on every update of a customer not deleted.
+
+After each ``customer.created``/``customer.updated`` Polar sends ``customer.state_changed``
+(``customer/service.py``, ``webhook``), and again whenever a subscription of the
+customer is created or changes (``subscription/service.py``: ``_after_subscription_created``,
+``_after_subscription_updated``); its data is a ``CustomerState``: the customer with its
+active (trialing or active) subscriptions, granted benefits and meters (the fake has
+neither benefits nor meters).
+
+A customer session (``POST /v1/customer-sessions/``) names the customer by Polar's id or
+by the external id and answers a ``customer_portal_url``: the fake's own portal page
 (:mod:`.portal`), signed in by the session's token.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,6 +53,34 @@ SESSION_TTL = timedelta(hours=1)
 PRIVATE_KEYS = ("stripe_id",)
 #: The statuses that make a customer "active" (Polar: trialing, active or past_due).
 ACTIVE_STATUSES = ("trialing", "active", "past_due")
+#: The subscriptions a ``CustomerState`` lists (Polar's ``SubscriptionStatus.active_statuses``).
+STATE_STATUSES = ("trialing", "active")
+#: The keys of Polar's ``CustomerStateSubscription`` taken from the stored subscription.
+STATE_SUBSCRIPTION_KEYS = (
+    "id",
+    "created_at",
+    "modified_at",
+    "custom_field_data",
+    "metadata",
+    "status",
+    "amount",
+    "currency",
+    "recurring_interval",
+    "current_period_start",
+    "current_period_end",
+    "trial_start",
+    "trial_end",
+    "cancel_at_period_end",
+    "canceled_at",
+    "started_at",
+    "ends_at",
+    "product_id",
+    "discount_id",
+    # Not in the 2026-10 spec's CustomerStateSubscription (which allows more keys), but in
+    # Polar's newer schema: polar-sdk 1.x requires them (None: no seats, no units).
+    "seats",
+    "units",
+)
 
 
 def customer_json(fake: FakePolar, customer_id: str) -> JsonDict:
@@ -50,6 +90,41 @@ def customer_json(fake: FakePolar, customer_id: str) -> JsonDict:
         "metadata": dict(stored["metadata"]),
         "billing_address": dict(stored["billing_address"]) if stored["billing_address"] else None,
     }
+
+
+def state_json(fake: FakePolar, customer_id: str) -> JsonDict:
+    """Polar's ``CustomerState`` (``CustomerStateIndividual``) of a stored customer."""
+    active = [
+        {key: copy.deepcopy(s[key]) for key in STATE_SUBSCRIPTION_KEYS} | {"meters": []}
+        for s in fake.subscriptions.values()
+        if s["customer_id"] == customer_id and s["status"] in STATE_STATUSES
+    ]
+    return customer_json(fake, customer_id) | {
+        "active_subscriptions": active,
+        "granted_benefits": [],
+        "active_meters": [],
+    }
+
+
+def state_changed(fake: FakePolar, customer_id: str) -> None:
+    """``customer.state_changed`` with the customer's state now."""
+    fake.emit("customer.state_changed", state_json(fake, customer_id))
+
+
+def _update_from_checkout(fake: FakePolar, customer: JsonDict, work: CheckoutState) -> None:
+    """What a confirmed checkout changes on a known customer (Polar's
+    ``_create_or_update_customer``): a name only where it had none (the checkout's may be a
+    cardholder's), the billing address when given, the checkout's customer metadata merged
+    over the customer's. ``customer.updated`` follows, as on every update in Polar.
+    (Polar also copies the tax id and locale; the fake keeps the customer's.)"""
+    if customer["name"] is None and work.customer_name is not None:
+        customer["name"] = work.customer_name
+    if work.customer_billing_address is not None:
+        customer["billing_address"] = dict(work.customer_billing_address)
+    customer["metadata"] = {**customer["metadata"], **work.customer_metadata}
+    touch(fake, customer)
+    fake.emit("customer.updated", customer_json(fake, customer["id"]))
+    state_changed(fake, customer["id"])
 
 
 def find_by_email(fake: FakePolar, email: str | None) -> JsonDict | None:
@@ -64,9 +139,9 @@ def find_by_external_id(fake: FakePolar, external_id: str) -> JsonDict | None:
 
 
 def customer_for(fake: FakePolar, work: CheckoutState) -> JsonDict:
-    """The customer a confirmed checkout pays as: its own, the one of its e-mail address,
-    or a new one (``customer.created``) carrying the checkout's external customer id.
-    (A known customer is kept as it is: the fake sends no ``customer.updated``.)"""
+    """The customer a confirmed checkout pays as: its own or the one of its e-mail address
+    (updated: ``customer.updated``), or a new one (``customer.created``) carrying the
+    checkout's external customer id; each followed by ``customer.state_changed``."""
     customer = fake.customers.get(work.customer_id or "") or find_by_email(
         fake, work.customer_email
     )
@@ -105,7 +180,9 @@ def customer_for(fake: FakePolar, work: CheckoutState) -> JsonDict:
         }
         fake.customers[customer["id"]] = customer
         fake.emit("customer.created", customer_json(fake, customer["id"]))
+        state_changed(fake, customer["id"])
         return customer
+    _update_from_checkout(fake, customer, work)
     return customer
 
 

@@ -4,8 +4,9 @@ From Polar's server (``subscription/service.py``, ``subscription/tasks.py``,
 ``order/service.py``):
 
 * a succeeded checkout of a recurring price: ``subscription.created``,
-  ``subscription.active``, ``subscription.updated``; then its order ``order.created``,
-  ``order.updated``, ``order.paid`` (a one-time price: the order's three only);
+  ``subscription.active``, ``subscription.updated``, ``customer.state_changed``; then its
+  order ``order.created``, ``order.updated``, ``order.paid`` (a one-time price: the
+  order's three only);
 * a renewal at the period's end (:func:`renew_due`, run by the clock):
   ``subscription.cycled``, ``subscription.updated``, then the new order
   (``billing_reason`` ``subscription_cycle``) ``order.created`` and, once paid,
@@ -19,6 +20,10 @@ From Polar's server (``subscription/service.py``, ``subscription/tasks.py``,
 * cancel now (revoke): ``subscription.updated``, ``subscription.canceled``,
   ``subscription.revoked``; uncancel: ``subscription.updated``, ``subscription.uncanceled``.
 
+Every change of a subscription (its creation included) is followed by the customer's
+``customer.state_changed`` (Polar enqueues it at the end of ``_after_subscription_created``
+and ``_after_subscription_updated``), after that change's subscription events.
+
 A past-due subscription is not renewed again until its payment is recovered.
 """
 
@@ -27,7 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import orders, subscriptions
-from .customers import touch
+from .customers import state_changed, touch
 from .state import CheckoutState, JsonDict, isoformat
 from .subscriptions import CANCELLATION_REASONS, next_period, parse_time, subscription_json
 
@@ -48,6 +53,7 @@ def checkout_succeeded(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
     if subscription is not None:
         for event in ("subscription.created", "subscription.active", "subscription.updated"):
             fake.emit(event, subscription_json(fake, subscription["id"]))
+        state_changed(fake, subscription["customer_id"])
     for event in ("order.created", "order.updated", "order.paid"):
         fake.emit(event, orders.order_json(fake, order["id"]))
     return orders.order_json(fake, order["id"])
@@ -62,6 +68,7 @@ def _emit(fake: FakePolar, subscription: JsonDict, *events: str) -> None:
     touch(fake, subscription)
     for event in ("subscription.updated", *events):
         fake.emit(event, subscription_json(fake, subscription["id"]))
+    state_changed(fake, subscription["customer_id"])
 
 
 def renew_due(fake: FakePolar) -> None:
@@ -99,6 +106,7 @@ def cycle(fake: FakePolar, subscription: JsonDict) -> None:
     touch(fake, subscription)
     fake.emit("subscription.cycled", subscription_json(fake, subscription["id"]))
     fake.emit("subscription.updated", subscription_json(fake, subscription["id"]))
+    state_changed(fake, subscription["customer_id"])
     renewal = subscription["renewal"]
     customer = fake.customers[subscription["customer_id"]]
     discount_id = subscription["discount_id"] if renewal["discount"] else None

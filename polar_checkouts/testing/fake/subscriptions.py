@@ -137,6 +137,9 @@ def create_from_checkout(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
     interval = product.get("recurring_interval") or price["recurring_interval"]
     now = fake.now()
     started = isoformat(now)
+    # tests/polar_objects.py builds the same shape again on purpose: its own copy, made from
+    # the spec's smallest payload, checks the fake independently (one shared builder would
+    # let a mistake in it pass both). Keep them apart; change both when Polar changes.
     subscription: JsonDict = {
         "metadata": dict(checkout.metadata),
         "created_at": started,
