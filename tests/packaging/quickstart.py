@@ -39,6 +39,8 @@ class WriteFile:
 @dataclass
 class Commands:
     commands: list[str]
+    #: What the page shows each command printing (``""`` when it shows nothing).
+    outputs: list[str] = field(default_factory=list)
     #: The prose after this block, up to the next block (what the reader does next).
     after: str = ""
 
@@ -54,23 +56,29 @@ class Quickstart:
 
 def console_commands(body: str) -> list[str]:
     """The commands of a console block: the ``$ `` lines, with their continuations."""
-    commands: list[str] = []
+    return [command for command, _ in console_session(body)]
+
+
+def console_session(body: str) -> list[tuple[str, str]]:
+    """Each command of a console block with the output shown under it."""
+    session: list[tuple[str, str]] = []
     current: str | None = None
-    for line in body.splitlines():
+    output: list[str] = []
+
+    def done() -> None:
         if current is not None:
-            current += " " + line.strip()
+            session.append((current, "\n".join(output)))
+
+    for line in body.splitlines():
+        if current is not None and current.endswith("\\"):
+            current = current[:-1].rstrip() + " " + line.strip()
         elif line.startswith("$ "):
-            current = line[2:].strip()
-        else:
-            continue  # the output a command prints
-        if current.endswith("\\"):
-            current = current[:-1].rstrip()
-        else:
-            commands.append(current)
-            current = None
-    if current is not None:
-        commands.append(current)
-    return commands
+            done()
+            current, output = line[2:].strip(), []
+        elif current is not None:
+            output.append(line)
+    done()
+    return session
 
 
 def parse(text: str) -> Quickstart:
@@ -84,7 +92,10 @@ def parse(text: str) -> Quickstart:
         prose = text[match.end() : end]
         title = TITLE.search(info)
         if language == "console":
-            quickstart.steps.append(Commands(console_commands(body), after=prose))
+            session = console_session(body)
+            quickstart.steps.append(
+                Commands([c for c, _ in session], [o for _, o in session], after=prose)
+            )
         elif title:
             path = title.group(1) or title.group(2)
             first = body.partition("\n")[0]

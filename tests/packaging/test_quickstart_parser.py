@@ -75,3 +75,10 @@ def test_an_addition_must_name_its_own_file():
     page = '```python title="shop/urls.py"\n# add to the end of shop/settings.py\nX = 1\n```\n'
     with pytest.raises(ValueError, match=r"shop/settings\.py"):
         parse(page)
+
+
+def test_what_a_command_prints_is_kept():
+    body = "$ python manage.py shell -c 'print(1)'\n1\n$ python manage.py check\n"
+    [step] = parse(f"```console\n{body}```\n").steps
+    assert isinstance(step, Commands)
+    assert step.outputs == ["1", ""]

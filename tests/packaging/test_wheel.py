@@ -19,6 +19,7 @@ in the full pass of ``scripts/test`` (marker ``packaging``; see tests/conftest.p
 from __future__ import annotations
 
 import email.parser
+import html
 import json
 import os
 import re
@@ -259,13 +260,24 @@ def page_to_open(prose: str, base: str) -> str:
     return base + "/"
 
 
-def buy(page_url: str) -> dict[str, Any]:
+def product_to_buy(prose: str) -> str | None:
+    """The product the quickstart says to buy: "Press **Buy now** under *Name*"."""
+    match = re.search(r"under \*([^*]+)\*", prose)
+    return match.group(1) if match else None
+
+
+def buy(page_url: str, product: str | None) -> dict[str, Any]:
     """What a browser does: press Buy, fill the checkout page, pay, land on the receipt."""
     browser = requests.Session()
     home = browser.get(page_url, timeout=30)
     assert home.status_code == 200, home.text
+    listing = home.text
+    if product is not None:
+        # The first button after the product's name.
+        assert html.escape(product) in listing, f"{product!r} is not on {page_url}"
+        listing = listing[listing.index(html.escape(product)) :]
     parser = Forms()
-    parser.feed(home.text)
+    parser.feed(listing)
     [button, *_] = [
         f for f in parser.forms if "polar-checkout-button-form" in (f.get("class") or "")
     ]
@@ -333,9 +345,11 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
     reader = Reader(venv, project, dist["wheel"], f"127.0.0.1:{port}")
 
     server = None
+    steps = iter(guide.steps)
     try:
+        # Up to the server: write the files, run the commands.
         runserver = None
-        for step in guide.steps:
+        for step in steps:
             if isinstance(step, quickstart.WriteFile):
                 reader.write(step)
                 continue
@@ -344,7 +358,7 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
                 if runserver:
                     break
             if runserver:
-                page = page_to_open(step.after, f"http://{reader.address}")
+                after_server = step.after
                 break
         assert runserver, "the quickstart never starts the server"
 
@@ -371,7 +385,12 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
             text=True,
         )
         wait_for(f"http://{reader.address}/")
-        sale = buy(page)
+        page = page_to_open(after_server, f"http://{reader.address}")
+        sale = buy(page, product_to_buy(after_server))
+        assert "Thank you for your order" in sale["receipt"]
+        # The total the quickstart tells the reader to expect ("press **Pay $22.80**").
+        for total in re.findall(r"\*\*Pay ([^*]+)\*\*", after_server):
+            assert html.escape(total) in sale["receipt"]
 
         # The fake delivers its webhooks in the background: the order arrives by one.
         seen: dict[str, Any] = {}
@@ -385,6 +404,21 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
         assert seen["checkout"] == "succeeded", seen
         assert seen["orders"] == ["paid"], seen
         assert seen["events"] >= 1
+
+        # What the quickstart shows next (seeing the sale), as shown, up to its next change
+        # of files (the switch to Polar's sandbox, which needs an account).
+        shown = 0
+        for step in steps:
+            if isinstance(step, quickstart.WriteFile):
+                break
+            if any("runserver" in command for command in step.commands):
+                break
+            for command, output in zip(step.commands, step.outputs, strict=True):
+                printed = reader.run(reader.localise(command))
+                if output.strip():
+                    assert printed.strip() == output.strip(), "\n".join(reader.log)
+                    shown += 1
+        assert shown, "the quickstart never shows the reader the sale"
     finally:
         if server is not None:
             server.terminate()
