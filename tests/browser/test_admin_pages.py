@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.admin.helpers import store
+from tests.browser.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,6 +81,7 @@ def test_the_list_fits_1280_pixels_and_its_tools_line_up(page, settings):
     cells = page.locator("#result_list tbody td").all_inner_texts()
     assert "—" not in "".join(cells)
     assert "-" in [text.strip() for text in cells]
+    screenshot(page, "admin-checkouts", viewport=None)
 
 
 def test_the_detail_page_has_no_developer_hint_and_aligned_tools(page, settings):
@@ -112,3 +114,5 @@ def test_the_overview_chart_is_readable_on_a_phone(page, settings, width):
     expect(page.locator("#polar-conversion")).to_have_text(re.compile(r"^\d+(\.\d)?%$"))
     # The first list is the checkouts' (the subscriptions' one follows it, issue 13).
     expect(page.locator(".polar-kpis").first).to_contain_text("tax included")
+    if width == 1280:
+        screenshot(page, "admin-overview", viewport=None)

@@ -22,6 +22,7 @@ from polar_checkouts.testing import (
     PRODUCT_PWYW_ID,
     PRODUCT_SUBSCRIPTION_ID,
 )
+from tests.browser.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,8 +89,12 @@ def test_buy_a_one_time_product(page, shop, settings, mode):
     # The billing address brings French VAT (20 %) into the total.
     expect_total(page, "$22.80")
     expect(page.get_by_role("button", name="Pay $22.80")).to_be_visible()
+    if mode == "browser":
+        screenshot(page, "checkout", full_page=True)
     page.get_by_role("button", name="Pay $22.80").click()
     checkout_id = expect_receipt(page)
+    if mode == "browser":
+        screenshot(page, "receipt")
 
     expect(page.locator("body")).to_contain_text("$22.80")
     expect(page.locator("body")).to_contain_text("ada@example.com")

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.screenshots import screenshot
 from tests.browser.test_checkout_flows import fill_billing
 
 pytestmark = pytest.mark.browser
@@ -142,18 +143,21 @@ def test_membership_buy_enter_cancel_and_lose_access_after_the_period(shop_page:
     page.get_by_role("link", name="Go to the members' page").click()
     expect(page.get_by_role("heading", name="Members only")).to_be_visible()
     expect(page.get_by_text("Your membership renews on")).to_be_visible()
+    screenshot(page, "members")
 
     # Cancel in the customer portal, then come back to the shop.
     page.get_by_role("link", name="Manage subscription").click()
     expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
     page.get_by_role("button", name="Cancel subscription").click()
     expect(page.get_by_text("cancels on")).to_be_visible()
+    screenshot(page, "portal")
     page.get_by_role("link", name=re.compile("Back to")).click()
     expect(page).to_have_url(re.compile(r"/members/$"))
 
     # Cancelled at the period's end: still a member until then.
     refresh_purchases(page)
     expect(page.locator("[data-subscription-id]")).to_contain_text("cancelled, active until")
+    screenshot(page, "purchases")
     page.goto("/members/")
     expect(page.get_by_text("Your membership is cancelled")).to_be_visible()
 
