@@ -345,6 +345,8 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
     reader = Reader(venv, project, dist["wheel"], f"127.0.0.1:{port}")
 
     server = None
+    server_log = tmp_path / "runserver.log"
+    log_file = server_log.open("w")
     steps = iter(guide.steps)
     try:
         # Up to the server: write the files, run the commands.
@@ -380,9 +382,8 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
             cwd=project,
             env=reader.env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=log_file,  # a file: a full pipe would stall the server
             stderr=subprocess.STDOUT,
-            text=True,
         )
         wait_for(f"http://{reader.address}/")
         page = page_to_open(after_server, f"http://{reader.address}")
@@ -422,6 +423,7 @@ def test_the_installed_wheel_follows_the_quickstart_to_a_sale(dist, tmp_path):
     finally:
         if server is not None:
             server.terminate()
-            output, _ = server.communicate(timeout=30)
-            print(output)
+            server.wait(timeout=30)
+        log_file.close()
+        print(server_log.read_text())
         print("\n".join(reader.log))
