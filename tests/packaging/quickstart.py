@@ -7,7 +7,8 @@ The page's fenced blocks are the steps, in order:
   in a template), the block is appended to it;
 - a ```` ```console ```` block holds shell commands, one per ``$ `` prompt (a line ending in
   ``\\`` continues on the next);
-- other blocks are illustrations and are not followed.
+- other blocks are illustrations and are not followed, nor is anything inside an HTML
+  comment (``<!-- invisible-code-block: ... -->``, which only the snippet tests run).
 
 Plain prose is kept with each step, so a test can find what the reader is told to open.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 FENCE = re.compile(
     r"^(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
 )
+COMMENT = re.compile(r"<!--.*?-->", re.S)
 TITLE = re.compile(r"""title=(?:"([^"]*)"|'([^']*)')""")
 #: The first line that makes a block an addition to a file, not the whole file.
 APPEND = re.compile(
@@ -82,6 +84,8 @@ def console_session(body: str) -> list[tuple[str, str]]:
 
 
 def parse(text: str) -> Quickstart:
+    # What the reader cannot see is not a step (the snippet harness's invisible blocks).
+    text = COMMENT.sub("", text)
     quickstart = Quickstart()
     matches = list(FENCE.finditer(text))
     for index, match in enumerate(matches):

@@ -32,6 +32,10 @@ urlpatterns = []
 print("an illustration, not a step")
 ```
 
+<!-- invisible-code-block: python title="shop/settings.py"
+SECRET_KEY = "only the snippet tests see this"
+-->
+
 ````console
 $ python manage.py runserver
 ````
