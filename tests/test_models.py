@@ -398,7 +398,7 @@ def test_upsert_many_uses_a_constant_number_of_queries():
 
 
 def test_format_amount_keeps_its_documented_path():
-    # docs/admin.md: polar_checkouts.models.format_amount is money's (tested in test_money).
+    # docs/howto/admin.md: polar_checkouts.models.format_amount is money's (tested in test_money).
     assert format_amount is money.format_amount
 
 

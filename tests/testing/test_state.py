@@ -464,7 +464,7 @@ def test_fake_is_thread_safe(polar_fake, run_in_threads):
 
 @pytest.mark.django_db
 def test_the_documented_shop_test_works(polar_fake):
-    """The example of docs/testing.md, through the service layer and the cache."""
+    """The example of docs/howto/testing.md, through the service layer and the cache."""
     from polar_checkouts import services
 
     checkout = services.create_checkout(product_id=PRODUCT_ONE_TIME_ID)
