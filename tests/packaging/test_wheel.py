@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -74,9 +75,17 @@ def git_files(prefix: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> dict[str, Path]:
+    """The sdist and wheel built from a clean copy of the tracked files (as from a fresh
+    clone): a stale ``*.egg-info`` in the checkout would otherwise feed its old file list
+    (SOURCES.txt) into the sdist and hide a package-data mistake."""
+    source = tmp_path_factory.mktemp("source")
+    for name in git_files("."):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
