@@ -19,7 +19,8 @@ def __getattr__(name: str) -> Any:
     # work, with a warning, so that one name has one meaning.
     if name == "CheckoutStatus":
         warnings.warn(
-            "polar_checkouts.types.CheckoutStatus is now CheckoutStatusValue "
+            "polar_checkouts.types.CheckoutStatus is deprecated and will be removed in 0.3.0: "
+            "use polar_checkouts.types.CheckoutStatusValue "
             "(polar_checkouts.models.CheckoutStatus is the choices class).",
             DeprecationWarning,
             stacklevel=2,

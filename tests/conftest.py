@@ -6,12 +6,21 @@ import pytest
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leave PostgreSQL-only tests out of runs on other databases (scripts/test runs both)."""
+    """Leave PostgreSQL-only tests out of runs on other databases (scripts/test runs both).
+
+    The packaging tests (a build and a fresh virtualenv) run once, in the PostgreSQL pass,
+    or on any database when asked for by name (``-m packaging``).
+    """
     from django.conf import settings
 
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
         return
-    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    left_out = ["postgres"]
+    if "packaging" not in (config.getoption("markexpr") or ""):
+        left_out.append("packaging")
+    kept = [
+        item for item in items if not any(item.get_closest_marker(marker) for marker in left_out)
+    ]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
