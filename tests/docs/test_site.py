@@ -3,6 +3,7 @@ of mkdocs.yml, and every navigation entry is a page (scripts/docs builds it stri
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -59,3 +60,33 @@ def test_the_home_page_leads_to_every_section():
         ((title, value),) = section.items()
         first = value if isinstance(value, str) else nav_pages(value)[0]
         assert f"]({first}" in home, f"index.md does not link {title} ({first})"
+
+
+SITE = "https://django-polar-checkouts.readthedocs.io/en/latest/"
+
+
+def _page_for(url_path: str) -> str:
+    """The docs/ page mkdocs serves at ``SITE + url_path`` (directory URLs)."""
+    return "index.md" if url_path == "" else url_path.rstrip("/") + ".md"
+
+
+def test_the_readme_links_into_the_site_and_nowhere_relative():
+    """README.md is also the package's page on PyPI, where a relative link is a 404: it
+    links the published site, and each link names a page the site has (with its heading,
+    when it names one)."""
+    from markdown.extensions.toc import slugify
+
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme) + re.findall(r"<(https?://[^>\s]+)>", readme)
+    relative = [t for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
+    assert not relative, f"relative links in README.md (a 404 on PyPI): {relative}"
+    into_site = [t for t in targets if t.startswith(SITE)]
+    assert len(into_site) > 20, "the README's links into the site are gone"
+    for target in into_site:
+        url_path, _, anchor = target[len(SITE) :].partition("#")
+        page = DOCS / _page_for(url_path)
+        assert page.is_file(), f"{target}: the site has no page docs/{_page_for(url_path)}"
+        if anchor:
+            headings = re.findall(r"^#+ (.+?)\s*$", page.read_text(), flags=re.M)
+            slugs = {slugify(heading, "-") for heading in headings}
+            assert anchor in slugs, f"{target}: no heading with that anchor"
