@@ -19,9 +19,11 @@
 Shoppers buy through the balancer (a 503 page is retried after its ``Retry-After``, as a
 person would). During the run: a worker is killed with SIGKILL while it runs a task (then
 replaced), one web node is stopped and started again, and PostgreSQL "restarts": the
-proxy drops every connection and refuses new ones for a few seconds. (On a shared machine
-the real cluster is not restarted; ``--pg-restart`` does ``pg_ctlcluster restart`` instead,
-for a machine of your own.) The fulfilment receivers are slowed down
+proxy drops every connection and refuses new ones for a few seconds. With ``--pg-restart``
+the run's database lives on a throw-away PostgreSQL cluster the run makes itself
+(:mod:`bench.private_postgres`: ``initdb`` into a temporary directory, ``pg_ctl start`` on
+a loopback port) and that cluster is really restarted (``pg_ctl restart -m fast``); the
+machine's shared PostgreSQL is never touched. The fulfilment receivers are slowed down
 (``POLAR_LOAD_RECEIVER_DELAY``) so that tasks are long enough to be killed mid-way.
 
 At the end: every event the fake emitted was recorded once and processed, none is left
@@ -53,7 +55,9 @@ import requests
 from django.apps import AppConfig
 
 from bench import load_reliability as single
+from bench.private_postgres import PrivatePostgres
 from bench.runner import (
+    DEFAULT_DATABASE_URL,
     ROOT,
     Shopper,
     Stats,
@@ -417,12 +421,11 @@ class Cluster:
         self.balancer.close()
 
 
-def restart_postgresql(proxy: TcpProxy, down: float, real: bool) -> str:
-    """The PostgreSQL restart: the proxy cut for ``down`` seconds, or the real cluster."""
-    if real:
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
-        subprocess.run(["pg_ctlcluster", version, "main", "restart"], check=True)
-        return f"pg_ctlcluster {version} main restart"
+def restart_postgresql(proxy: TcpProxy, down: float, private: PrivatePostgres | None) -> str:
+    """The PostgreSQL restart: the run's private cluster restarted for real, or (without
+    one) the proxy cut for ``down`` seconds."""
+    if private is not None:
+        return private.restart(down)
     dropped = proxy.cut()
     time.sleep(down)
     proxy.restore()
@@ -514,10 +517,13 @@ def run(
     max_seconds: float = 240.0,
     receiver_delay: float = 0.3,
     pg_down: float = 3.0,
-    pg_restart: bool = False,
+    postgres: PrivatePostgres | None = None,
     seed: int = 14,
 ) -> dict[str, Any]:
-    """Run the multi-node load with its faults and verify; ``ok`` says whether all held."""
+    """Run the multi-node load with its faults and verify; ``ok`` says whether all held.
+
+    ``postgres``: the private cluster this process's database is on (``main`` makes it for
+    ``--pg-restart``); it is restarted for real instead of the proxy cut."""
     import redis
 
     from polar_checkouts.models import DONE_OUTCOMES, WebhookEvent
@@ -578,9 +584,7 @@ def run(
                 (0.4, lambda: cluster.restart_node(1)),
                 (
                     0.6,
-                    lambda: cluster.faults.append(
-                        restart_postgresql(pg_proxy, pg_down, pg_restart)
-                    ),
+                    lambda: cluster.faults.append(restart_postgresql(pg_proxy, pg_down, postgres)),
                 ),
             ]
             for share, fault in schedule:
@@ -605,6 +609,12 @@ def run(
         stop_replays.set()
         replay_thread.join(timeout=60)
         shopping = time.monotonic() - ready
+        if postgres is not None:
+            # This process's own connection (opened before the shopping, straight to the
+            # cluster) died with the restart; the checks below open a new one.
+            from django.db import connections
+
+            connections.close_all()
 
         # Every event once more to each node, shuffled, concurrently.
         webhook = signer()
@@ -741,21 +751,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pg-restart",
         action="store_true",
-        help="restart the real PostgreSQL cluster (pg_ctlcluster) instead of cutting the "
-        "proxy: only on a machine nobody else uses",
+        help="run the shop's database on a throw-away PostgreSQL cluster of the run's own "
+        "(initdb in a temporary directory) and restart that cluster for real (pg_ctl "
+        "restart -m fast) instead of cutting the proxy; the machine's PostgreSQL is not "
+        "touched",
     )
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
 
     os.environ["POLAR_LOAD_MULTINODE"] = "1"
-    setup_django("bench.load_settings")
-    report = run(
-        checkouts=args.checkouts,
-        threads=args.threads,
-        max_seconds=args.max_seconds,
-        receiver_delay=args.receiver_delay,
-        pg_restart=args.pg_restart,
-    )
+    postgres = None
+    if args.pg_restart:
+        postgres = PrivatePostgres(free_port()).start()
+        name = os.environ.get("POLAR_LOAD_DATABASE_URL", DEFAULT_DATABASE_URL).rsplit("/", 1)[1]
+        os.environ["POLAR_LOAD_DATABASE_URL"] = postgres.url(name)  # bench.load_settings's
+    try:
+        setup_django("bench.load_settings")
+        report = run(
+            checkouts=args.checkouts,
+            threads=args.threads,
+            max_seconds=args.max_seconds,
+            receiver_delay=args.receiver_delay,
+            postgres=postgres,
+        )
+    finally:
+        if postgres is not None:
+            from django.db import connections
+
+            connections.close_all()
+            postgres.destroy()
     text = markdown(report) if "latency_ms" in report else json.dumps(report, indent=2)
     return finish(report, text, args.json)
 
