@@ -335,6 +335,9 @@ class Cluster:
             env=self.env,
             stdout=self._log("workers"),
             stderr=subprocess.STDOUT,
+            # A group of its own: --with-scheduler forks a scheduler process, which outlives
+            # a worker killed with SIGKILL; stop_all ends the whole group.
+            start_new_session=True,
         )
         self.workers.append(worker)
         return worker
@@ -418,6 +421,9 @@ class Cluster:
             stop(node)
         for worker in self.workers:
             stop(worker)
+            # What is left of its group (the scheduler of a worker killed mid-task).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
         self.balancer.close()
 
 
