@@ -22,11 +22,7 @@ no request got a 5xx. ``--write`` puts the figure into RELIABILITY.md.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,16 +33,22 @@ from typing import Any
 
 import requests
 
-from bench.load_reliability import (
+from bench.load_reliability import prepare_database
+from bench.runner import (
     ROOT,
-    SECRET,
     Shopper,
     Stats,
-    database_url,
-    ensure_database,
+    attach_logs,
+    fake_checkouts,
+    finish,
     free_port,
+    latency_figures,
+    latency_table,
     percentile,
-    prepare_database,
+    served_env,
+    setup_django,
+    start_fake,
+    start_gunicorn,
     stop,
     wait_until_up,
 )
@@ -66,25 +68,6 @@ def limit_per_window(rate: str) -> tuple[int, int]:
     count, _, period = rate.partition("/")
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[-1:] or "s"]
     return int(count), unit * int(period[:-1] or 1)
-
-
-def fake_checkouts(fake: str) -> list[dict[str, Any]]:
-    """Every checkout the fake holds, read with the audit token."""
-    items: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        answer = requests.get(
-            fake + "/v1/checkouts/",
-            params={"page": page, "limit": 100},
-            headers={"Authorization": f"Bearer {AUDIT_TOKEN}"},
-            timeout=30,
-        )
-        answer.raise_for_status()
-        data = answer.json()
-        items += data["items"]
-        if page >= data["pagination"]["max_page"]:
-            return items
-        page += 1
 
 
 def flood(app: str, attempts: int, seconds: float, stats: Stats) -> list[tuple[float, int]]:
@@ -146,52 +129,22 @@ def run(
     app_port, fake_port = free_port(), free_port()
     app, fake = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{fake_port}"
     logs = tempfile.TemporaryDirectory(prefix="polar-flood-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.flood_settings",
-        "POLAR_LOAD_DATABASE_URL": database_url(),
-        "POLAR_LOAD_FAKE_URL": fake,
-        "POLAR_LOAD_WEBHOOK_SECRET": SECRET,
-        "POLAR_FLOOD_CACHE_PREFIX": f"flood-{uuid.uuid4().hex[:8]}",
-        "POLAR_FLOOD_CREATE_LIMIT": create_limit,
-        "PYTHONPATH": str(ROOT),
-    }
+    env = served_env(
+        "bench.flood_settings",
+        fake,
+        POLAR_FLOOD_CACHE_PREFIX=f"flood-{uuid.uuid4().hex[:8]}",
+        POLAR_FLOOD_CREATE_LIMIT=create_limit,
+    )
     stats = Stats()
     fake_process = app_process = None
     started = time.monotonic()
     try:
-        fake_process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "polar_checkouts.testing.server",
-                "--host=127.0.0.1",
-                f"--port={fake_port}",
-                f"--rate-limit={polar_limit}",
-                f"--webhook-url={app}/checkout/webhook/",
-                f"--webhook-secret={SECRET}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(Path(logs.name) / "fake.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
+        fake_log = open(Path(logs.name) / "fake.log", "wb")  # noqa: SIM115
+        fake_process = start_fake(
+            fake_port, f"{app}/checkout/webhook/", env, fake_log, f"--rate-limit={polar_limit}"
         )
-        app_process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                f"--workers={workers}",
-                f"--bind=127.0.0.1:{app_port}",
-                "--timeout=30",
-                "--graceful-timeout=5",
-                "django.core.wsgi:get_wsgi_application()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(Path(logs.name) / "gunicorn.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-        )
+        app_log = open(Path(logs.name) / "gunicorn.log", "wb")  # noqa: SIM115
+        app_process = start_gunicorn(app_port, workers, env, app_log)
         wait_until_up(fake + "/", started + 30, fake_process)
         wait_until_up(app + "/checkout/success/", started + 30, app_process)
 
@@ -221,7 +174,7 @@ def run(
 
         # Let the fake settle payments and deliver its webhooks, then audit.
         time.sleep(2)
-        polar = fake_checkouts(fake)
+        polar = fake_checkouts(fake, AUDIT_TOKEN)
         polar_refused = requests.get(fake + "/_fake/rate-limit", timeout=10).json()["refused"]
     finally:
         stop(app_process)
@@ -259,22 +212,13 @@ def run(
         "polar_429s": polar_refused,
         "gunicorn_workers": workers,
         "requests": stats.requests,
-        "latency_ms": {
-            label: {
-                "n": len(values),
-                "p50": round(percentile(values, 0.5), 1),
-                "p95": round(percentile(values, 0.95), 1),
-            }
-            for label, values in sorted(stats.latencies.items())
-        },
+        "latency_ms": latency_figures(stats.latencies),
         "server_errors": stats.server_errors,
         "problems": problems,
     }
     report["ok"] = not problems
     if not report["ok"]:
-        for name in ("gunicorn.log", "fake.log"):
-            path = Path(logs.name) / name
-            report[name] = path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        attach_logs(report, Path(logs.name))
     logs.cleanup()
     return report
 
@@ -297,11 +241,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"fake): {report['polar_429s']} 429 answers; 5xx answers from the shop: "
         f"{len(report['server_errors'])}; {report['gunicorn_workers']} gunicorn workers",
         "",
-        "| step | requests | p50 ms | p95 ms |",
-        "|---|---|---|---|",
+        *latency_table(report["latency_ms"], ("p50", "p95")),
     ]
-    for label, figures in report["latency_ms"].items():
-        lines.append(f"| {label} | {figures['n']} | {figures['p50']} | {figures['p95']} |")
     return "\n".join(lines)
 
 
@@ -326,15 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update RELIABILITY.md's figure")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.flood_settings")
-    ensure_database(
-        os.environ.get("POLAR_LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_rel")
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    setup_django("bench.flood_settings")
     report = run(
         attempts=args.attempts,
         seconds=args.seconds,
@@ -343,15 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         polar_limit=args.polar_limit,
         create_limit=args.create_limit,
     )
-    print(markdown(report))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    if not report["ok"]:
-        print(json.dumps(report, indent=2), file=sys.stderr)
-        return 1
-    if args.write:
+    status = finish(report, markdown(report), args.json)
+    if status == 0 and args.write:
         write_figure(report)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

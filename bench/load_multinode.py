@@ -19,9 +19,11 @@
 Shoppers buy through the balancer (a 503 page is retried after its ``Retry-After``, as a
 person would). During the run: a worker is killed with SIGKILL while it runs a task (then
 replaced), one web node is stopped and started again, and PostgreSQL "restarts": the
-proxy drops every connection and refuses new ones for a few seconds. (On a shared machine
-the real cluster is not restarted; ``--pg-restart`` does ``pg_ctlcluster restart`` instead,
-for a machine of your own.) The fulfilment receivers are slowed down
+proxy drops every connection and refuses new ones for a few seconds. With ``--pg-restart``
+the run's database lives on a throw-away PostgreSQL cluster the run makes itself
+(:mod:`bench.private_postgres`: ``initdb`` into a temporary directory, ``pg_ctl start`` on
+a loopback port) and that cluster is really restarted (``pg_ctl restart -m fast``); the
+machine's shared PostgreSQL is never touched. The fulfilment receivers are slowed down
 (``POLAR_LOAD_RECEIVER_DELAY``) so that tasks are long enough to be killed mid-way.
 
 At the end: every event the fake emitted was recorded once and processed, none is left
@@ -39,7 +41,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,16 +55,28 @@ import requests
 from django.apps import AppConfig
 
 from bench import load_reliability as single
-from bench.load_reliability import (
-    KINDS,
+from bench.private_postgres import PrivatePostgres
+from bench.runner import (
+    DEFAULT_DATABASE_URL,
     ROOT,
-    SECRET,
     Shopper,
     Stats,
+    attach_logs,
     fake_events,
+    finish,
     free_port,
-    percentile,
+    latency_figures,
+    latency_table,
+    purchase_plan,
+    replay,
+    replay_while,
+    send_concurrently,
+    served_env,
+    setup_django,
+    shop_from,
     signer,
+    start_fake,
+    start_gunicorn,
     stop,
     wait_until_up,
 )
@@ -296,21 +309,8 @@ class Cluster:
 
     def start_node(self, index: int) -> None:
         """gunicorn, 2 sync workers, on the node's port."""
-        self.nodes[index] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers=2",
-                f"--bind=127.0.0.1:{self.node_ports[index]}",
-                "--timeout=30",
-                "--graceful-timeout=10",
-                "django.core.wsgi:get_wsgi_application()",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log(f"node{index}"),
-            stderr=subprocess.STDOUT,
+        self.nodes[index] = start_gunicorn(
+            self.node_ports[index], 2, self.env, self._log(f"node{index}"), graceful_timeout=10
         )
 
     def start_worker(self) -> subprocess.Popen[bytes]:
@@ -335,6 +335,9 @@ class Cluster:
             env=self.env,
             stdout=self._log("workers"),
             stderr=subprocess.STDOUT,
+            # A group of its own: --with-scheduler forks a scheduler process, which outlives
+            # a worker killed with SIGKILL; stop_all ends the whole group.
+            start_new_session=True,
         )
         self.workers.append(worker)
         return worker
@@ -418,15 +421,17 @@ class Cluster:
             stop(node)
         for worker in self.workers:
             stop(worker)
+            # What is left of its group (the scheduler of a worker killed mid-task).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
         self.balancer.close()
 
 
-def restart_postgresql(proxy: TcpProxy, down: float, real: bool) -> str:
-    """The PostgreSQL restart: the proxy cut for ``down`` seconds, or the real cluster."""
-    if real:
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
-        subprocess.run(["pg_ctlcluster", version, "main", "restart"], check=True)
-        return f"pg_ctlcluster {version} main restart"
+def restart_postgresql(proxy: TcpProxy, down: float, private: PrivatePostgres | None) -> str:
+    """The PostgreSQL restart: the run's private cluster restarted for real, or (without
+    one) the proxy cut for ``down`` seconds."""
+    if private is not None:
+        return private.restart(down)
     dropped = proxy.cut()
     time.sleep(down)
     proxy.restore()
@@ -489,30 +494,23 @@ def replay_to_both(
 ) -> None:
     """Send ``event`` again to one node picked at random; a node down refuses it (counted)."""
     try:
-        single.replay(random.choice(nodes), event, stats, webhook)
+        replay(random.choice(nodes), event, stats, webhook)
     except requests.ConnectionError:
         with stats.lock:
             stats.connection_errors += 1
 
 
 def replayer(nodes: list[str], fake: str, stats: RetryingStats, stop_event: threading.Event) -> int:
-    """While shoppers buy: every new event and a sample of old ones, shuffled, doubled."""
-    rng = random.Random(14)
+    """While shoppers buy: every new event and a sample of old ones, shuffled, doubled,
+    each to a node picked at random."""
     webhook = signer()
-    seen: set[str] = set()
-    sent = 0
-    while not stop_event.is_set():
-        events = fake_events(fake)
-        fresh = [e for e in events if e["id"] not in seen]
-        seen.update(e["id"] for e in fresh)
-        batch = fresh + rng.sample(events, min(len(events), 5))
-        batch += rng.sample(batch, len(batch) // 2)
-        rng.shuffle(batch)
-        for event in batch:
-            replay_to_both(nodes, event, stats, webhook)
-            sent += 1
-        stop_event.wait(0.3)
-    return sent
+    return replay_while(
+        fake,
+        stop_event,
+        random.Random(14),
+        lambda event: replay_to_both(nodes, event, stats, webhook),
+        0.3,
+    )
 
 
 # -- the run --
@@ -525,10 +523,13 @@ def run(
     max_seconds: float = 240.0,
     receiver_delay: float = 0.3,
     pg_down: float = 3.0,
-    pg_restart: bool = False,
+    postgres: PrivatePostgres | None = None,
     seed: int = 14,
 ) -> dict[str, Any]:
-    """Run the multi-node load with its faults and verify; ``ok`` says whether all held."""
+    """Run the multi-node load with its faults and verify; ``ok`` says whether all held.
+
+    ``postgres``: the private cluster this process's database is on (``main`` makes it for
+    ``--pg-restart``); it is restarted for real instead of the proxy cut."""
     import redis
 
     from polar_checkouts.models import DONE_OUTCOMES, WebhookEvent
@@ -546,61 +547,38 @@ def run(
     fake = f"http://127.0.0.1:{fake_port}"
     logs_dir = tempfile.TemporaryDirectory(prefix="polar-multinode-")
     logs = Path(logs_dir.name)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.load_settings",
-        "POLAR_LOAD_MULTINODE": "1",
-        "POLAR_LOAD_DATABASE_URL": proxied,
-        "POLAR_LOAD_FAKE_URL": fake,
-        "POLAR_LOAD_WEBHOOK_SECRET": SECRET,
-        "POLAR_LOAD_RQ_QUEUE": queue,
-        "POLAR_LOAD_REDIS_URL": REDIS_URL,
-        "POLAR_LOAD_RECEIVER_DELAY": str(receiver_delay),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = served_env(
+        "bench.load_settings",
+        fake,
+        POLAR_LOAD_MULTINODE="1",
+        POLAR_LOAD_DATABASE_URL=proxied,
+        POLAR_LOAD_RQ_QUEUE=queue,
+        POLAR_LOAD_REDIS_URL=REDIS_URL,
+        POLAR_LOAD_RECEIVER_DELAY=str(receiver_delay),
+    )
     cluster = Cluster(env, logs, fake)
     stats = RetryingStats()
     fake_process = None
     report: dict[str, Any] = {}
     try:
-        fake_process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "polar_checkouts.testing.server",
-                "--host=127.0.0.1",
-                f"--port={fake_port}",
-                f"--webhook-url={cluster.url}/checkout/webhook/",
-                f"--webhook-secret={SECRET}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "fake.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-        )
+        fake_log = open(logs / "fake.log", "wb")  # noqa: SIM115
+        fake_process = start_fake(fake_port, f"{cluster.url}/checkout/webhook/", env, fake_log)
         wait_until_up(fake + "/", started + 30, fake_process)
         cluster.start()
         ready = time.monotonic()
 
         rng = random.Random(seed)
-        plan = rng.choices(list(KINDS), weights=list(KINDS.values()), k=checkouts)
-        todo = list(reversed(plan))
+        todo = purchase_plan(checkouts, rng)
         lock = threading.Lock()
         done: Counter[str] = Counter()
-
-        def shop() -> None:
-            shopper = RetryingShopper(cluster.url, stats)
-            while time.monotonic() < deadline - 30:
-                with lock:
-                    if not todo:
-                        return
-                    kind = todo.pop()
-                try:
-                    shopper.buy(kind)
-                except (requests.RequestException, ValueError) as exc:
-                    stats.fail(f"{kind}: {exc!r}")
-                with lock:
-                    done[kind] += 1
+        # Shoppers stop 30 s before the deadline: time for the faults' aftermath and checks.
+        shoppers = [
+            threading.Thread(
+                target=shop_from,
+                args=(todo, lock, done, deadline - 30, RetryingShopper(cluster.url, stats)),
+            )
+            for _ in range(threads)
+        ]
 
         def progress() -> float:
             with lock:
@@ -612,9 +590,7 @@ def run(
                 (0.4, lambda: cluster.restart_node(1)),
                 (
                     0.6,
-                    lambda: cluster.faults.append(
-                        restart_postgresql(pg_proxy, pg_down, pg_restart)
-                    ),
+                    lambda: cluster.faults.append(restart_postgresql(pg_proxy, pg_down, postgres)),
                 ),
             ]
             for share, fault in schedule:
@@ -629,7 +605,6 @@ def run(
             target=lambda: replays.append(replayer(nodes, fake, stats, stop_replays)), daemon=True
         )
         fault_thread = threading.Thread(target=faults, daemon=True)
-        shoppers = [threading.Thread(target=shop) for _ in range(threads)]
         replay_thread.start()
         fault_thread.start()
         for thread in shoppers:
@@ -640,6 +615,12 @@ def run(
         stop_replays.set()
         replay_thread.join(timeout=60)
         shopping = time.monotonic() - ready
+        if postgres is not None:
+            # This process's own connection (opened before the shopping, straight to the
+            # cluster) died with the restart; the checks below open a new one.
+            from django.db import connections
+
+            connections.close_all()
 
         # Every event once more to each node, shuffled, concurrently.
         webhook = signer()
@@ -647,17 +628,9 @@ def run(
         final_batch = [(node, e) for e in final for node in nodes]
         rng.shuffle(final_batch)
 
-        def send(chunk: list[tuple[str, dict[str, Any]]]) -> None:
-            for node, event in chunk:
-                single.replay(node, event, stats, webhook)
-
-        senders = [
-            threading.Thread(target=send, args=(final_batch[i::threads],)) for i in range(threads)
-        ]
-        for thread in senders:
-            thread.start()
-        for thread in senders:
-            thread.join()
+        send_concurrently(
+            final_batch, threads, lambda item: replay(item[0], item[1], stats, webhook)
+        )
 
         settle = max(deadline, time.monotonic() + 60)
         polar, mismatches, events = single.compare(fake, settle)
@@ -718,16 +691,7 @@ def run(
             "cache_mismatches": mismatches,
             "signal_problems": signal_problems,
             "undelivered": undelivered,
-            "latency_ms": {
-                label: {
-                    "n": len(values),
-                    "p50": round(percentile(values, 0.5), 1),
-                    "p95": round(percentile(values, 0.95), 1),
-                    "max": round(1000 * max(values), 1),
-                    "mean": round(1000 * statistics.fmean(values), 1),
-                }
-                for label, values in sorted(stats.latencies.items())
-            },
+            "latency_ms": latency_figures(stats.latencies),
         }
     finally:
         cluster.stop_all()
@@ -754,8 +718,7 @@ def run(
         )
     )
     if not report["ok"]:
-        for path in sorted(logs.glob("*.log")):
-            report[path.name] = path.read_text(errors="replace")[-3000:]
+        attach_logs(report, logs, 3000)
     logs_dir.cleanup()
     return report
 
@@ -779,13 +742,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{len(report['server_errors'])}; 503 retry pages: {report['retried_503']}; "
         f"dropped connections retried: {report['connection_errors_retried']}",
         "",
-        "| step | requests | p50 ms | p95 ms | max ms |",
-        "|---|---|---|---|---|",
+        *latency_table(report["latency_ms"]),
     ]
-    for label, figures in report["latency_ms"].items():
-        lines.append(
-            f"| {label} | {figures['n']} | {figures['p50']} | {figures['p95']} | {figures['max']} |"
-        )
     return "\n".join(lines)
 
 
@@ -799,36 +757,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pg-restart",
         action="store_true",
-        help="restart the real PostgreSQL cluster (pg_ctlcluster) instead of cutting the "
-        "proxy: only on a machine nobody else uses",
+        help="run the shop's database on a throw-away PostgreSQL cluster of the run's own "
+        "(initdb in a temporary directory) and restart that cluster for real (pg_ctl "
+        "restart -m fast) instead of cutting the proxy; the machine's PostgreSQL is not "
+        "touched",
     )
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.load_settings")
     os.environ["POLAR_LOAD_MULTINODE"] = "1"
-    single.ensure_database(
-        os.environ.get("POLAR_LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pc_rel")
-    )
-    import django
-    from django.core.management import call_command
+    postgres = None
+    if args.pg_restart:
+        postgres = PrivatePostgres(free_port()).start()
+        name = os.environ.get("POLAR_LOAD_DATABASE_URL", DEFAULT_DATABASE_URL).rsplit("/", 1)[1]
+        os.environ["POLAR_LOAD_DATABASE_URL"] = postgres.url(name)  # bench.load_settings's
+    try:
+        setup_django("bench.load_settings")
+        report = run(
+            checkouts=args.checkouts,
+            threads=args.threads,
+            max_seconds=args.max_seconds,
+            receiver_delay=args.receiver_delay,
+            postgres=postgres,
+        )
+    finally:
+        if postgres is not None:
+            from django.db import connections
 
-    django.setup()
-    call_command("migrate", verbosity=0)
-    report = run(
-        checkouts=args.checkouts,
-        threads=args.threads,
-        max_seconds=args.max_seconds,
-        receiver_delay=args.receiver_delay,
-        pg_restart=args.pg_restart,
-    )
-    print(markdown(report) if "latency_ms" in report else json.dumps(report, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    if not report["ok"]:
-        print(json.dumps(report, indent=2), file=sys.stderr)
-        return 1
-    return 0
+            connections.close_all()
+            postgres.destroy()
+    text = markdown(report) if "latency_ms" in report else json.dumps(report, indent=2)
+    return finish(report, text, args.json)
 
 
 if __name__ == "__main__":

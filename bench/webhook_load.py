@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -118,13 +117,11 @@ end
 
 
 def _free_port() -> int:
-    """``BENCH_PORT`` when set (a machine where servers keep to agreed ports; the figures
-    start one gunicorn at a time), else a free port the system picks."""
-    if os.environ.get("BENCH_PORT"):
-        return int(os.environ["BENCH_PORT"])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port; in ``BENCH_PORTS`` (``"8500-8549"``) when set (the figures
+    start one gunicorn at a time)."""
+    from bench.runner import free_port
+
+    return free_port()
 
 
 def _wait_for(port: int, timeout: float = 30.0) -> None:

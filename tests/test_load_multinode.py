@@ -3,7 +3,8 @@
 Two gunicorn nodes behind a round-robin balancer, two RQ workers on Redis, the standalone
 fake delivering duplicated and shuffled webhooks to both nodes while shoppers buy; a
 worker killed with SIGKILL mid-task, a node stopped and restarted, PostgreSQL cut at a
-proxy for 3 s. See ``bench/load_multinode.py``. Needs PostgreSQL, Redis and
+proxy for 3 s; and the command line's ``--pg-restart``, where PostgreSQL (a cluster of the
+run's own) is really restarted. See ``bench/load_multinode.py``. Needs PostgreSQL, Redis and
 django-tasks-rq: skipped without the last two on a developer's machine, failed in CI.
 """
 
@@ -11,8 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = [
     pytest.mark.slow,
@@ -62,3 +68,45 @@ def test_two_nodes_two_workers_and_their_faults_lose_nothing_and_do_nothing_twic
     assert summary["order_paid_rows"] == summary["checkout_succeeded_rows"]
     # Duplicates did arrive at both nodes.
     assert summary["webhook_replays"] > summary["webhook_events_emitted"]
+
+
+def test_a_real_postgresql_restart_on_the_runs_own_cluster(redis_ready, tmp_path):
+    """``--pg-restart``: the shop's database on a throw-away PostgreSQL cluster the run
+    makes (initdb into a temporary directory; the machine's server is not touched), and
+    that cluster really restarted mid-run. The command line, as ``scripts/load`` runs it."""
+    from bench.private_postgres import server_bin
+
+    try:
+        server_bin()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    report_path = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    command = ["--checkouts", "12", "--threads", "3", "--max-seconds", "200", "--pg-restart"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.load_multinode", *command, "--json", str(report_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert report_path.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    summary = {k: v for k, v in report.items() if not k.endswith(".log")}
+    assert report["ok"], json.dumps(report, indent=2)[-6000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    faults = " | ".join(summary["faults"])
+    assert "PostgreSQL restarted for real" in faults
+    assert "cut at the proxy" not in faults
+    assert "while running job" in faults
+    assert "web node 1 back" in faults
+    assert summary["checkouts_done"] == 12
+    assert summary["events_not_processed"] == []
+    assert summary["events_recorded_once"] == summary["webhook_events_emitted"]
+    assert summary["signal_problems"] == summary["cache_mismatches"] == []
+    assert summary["server_errors"] == []
+    assert summary["checkout_succeeded_rows"] == summary["final_states"].get("succeeded")
+    assert summary["order_paid_rows"] == summary["checkout_succeeded_rows"]
