@@ -72,10 +72,9 @@ def _page_for(url_path: str) -> str:
 
 def test_the_readme_links_into_the_site_and_nowhere_relative():
     """README.md is also the package's page on PyPI, where a relative link is a 404: it
-    links the published site, and each link names a page the site has (with its heading,
-    when it names one)."""
-    from markdown.extensions.toc import slugify
-
+    links the published site, and each link names a page the site has. (Links name pages,
+    not headings: a heading's anchor is not checked here, the site's strict build checks
+    the site's own.)"""
     readme = (ROOT / "README.md").read_text()
     targets = re.findall(r"\]\(([^)\s]+)\)", readme) + re.findall(r"<(https?://[^>\s]+)>", readme)
     relative = [t for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
@@ -84,9 +83,6 @@ def test_the_readme_links_into_the_site_and_nowhere_relative():
     assert len(into_site) > 20, "the README's links into the site are gone"
     for target in into_site:
         url_path, _, anchor = target[len(SITE) :].partition("#")
+        assert not anchor, f"{target}: link the page, not a heading"
         page = DOCS / _page_for(url_path)
         assert page.is_file(), f"{target}: the site has no page docs/{_page_for(url_path)}"
-        if anchor:
-            headings = re.findall(r"^#+ (.+?)\s*$", page.read_text(), flags=re.M)
-            slugs = {slugify(heading, "-") for heading in headings}
-            assert anchor in slugs, f"{target}: no heading with that anchor"
