@@ -120,10 +120,9 @@ def test_the_compiled_catalogue_matches_its_source(language):
 
 
 def test_the_package_data_ships_the_catalogues():
-    import tomllib
+    from tests.pyproject import PYPROJECT
 
-    with open(PACKAGE.parent / "pyproject.toml", "rb") as fh:
-        data = tomllib.load(fh)["tool"]["setuptools"]["package-data"]["polar_checkouts"]
+    data = PYPROJECT["tool"]["setuptools"]["package-data"]["polar_checkouts"]
     assert "locale/**/*" in data
     for language in LANGUAGES:
         assert (PACKAGE / "locale" / language / "LC_MESSAGES" / "django.mo").is_file()
