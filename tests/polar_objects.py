@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.webhooks.spec_events import minimal_payload
 
-T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
 PRODUCT_ID = "4d6e2b1a-6f0c-4c3e-9a51-0c1d2e3f4a5b"
 OTHER_PRODUCT_ID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 

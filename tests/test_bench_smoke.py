@@ -16,6 +16,7 @@ import pytest
 
 from bench import client_cpu, harness, payloads, startup
 from bench.server import BenchServer
+from tests.newer_python import import_from_311
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_server_keeps_the_connection_alive(server):
 
 @pytest.mark.slow
 def test_payload_decodes_with_polar_sdk_when_installed():
-    polar = pytest.importorskip("polar", reason="polar-sdk is in the bench extra only")
+    polar = import_from_311("polar", package="polar-sdk")
     from polar.v2026_10.outputs import Checkout
 
     assert polar.deserialize(payloads.checkout(), Checkout).id == payloads.CHECKOUT_ID
@@ -90,7 +91,7 @@ def test_startup_script_of_the_app_runs(server):
 
 @pytest.mark.slow
 def test_startup_figure_runs_with_polar_sdk():
-    pytest.importorskip("polar", reason="polar-sdk is in the bench extra only")
+    import_from_311("polar", package="polar-sdk")
     figure = startup.run(rounds=1, runs=1, use_hyperfine=False, warm=False)[0]
     assert figure.baseline == "polar-sdk"
     assert len(figure.ratios) == 1

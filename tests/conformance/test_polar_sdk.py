@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 
-polar = pytest.importorskip("polar", reason="polar-sdk needs Python 3.11+")
+from tests.newer_python import import_from_311
+
+polar = import_from_311("polar", package="polar-sdk")
 
 from polar.base import PolarRateLimitError  # noqa: E402
 

@@ -33,7 +33,9 @@ from typing import Any
 import pytest
 import requests
 
-schemathesis = pytest.importorskip("schemathesis")
+from tests.newer_python import import_from_311
+
+schemathesis = import_from_311("schemathesis", package="schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 import requests
 
-polar = pytest.importorskip("polar", reason="polar-sdk needs Python 3.11+")
+from tests.newer_python import import_from_311
+
+polar = import_from_311("polar", package="polar-sdk")
 
 from polar.webhooks import PolarWebhookVerificationError  # noqa: E402
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 import configparser
 import itertools
 import re
-import sys
-from pathlib import Path
 
 import trove_classifiers
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 (tox)
-    import tomli as tomllib
+from tests.pyproject import PYPROJECT, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+PROJECT = PYPROJECT["project"]
 CLASSIFIERS = PROJECT["classifiers"]
 #: The catalogues in polar_checkouts/locale, by their trove names (English is the source).
 LANGUAGES = {

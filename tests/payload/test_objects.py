@@ -46,7 +46,7 @@ def test_customer_fields_promote_external_id_email_and_deletion():
     fields = customers.customer_fields(payload)
     assert fields["external_id"] == "42"
     assert fields["email"] == "buyer@example.com"
-    assert fields["deleted_at"] == dt.datetime(2026, 11, 1, 12, 5, tzinfo=dt.UTC)
+    assert fields["deleted_at"] == dt.datetime(2026, 11, 1, 12, 5, tzinfo=dt.timezone.utc)
     assert fields["payload"] == payload
 
 
@@ -207,7 +207,7 @@ def test_of_two_order_versions_the_newer_wins_and_ties_never_flip(a, b, ta, tb, 
 
 
 def test_the_checkout_rule_still_reads_as_before():
-    t = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    t = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     common = {"stored_created_at": t, "incoming_created_at": t}
     assert incoming_wins(
         stored_status="open",

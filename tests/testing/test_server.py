@@ -28,6 +28,7 @@ from polar_checkouts.testing import (
     polar_webhook,
 )
 from polar_checkouts.testing.server import FakePolarServer
+from tests.newer_python import import_from_311
 
 BUYER = {
     "customer_email": "ada@example.com",
@@ -328,7 +329,7 @@ def test_a_client_can_use_the_mounted_urls_as_its_server(live_server, polar_fake
 
 def test_polar_sdk_talks_to_the_standalone_fake(server):
     """polar-sdk 1.x (API 2026-04, strict decoding) runs a paid checkout against the fake."""
-    sdk = pytest.importorskip("polar.v2026_04", reason="polar-sdk needs Python 3.11+")
+    sdk = import_from_311("polar.v2026_04", package="polar-sdk")
     polar = sdk.Polar("polar_oat_any", base_url=server.base_url)
     checkout = polar.checkouts.create(products=[PRODUCT_ONE_TIME_ID])
     assert checkout.status == "open"

@@ -18,6 +18,7 @@ from polar_checkouts.testing import (
     TOKEN_SUCCEEDED,
     polar_webhook,
 )
+from tests.newer_python import import_from_311
 
 SECRET = "polar_whs_test_secret"
 URL = "https://shop.example.com/polar/webhook/"
@@ -282,7 +283,7 @@ def test_every_delivery_decodes_with_polar_sdk(module, version):
         FakePolar,
     )
 
-    pytest.importorskip("polar")
+    import_from_311("polar", package="polar-sdk")
     from tests.testing.sdk_events import decode
 
     sdk = importlib.import_module(f"polar.{module}.webhooks")
