@@ -107,7 +107,8 @@ def cycle(fake: FakePolar, subscription: JsonDict) -> None:
     fake.emit("subscription.cycled", subscription_json(fake, subscription["id"]))
     fake.emit("subscription.updated", subscription_json(fake, subscription["id"]))
     state_changed(fake, subscription["customer_id"])
-    renewal = subscription["renewal"]
+    # After a trial, the first paid period may carry a discount the next ones do not.
+    renewal = subscription.pop("first_renewal", None) or subscription["renewal"]
     customer = fake.customers[subscription["customer_id"]]
     discount_id = subscription["discount_id"] if renewal["discount"] else None
     order = orders.new_order(

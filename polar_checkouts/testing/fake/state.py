@@ -56,6 +56,8 @@ class CheckoutState:
     settle: tuple[str, datetime] | None = None
     pending_action: bool = False
     order_id: str | None = None
+    #: When the checkout's trial would end (Polar's ``trial_end``), or None without one.
+    trial_end: datetime | None = None
     product_ids: list[str] = field(default_factory=list)
     #: Create fields the fake does not act on but shows back, as Polar does (dated versions).
     echo: dict[str, Any] = field(default_factory=dict)

@@ -137,6 +137,7 @@ def create_from_checkout(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
     interval = product.get("recurring_interval") or price["recurring_interval"]
     now = fake.now()
     started = isoformat(now)
+    trial_end = isoformat(checkout.trial_end) if checkout.trial_end else None
     # tests/polar_objects.py builds the same shape again on purpose: its own copy, made from
     # the spec's smallest payload, checks the fake independently (one shared builder would
     # let a mistake in it pass both). Keep them apart; change both when Polar changes.
@@ -149,13 +150,14 @@ def create_from_checkout(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
         "currency": checkout.currency or "usd",
         "recurring_interval": interval,
         "recurring_interval_count": product.get("recurring_interval_count") or 1,
-        "status": "active",
+        # A trial (see .trials): trialing, and the current period is the trial.
+        "status": "trialing" if trial_end else "active",
         "current_period_start": started,
-        "current_period_end": isoformat(next_period(now, interval)),
+        "current_period_end": trial_end or isoformat(next_period(now, interval)),
         "current_meter_period_start": None,
         "current_meter_period_end": None,
-        "trial_start": None,
-        "trial_end": None,
+        "trial_start": started if trial_end else None,
+        "trial_end": trial_end,
         "cancel_at_period_end": False,
         "canceled_at": None,
         "started_at": started,
