@@ -6,10 +6,9 @@ What happens to a subscription over time (renewals, failures, cancellations) is
 
 from __future__ import annotations
 
-import calendar
 import copy
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, json_response
@@ -23,7 +22,7 @@ from ..validation import (
 )
 from .customers import customer_json
 from .serialise import discount_json, page_of, price_json, product_json, sort_items
-from .state import CheckoutState, JsonDict, isoformat
+from .state import CheckoutState, JsonDict, isoformat, next_period
 
 if TYPE_CHECKING:
     from .core import FakePolar
@@ -109,20 +108,6 @@ SCALAR_KEYS = (
     "price_id",
     "user_id",
 )
-
-
-def next_period(start: datetime, interval: str, count: int = 1) -> datetime:
-    """The end of a period starting at ``start``: same day of the next month (or the
-    month's last day), as Polar's ``SubscriptionRecurringInterval.get_next_period``."""
-    if interval == "day":
-        return start + timedelta(days=count)
-    if interval == "week":
-        return start + timedelta(weeks=count)
-    months = count * (12 if interval == "year" else 1)
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
 
 
 def parse_time(value: str) -> datetime:

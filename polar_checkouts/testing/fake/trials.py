@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .state import CheckoutState
+from .state import CheckoutState, next_period
 
 if TYPE_CHECKING:
     from .core import FakePolar
@@ -51,10 +51,7 @@ def check_trial(interval: Any, count: Any) -> None:
 
 def trial_end(start: datetime, interval: str, count: int) -> datetime:
     """``start`` plus the trial (Polar's ``TrialInterval.get_end``: a ``relativedelta``,
-    which :func:`~.subscriptions.next_period` matches, a month's end clamped)."""
-    # Imported here: subscriptions imports serialise, which imports this module.
-    from .subscriptions import next_period
-
+    which :func:`~.state.next_period` matches, a month's end clamped)."""
     return next_period(start, interval, count)
 
 
