@@ -33,6 +33,7 @@ from .customers import customer_for, find_by_external_id
 from .pricing import default_amount, totals
 from .serialise import checkout_json, page_of, price_json, product_json, sort_items
 from .state import CheckoutState, JsonDict, new_token
+from .trials import update_trial_end
 
 if TYPE_CHECKING:
     from .core import FakePolar
@@ -213,6 +214,7 @@ def create(fake: FakePolar, body: bytes, *, seed_era: bool = False) -> JsonDict:
     checkout.success_url = (
         success_url.replace("{CHECKOUT_ID}", checkout.id) if success_url else None
     )
+    update_trial_end(fake, checkout)
     fake.states[checkout.id] = checkout
     fake.ids_by_secret[checkout.client_secret] = checkout.id
     fake.creation_order.append(checkout.id)
@@ -356,6 +358,8 @@ def client_confirm(fake: FakePolar, client_secret: str, body: bytes) -> FakeResp
     """``POST /v1/checkouts/client/{secret}/confirm``: pay with a fake confirmation token."""
     checkout = find_by_secret(fake, client_secret)
     work, fields = edited_copy(fake, checkout, body, CONFIRM_FIELDS, public=True)
+    # Polar works the trial's end out again at confirmation (before the amounts due).
+    update_trial_end(fake, work)
     errors = Errors()
     amounts = totals(fake, work)
     price = fake.prices[work.price_id]
@@ -559,6 +563,7 @@ def apply_fields(
 
 def commit(fake: FakePolar, work: CheckoutState) -> JsonDict:
     """Store an edited copy of a checkout, touch it and emit ``checkout.updated``."""
+    update_trial_end(fake, work)
     fake.touch(work)
     fake.states[work.id] = work
     result = checkout_json(fake, work)

@@ -37,7 +37,7 @@ from ..messages import FakeResponse, RecordedRequest, json_bytes
 from ..ratelimit import FakeRateLimiter
 from ..validation import RequestInvalid
 from ..webhooks import Sender, SentWebhook, WebhookEndpoint, http_sender
-from . import checkouts, customers, lifecycle, orders, subscriptions, webhook_api
+from . import checkouts, customers, lifecycle, orders, subscriptions, trials, webhook_api
 from .routes import dispatch, is_fake_only, route, unknown_version
 from .serialise import checkout_json, price_json, product_json
 from .state import CheckoutState, JsonDict, isoformat
@@ -201,12 +201,16 @@ class FakePolar:
         organization_id: str = catalogue.ORGANIZATION_ID,
         is_archived: bool = False,
         created_at: datetime | None = None,
+        trial_interval: str | None = None,
+        trial_interval_count: int | None = None,
     ) -> JsonDict:
         """Add a product with one price and return it as Polar's ``Product`` JSON.
 
         ``amount_type`` is ``"fixed"`` (needs ``price_amount``), ``"custom"`` (pay what
         you want, optional min/max/preset) or ``"free"``; ``recurring_interval``
-        (``"month"``/``"year"``) makes it a subscription.
+        (``"month"``/``"year"``) makes it a subscription. ``trial_interval``
+        (``"day"``/``"week"``/``"month"``/``"year"``) with ``trial_interval_count`` (1 to
+        1000) gives a subscription a free trial (see :mod:`.trials`).
         """
         if amount_type not in ("fixed", "custom", "free"):
             raise ValueError("amount_type must be 'fixed', 'custom' or 'free'")
@@ -214,6 +218,9 @@ class FakePolar:
             raise ValueError("A fixed price needs price_amount >= 50 (cents)")
         if recurring_interval not in (None, "month", "year"):
             raise ValueError("recurring_interval must be None, 'month' or 'year'")
+        trials.check_trial(trial_interval, trial_interval_count)
+        if trial_interval is not None and not recurring_interval:
+            raise ValueError("Only a recurring product can have a trial")
         with self._lock:
             created = created_at or self.now()
             product_id = product_id or str(uuid.uuid4())
@@ -256,8 +263,8 @@ class FakePolar:
                 "visibility": "public",
                 "recurring_interval": recurring_interval,
                 "recurring_interval_count": 1 if recurring_interval else None,
-                "trial_interval": None,
-                "trial_interval_count": None,
+                "trial_interval": trial_interval,
+                "trial_interval_count": trial_interval_count,
                 "meter_interval": None,
                 "meter_interval_count": None,
             }

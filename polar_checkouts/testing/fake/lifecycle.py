@@ -19,6 +19,9 @@ From Polar's server (``subscription/service.py``, ``subscription/tasks.py``,
   (again, as Polar sends it at revocation), ``subscription.revoked``;
 * cancel now (revoke): ``subscription.updated``, ``subscription.canceled``,
   ``subscription.revoked``; uncancel: ``subscription.updated``, ``subscription.uncanceled``.
+* a free trial (:mod:`.trials`): the same events at the checkout, the subscription
+  ``trialing`` and its order a paid one of 0; the trial's end is a renewal as above
+  (``subscription.cycled``, ``subscription.updated``, then the first paid order).
 
 Every change of a subscription (its creation included) is followed by the customer's
 ``customer.state_changed`` (Polar enqueues it at the end of ``_after_subscription_created``
@@ -107,7 +110,8 @@ def cycle(fake: FakePolar, subscription: JsonDict) -> None:
     fake.emit("subscription.cycled", subscription_json(fake, subscription["id"]))
     fake.emit("subscription.updated", subscription_json(fake, subscription["id"]))
     state_changed(fake, subscription["customer_id"])
-    renewal = subscription["renewal"]
+    # After a trial, the first paid period may carry a discount the next ones do not.
+    renewal = subscription.pop("first_renewal", None) or subscription["renewal"]
     customer = fake.customers[subscription["customer_id"]]
     discount_id = subscription["discount_id"] if renewal["discount"] else None
     order = orders.new_order(

@@ -75,6 +75,8 @@ def create_order(
     fake: FakePolar, checkout: CheckoutState, subscription: JsonDict | None = None
 ) -> JsonDict:
     """Store the paid order of a succeeded checkout (no events) and return the record."""
+    if subscription is not None and subscription["status"] == "trialing":
+        return create_trial_order(fake, checkout, subscription)
     amounts = totals(fake, checkout)
     customer = fake.customers[checkout.customer_id or ""]
     net = amounts["net_amount"] or 0
@@ -108,6 +110,68 @@ def create_order(
         subscription["renewal"] = renewal_amounts(fake, order)
     checkout.order_id = order["id"]
     return order
+
+
+def create_trial_order(
+    fake: FakePolar, checkout: CheckoutState, subscription: JsonDict
+) -> JsonDict:
+    """The order of a trial checkout, as Polar's ``create_trial_order``: paid, of 0, one
+    line "Trial period for <product> (<start> - <end>)", no discount; the subscription
+    costs the checkout's amount from the trial's end (see :mod:`.trials`)."""
+    customer = fake.customers[checkout.customer_id or ""]
+    start, end = subscription["trial_start"], subscription["trial_end"]
+    order = new_order(
+        fake,
+        customer_id=customer["id"],
+        product_id=checkout.product_id,
+        price_id=checkout.price_id,
+        subtotal=0,
+        discount=0,
+        tax=0,
+        currency=checkout.currency or "usd",
+        billing_reason="subscription_create",
+        discount_id=None,
+        subscription_id=subscription["id"],
+        checkout_id=checkout.id,
+        metadata=dict(checkout.metadata),
+        custom_field_data=dict(checkout.custom_field_data),
+        billing_address=copy.copy(checkout.customer_billing_address),
+        paid=True,
+        period=(start, end),
+    )
+    item = order["items"][0]
+    item["label"] = (
+        f"Trial period for {fake.products[checkout.product_id]['name']} "
+        f"({_us_date(start)} - {_us_date(end)})"
+    )
+    # OrderItem.from_trial has no price.
+    item["product_price_id"] = None
+    amounts = totals(fake, checkout)
+    subscription["amount"] = amounts["net_amount"] or 0
+    # The first paid period has the checkout's discount (Polar applies it from there).
+    first = {
+        "subtotal": amounts["amount"] or 0,
+        "discount": amounts["discount_amount"] or 0,
+        "tax": amounts["tax_amount"] or 0,
+    }
+    subscription["first_renewal"] = first
+    subscription["renewal"] = renewal_amounts(
+        fake,
+        {
+            "discount_id": checkout.discount_id,
+            "subtotal_amount": first["subtotal"],
+            "discount_amount": first["discount"],
+            "tax_amount": first["tax"],
+        },
+    )
+    checkout.order_id = order["id"]
+    return order
+
+
+def _us_date(value: str) -> str:
+    """A date as Babel's ``format_date(..., locale="en_US")`` writes it: ``Nov 29, 2026``."""
+    moment = subscriptions.parse_time(value)
+    return f"{moment:%b} {moment.day}, {moment.year}"
 
 
 def new_order(

@@ -27,7 +27,8 @@ def totals(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
     tax = None if net is None else tax_for(net, checkout.customer_billing_address)
     total = None if net is None else net + (tax or 0)
     is_free = price["amount_type"] == "free"
-    payment_required = total is not None and total > 0
+    # Polar: nothing is paid now during a trial, a payment method is saved for later.
+    payment_required = total is not None and total > 0 and checkout.trial_end is None
     setup_required = price["type"] == "recurring" and not is_free
     return {
         "amount": amount,

@@ -364,6 +364,8 @@ def control_add_product(fake: FakePolar, body: bytes) -> FakeResponse:
         "maximum_amount",
         "preset_amount",
         "description",
+        "trial_interval",
+        "trial_interval_count",
     }
     kwargs = {k: v for k, v in data.items() if k in allowed}
     try:

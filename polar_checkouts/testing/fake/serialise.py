@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import catalogue, versions
+from . import trials
 from .pricing import totals
 from .state import CheckoutState, JsonDict, isoformat
 
@@ -54,6 +55,7 @@ def product_json(fake: FakePolar, product_id: str) -> JsonDict:
 def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = False) -> JsonDict:
     """Polar's ``Checkout``, or ``CheckoutPublic`` (no metadata) for client routes."""
     amounts = totals(fake, checkout)
+    trial = trials.active_trial(fake, checkout)
     product = product_json(fake, checkout.product_id)
     discount = fake.discounts.get(checkout.discount_id or "")
     data: JsonDict = {
@@ -109,10 +111,10 @@ def checkout_json(fake: FakePolar, checkout: CheckoutState, *, public: bool = Fa
         "return_url": None,
         "tax_behavior": None,
         "payment_method_type": None,
-        "allow_trial": None,
-        "active_trial_interval": None,
-        "active_trial_interval_count": None,
-        "trial_end": None,
+        "allow_trial": trials.allow_trial(fake, checkout),
+        "active_trial_interval": trial[0] if trial else None,
+        "active_trial_interval_count": trial[1] if trial else None,
+        "trial_end": isoformat(checkout.trial_end) if checkout.trial_end else None,
         "trial_interval": None,
         "trial_interval_count": None,
         "units": None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import secrets
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -20,6 +21,20 @@ def new_token(prefix: str, length: int = 48) -> str:
     """A random secret such as a client secret: ``prefix`` and ``length`` letters/digits."""
     alphabet = string.ascii_letters + string.digits
     return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def next_period(start: datetime, interval: str, count: int = 1) -> datetime:
+    """The end of a period starting at ``start``: same day of the next month (or the
+    month's last day), as Polar's ``SubscriptionRecurringInterval.get_next_period``."""
+    if interval == "day":
+        return start + timedelta(days=count)
+    if interval == "week":
+        return start + timedelta(weeks=count)
+    months = count * (12 if interval == "year" else 1)
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
 
 
 @dataclass
@@ -56,6 +71,8 @@ class CheckoutState:
     settle: tuple[str, datetime] | None = None
     pending_action: bool = False
     order_id: str | None = None
+    #: When the checkout's trial would end (Polar's ``trial_end``), or None without one.
+    trial_end: datetime | None = None
     product_ids: list[str] = field(default_factory=list)
     #: Create fields the fake does not act on but shows back, as Polar does (dated versions).
     echo: dict[str, Any] = field(default_factory=dict)

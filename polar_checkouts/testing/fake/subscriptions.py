@@ -6,10 +6,9 @@ What happens to a subscription over time (renewals, failures, cancellations) is
 
 from __future__ import annotations
 
-import calendar
 import copy
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..messages import NOT_FOUND, FakeResponse, HTTPError, json_response
@@ -23,7 +22,7 @@ from ..validation import (
 )
 from .customers import customer_json
 from .serialise import discount_json, page_of, price_json, product_json, sort_items
-from .state import CheckoutState, JsonDict, isoformat
+from .state import CheckoutState, JsonDict, isoformat, next_period
 
 if TYPE_CHECKING:
     from .core import FakePolar
@@ -111,20 +110,6 @@ SCALAR_KEYS = (
 )
 
 
-def next_period(start: datetime, interval: str, count: int = 1) -> datetime:
-    """The end of a period starting at ``start``: same day of the next month (or the
-    month's last day), as Polar's ``SubscriptionRecurringInterval.get_next_period``."""
-    if interval == "day":
-        return start + timedelta(days=count)
-    if interval == "week":
-        return start + timedelta(weeks=count)
-    months = count * (12 if interval == "year" else 1)
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
 def parse_time(value: str) -> datetime:
     """A datetime the fake wrote with :func:`~.state.isoformat`."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -137,6 +122,7 @@ def create_from_checkout(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
     interval = product.get("recurring_interval") or price["recurring_interval"]
     now = fake.now()
     started = isoformat(now)
+    trial_end = isoformat(checkout.trial_end) if checkout.trial_end else None
     # tests/polar_objects.py builds the same shape again on purpose: its own copy, made from
     # the spec's smallest payload, checks the fake independently (one shared builder would
     # let a mistake in it pass both). Keep them apart; change both when Polar changes.
@@ -149,13 +135,14 @@ def create_from_checkout(fake: FakePolar, checkout: CheckoutState) -> JsonDict:
         "currency": checkout.currency or "usd",
         "recurring_interval": interval,
         "recurring_interval_count": product.get("recurring_interval_count") or 1,
-        "status": "active",
+        # A trial (see .trials): trialing, and the current period is the trial.
+        "status": "trialing" if trial_end else "active",
         "current_period_start": started,
-        "current_period_end": isoformat(next_period(now, interval)),
+        "current_period_end": trial_end or isoformat(next_period(now, interval)),
         "current_meter_period_start": None,
         "current_meter_period_end": None,
-        "trial_start": None,
-        "trial_end": None,
+        "trial_start": started if trial_end else None,
+        "trial_end": trial_end,
         "cancel_at_period_end": False,
         "canceled_at": None,
         "started_at": started,
