@@ -21,9 +21,9 @@ from ..models import WebhookEvent, WebhookOutcome
 from .processing import process_due_event
 
 if TYPE_CHECKING or django.VERSION < (6, 0):
-    from django_tasks import task
+    from django_tasks import task, task_backends
 else:  # pragma: no cover - Django 6.0+
-    from django.tasks import task
+    from django.tasks import task, task_backends
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
@@ -122,7 +122,7 @@ def enqueues_in_database() -> str | None:
     except ImportError:  # the tasks-db extra is not installed
         return None
     try:
-        backend = _configured_task().get_backend()
+        backend = task_backends[polar_settings.task_backend]
     except Exception:  # an unknown alias: enqueue_processing logs it after commit
         return None
     if not isinstance(backend, DatabaseBackend):

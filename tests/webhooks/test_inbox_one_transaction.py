@@ -87,9 +87,10 @@ def test_detected_for_django_tasks_db_on_the_events_database():
     assert enqueues_in_database() == "default"
 
 
-@pytest.mark.parametrize("alias", ["default", "dummy"])
+@pytest.mark.parametrize("alias", ["default", "dummy", "no-such-alias"])
 def test_not_for_other_backends(alias):
-    # tests/settings.py: "default" is the immediate backend; "dummy" Django's dummy one.
+    # tests/settings.py: "default" is the immediate backend; "dummy" Django's dummy one; an
+    # unknown alias is left to enqueue_processing, which logs it.
     with override_settings(POLAR_TASK_BACKEND=alias, TASKS=with_dummy()):
         assert enqueues_in_database() is None
 
