@@ -122,30 +122,27 @@ def test_a_new_delivery_writes_event_and_task_in_one_transaction():
     assert event.outcome == WebhookOutcome.PENDING
 
 
+def writing_transaction(table: str, webhook_id: str | None = None) -> str:
+    """PostgreSQL's id of the transaction that wrote the one row of ``table`` (the row of
+    ``webhook_id`` when given)."""
+    where, params = ("WHERE webhook_id = %s", [webhook_id]) if webhook_id else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT xmin::text FROM "{table}" {where}', params)
+        [(xid,)] = cursor.fetchall()
+    return str(xid)
+
+
 @pytest.mark.postgres
 @override_settings(POLAR_TASK_BACKEND="database")
 def test_on_postgresql_both_rows_come_from_the_same_transaction():
     deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_xmin")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT xmin::text FROM "{WebhookEvent._meta.db_table}" WHERE webhook_id = %s',
-            ["msg_xmin"],
-        )
-        [(event_xid,)] = cursor.fetchall()
-        cursor.execute(f'SELECT xmin::text FROM "{TASK_TABLE}"')
-        [(task_xid,)] = cursor.fetchall()
-    assert event_xid == task_xid
+    event_xid = writing_transaction(WebhookEvent._meta.db_table, "msg_xmin")
+    assert event_xid == writing_transaction(TASK_TABLE)
 
     # Another backend keeps the hand-over after the event's commit: two transactions.
     with override_settings(POLAR_TASK_BACKEND="dummy", TASKS=with_dummy()):
         deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_after")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT xmin::text FROM "{WebhookEvent._meta.db_table}" WHERE webhook_id = %s',
-            ["msg_after"],
-        )
-        [(other_xid,)] = cursor.fetchall()
-    assert other_xid != event_xid
+    assert writing_transaction(WebhookEvent._meta.db_table, "msg_after") != event_xid
 
 
 @override_settings(POLAR_TASK_BACKEND="database")
