@@ -3,7 +3,8 @@
 For each task backend (``database``: django-tasks-db; ``rq``: django-tasks-rq on Redis),
 gunicorn serves ``bench.wsgi`` with ``POLAR_TASK_BACKEND`` set to it, and wrk alternates
 two loads on that same server: signed ``checkout.updated`` deliveries to the webhook
-endpoint (each sent twice in a row on different connections, as in figure g), and the
+endpoint (each sent twice in a row on different connections, as in figure g; once each
+with the ``unique`` argument, a variant showing Polar's usual traffic), and the
 floor, a view that inserts the body as one row and commits (``/insert-one/``). The ratio
 is the endpoint's requests/s over the floor's; wrk's p50/p99 latency is reported at that
 load. Then two worker processes of the backend process what was enqueued, and their rate
@@ -155,8 +156,12 @@ def drain(backend: str, workers: int = 2, timeout: float = 300.0) -> dict[str, A
     }
 
 
-def run_backend(backend: str, *, duration: int, rounds: int, events: int, settle: float) -> Figure:
-    """One backend: ``rounds`` of webhook vs floor on one gunicorn, then the workers."""
+def run_backend(
+    backend: str, *, duration: int, rounds: int, events: int, settle: float, unique: bool = False
+) -> Figure:
+    """One backend: ``rounds`` of webhook vs floor on one gunicorn, then the workers.
+
+    ``unique``: each delivery is sent once (Polar's usual traffic) instead of twice."""
     port = _free_port()
     gunicorn = subprocess.Popen(
         [
@@ -183,7 +188,11 @@ def run_backend(backend: str, *, duration: int, rounds: int, events: int, settle
                 if name == "webhook":
                     _reset()
                     _reset_queue(backend)
-                    script = lua_script(deliveries(events, r * events), "/checkout/webhook/")
+                    script = lua_script(
+                        deliveries(events, r * events),
+                        "/checkout/webhook/",
+                        times=1 if unique else 2,
+                    )
                 else:
                     script = lua_script(deliveries(200, 0), "/insert-one/")
                 result = _wrk(port, script, duration)
@@ -203,7 +212,8 @@ def run_backend(backend: str, *, duration: int, rounds: int, events: int, settle
     webhook_rates = [r["rate"] for r in results["webhook"]]
     floor_rates = [r["rate"] for r in results["floor"]]
     return Figure(
-        f"g. webhook inbox ({backend} backend) vs insert-one-row floor (throughput)",
+        f"g. webhook inbox ({backend} backend{', unique deliveries' if unique else ''})"
+        " vs insert-one-row floor (throughput)",
         "webhook delivery (verify, record, enqueue)",
         "a view inserting one row and committing",
         [w / f if f else 0.0 for w, f in zip(webhook_rates, floor_rates, strict=True)],
@@ -223,6 +233,7 @@ def run_backend(backend: str, *, duration: int, rounds: int, events: int, settle
             "wrk": results,
             "gunicorn_workers": WORKERS,
             "worker_processes": 2,
+            "sends_per_event": 1 if unique else 2,
         },
     )
 
@@ -235,8 +246,13 @@ def run(
     settle: float = 2.0,
     prepare: bool = True,
     backends: tuple[str, ...] = ("database", "rq"),
+    unique: bool = False,
 ) -> list[Figure]:
-    """The redone figure g for each available backend (others are skipped, with why)."""
+    """The redone figure g for each available backend (others are skipped, with why).
+
+    Every delivery is sent twice (the figure's traffic since the first figure g); with
+    ``unique``, once each instead (Polar's usual traffic: it resends only when it did not
+    get an answer), a variant reported next to it, not instead of it."""
     if prepare:
         db.prepare_databases(("default",))
     create_floor_table()
@@ -247,7 +263,14 @@ def run(
             print(f"g ({backend}): pending: {reason}", file=sys.stderr)
             continue
         figures.append(
-            run_backend(backend, duration=duration, rounds=rounds, events=events, settle=settle)
+            run_backend(
+                backend,
+                duration=duration,
+                rounds=rounds,
+                events=events,
+                settle=settle,
+                unique=unique,
+            )
         )
     return figures
 
@@ -260,7 +283,9 @@ if __name__ == "__main__":
 
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    figures = run(duration=seconds, rounds=rounds)
+    # A third argument "unique": each delivery sent once instead of twice.
+    unique = len(sys.argv) > 3 and sys.argv[3] == "unique"
+    figures = run(duration=seconds, rounds=rounds, unique=unique)
     print(table(figures))
     for figure in figures:
         notes = {k: v for k, v in figure.notes.items() if k != "wrk"}

@@ -77,8 +77,9 @@ def _lua_string(value: str) -> str:
     return "[==[" + value + "]==]"
 
 
-def lua_script(events: list[tuple[str, dict[str, str]]], path: str) -> str:
-    """A wrk script: thread ``t`` sends its share of ``events``, each one twice in a row."""
+def lua_script(events: list[tuple[str, dict[str, str]]], path: str, times: int = 2) -> str:
+    """A wrk script: thread ``t`` sends its share of ``events``, each one ``times`` times in
+    a row (twice: every event is redelivered once)."""
     lines = ["local events = {"]
     for body, headers in events:
         hdrs = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
@@ -97,7 +98,7 @@ function init(args)
   nthreads = {THREADS}
 end
 function request()
-  local k = math.floor(counter / 2)
+  local k = math.floor(counter / {times})
   counter = counter + 1
   local e = events[((tid + nthreads * k) % #events) + 1]
   return wrk.format("POST", "{path}", e[2], e[1])

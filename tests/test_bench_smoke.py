@@ -261,3 +261,31 @@ def test_webhook_inbox_figure_runs_with_a_worker_backend():
     assert 0 < drained["events"] <= 30  # as many as the 2 s reached, each recorded once
     assert drained["not_processed"] == 0
     assert notes["wrk"]["floor"][0]["requests"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/bench)")
+@pytest.mark.django_db(transaction=True)
+def test_webhook_inbox_figure_sends_each_delivery_once_when_asked():
+    pytest.importorskip("django_tasks_db")
+    from bench import webhook_inbox
+
+    [figure] = webhook_inbox.run(
+        duration=2,
+        rounds=1,
+        events=5000,
+        settle=0.5,
+        prepare=False,
+        backends=("database",),
+        unique=True,
+    )
+    assert "unique deliveries" in figure.name
+    notes = figure.notes
+    assert (notes["errors"], notes["sends_per_event"], notes["processed_twice"]) == (0, 1, False)
+    [drained] = notes["drains"]
+    answered = notes["wrk"]["webhook"][0]["requests"]
+    # Every answered request was a new event (a request cut short when wrk stopped may
+    # have been recorded too: at most one per connection).
+    assert answered <= drained["events"] <= answered + 8
+    assert drained["not_processed"] == 0

@@ -10,8 +10,9 @@ The flow of one delivery (API.md §10), after :mod:`.verify` accepted it:
 1. :func:`record_delivery` inserts a ``WebhookEvent`` keyed by ``webhook-id`` (insert, or
    get on ``IntegrityError``: never check-then-act), in one short transaction.
 2. :func:`.inbox.receive_delivery` hands the event's primary key to a task of Django's task
-   framework once that transaction has committed (:mod:`.tasks`); the endpoint answers
-   2xx whatever processing later does.
+   framework once that transaction has committed (:mod:`.tasks`), or, when the backend is
+   django-tasks-db on the events' database, writes the task row in that same transaction;
+   the endpoint answers 2xx whatever processing later does.
 3. The task calls :func:`process_due_event`, which claims the row (a row lock, skipping
    rows another worker holds where the database can) and calls :func:`process_event`.
    That runs the handler for the event's type inside a savepoint (:func:`dispatch_event`);
@@ -108,6 +109,30 @@ def checkout_id_for(event_type: str, data: Any) -> uuid.UUID | None:
     return uuid_or_none(data.get("checkout_id"))
 
 
+def new_event(
+    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+) -> WebhookEvent:
+    """The :class:`~polar_checkouts.models.WebhookEvent` a verified delivery is recorded
+    as (not saved)."""
+    event_type = str(payload["type"])
+    data = payload.get("data")
+    object_id = data.get("id") if isinstance(data, Mapping) else None
+    return WebhookEvent(
+        webhook_id=webhook_id,
+        type=event_type,
+        payload=dict(payload),
+        headers={k: v for k, v in headers.items() if k in STORED_HEADERS},
+        checkout_id=checkout_id_for(event_type, data),
+        object_id=str(object_id)[:255] if object_id else "",
+    )
+
+
+def recorded_event(webhook_id: str) -> WebhookEvent | None:
+    """The event already recorded under ``webhook_id`` (after an insert refused by the
+    unique key), or ``None``."""
+    return WebhookEvent.objects.filter(webhook_id=webhook_id).first()
+
+
 def record_delivery(
     *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
 ) -> tuple[WebhookEvent, bool]:
@@ -116,25 +141,16 @@ def record_delivery(
     Insert first and fall back to reading the row on ``IntegrityError``, so concurrent
     duplicates never both insert and never crash on the unique key.
     """
-    event_type = str(payload["type"])
-    data = payload.get("data")
-    object_id = data.get("id") if isinstance(data, Mapping) else None
+    event = new_event(webhook_id=webhook_id, payload=payload, headers=headers)
     # In autocommit (the webhook view is not atomic) the INSERT is its own transaction:
     # one round trip to the database instead of BEGIN, INSERT and COMMIT. Inside a
     # caller's transaction a savepoint keeps a duplicate's IntegrityError from breaking it.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
         with guard:
-            event = WebhookEvent.objects.create(
-                webhook_id=webhook_id,
-                type=event_type,
-                payload=dict(payload),
-                headers={k: v for k, v in headers.items() if k in STORED_HEADERS},
-                checkout_id=checkout_id_for(event_type, data),
-                object_id=str(object_id)[:255] if object_id else "",
-            )
+            event.save(force_insert=True)
     except IntegrityError:
-        existing = WebhookEvent.objects.filter(webhook_id=webhook_id).first()
+        existing = recorded_event(webhook_id)
         if existing is None:
             raise  # not the unique key: a real integrity problem
         return existing, False

@@ -14,16 +14,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import django
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, router, transaction
 
 from ..conf import polar_settings
-from ..models import WebhookOutcome
+from ..models import WebhookEvent, WebhookOutcome
 from .processing import process_due_event
 
 if TYPE_CHECKING or django.VERSION < (6, 0):
-    from django_tasks import task
+    from django_tasks import task, task_backends
 else:  # pragma: no cover - Django 6.0+
-    from django.tasks import task
+    from django.tasks import task, task_backends
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
@@ -65,13 +65,17 @@ def _configured_task() -> Any:
     )
 
 
-def enqueue_processing(event_id: int, *, run_after: datetime | None = None) -> None:
+def enqueue_processing(
+    event_id: int, *, run_after: datetime | None = None, raise_database_errors: bool = False
+) -> None:
     """Hand ``event_id`` to :func:`process_webhook_event` on the configured backend and queue.
 
     With ``run_after`` (a retry), only on a backend that can defer tasks; otherwise nothing
     is enqueued and the retry command processes the event when it is due. A backend that
     cannot take it (a broker down, an unknown alias or queue) is logged; the event waits
-    for ``manage.py polar_checkouts_process_webhooks``.
+    for ``manage.py polar_checkouts_process_webhooks``. With ``raise_database_errors`` (the
+    task row is written in the caller's transaction, see :func:`enqueues_in_database`) a
+    :class:`~django.db.DatabaseError` is raised instead: that transaction is broken.
     """
     try:
         configured = _configured_task()
@@ -80,15 +84,48 @@ def enqueue_processing(event_id: int, *, run_after: datetime | None = None) -> N
                 return
             configured = configured.using(run_after=run_after)
         configured.enqueue(event_id)
+    except DatabaseError:
+        if raise_database_errors:
+            raise
+        _log_not_enqueued(event_id)
     except Exception:
-        logger.exception(
-            "Polar webhook event %s could not be enqueued; "
-            "polar_checkouts_process_webhooks will process it",
-            event_id,
-        )
+        _log_not_enqueued(event_id)
+
+
+def _log_not_enqueued(event_id: int) -> None:
+    logger.exception(
+        "Polar webhook event %s could not be enqueued; "
+        "polar_checkouts_process_webhooks will process it",
+        event_id,
+    )
 
 
 def enqueue_after_commit(event_id: int) -> None:
     """Enqueue processing of ``event_id`` once the current transaction commits (at once
     outside a transaction), so a worker never looks for a row it cannot see yet."""
     transaction.on_commit(lambda: enqueue_processing(event_id))
+
+
+def enqueues_in_database() -> str | None:
+    """The database alias when the configured task backend is django-tasks-db writing its
+    task rows to the database that holds :class:`~polar_checkouts.models.WebhookEvent`
+    (both by the routers' ``db_for_write``); otherwise ``None``.
+
+    Then a delivery's event and its task can be written in one transaction: a worker
+    cannot see the task before the event, as they commit together, and the hand-over
+    costs no second commit. Every other backend (Redis, another database, the immediate
+    backend) is enqueued after the event's commit.
+    """
+    try:
+        from django_tasks_db import DatabaseBackend
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # the tasks-db extra is not installed
+        return None
+    try:
+        backend = task_backends[polar_settings.task_backend]
+    except Exception:  # an unknown alias: enqueue_processing logs it after commit
+        return None
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    alias = router.db_for_write(WebhookEvent)
+    return alias if router.db_for_write(DBTaskResult) == alias else None

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from polar_checkouts.exceptions import PolarError, WebhookRejected
+from polar_checkouts.models import WebhookEvent
 from polar_checkouts.webhooks import verify
 from tests.polar_payloads import checkout_payload
 from tests.webhook_helpers import SECRET, event_body, post, signed_headers
@@ -100,6 +102,36 @@ def test_one_valid_signature_among_several_is_enough(client):
 )
 def test_signed_but_not_an_event_object_is_rejected_with_400(client, assert_rejected, body):
     assert_rejected(post(client, body, signed_headers(body)), 400)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "x", "data": {"customer_name": "a\\u0000b"}}',  # NUL, escaped
+        '{"type": "x", "data": ["\\uDfFf"]}',  # a lone low surrogate, mixed case
+    ],
+)
+def test_unstorable_text_in_a_utf16_body_is_rejected_too(client, assert_rejected, text):
+    # json.loads reads UTF-16 too: the bytes scan for risky escapes must not wave it through.
+    body = text.encode("utf-16-le")
+    assert_rejected(post(client, body, signed_headers(body)), 400)
+
+
+@pytest.mark.parametrize(
+    ("escaped", "stored"),
+    [
+        ("\\ud83d\\ude00 smile", "\U0001f600 smile"),  # a surrogate pair (ensure_ascii)
+        ("C:\\\\u0000", "C:\\u0000"),  # an escaped backslash, then the text u0000
+        ("caf\\u00e9", "caf\u00e9"),  # an ordinary escape
+    ],
+)
+def test_escapes_that_decode_to_storable_text_are_accepted(client, escaped, stored):
+    data = json.dumps(checkout_payload())
+    body = f'{{"type": "checkout.updated", "data": {data}, "note": "{escaped}"}}'.encode()
+    headers = signed_headers(body)
+    assert post(client, body, headers).status_code == 200
+    event = WebhookEvent.objects.get(webhook_id=headers["webhook-id"])
+    assert event.payload["note"] == stored
 
 
 def test_signed_non_utf8_body_is_rejected(client, assert_rejected):
