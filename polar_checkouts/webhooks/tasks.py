@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import django
+from django.apps import apps
 from django.db import DatabaseError, close_old_connections, connection, router, transaction
 
 from ..conf import polar_settings
@@ -116,10 +117,14 @@ def enqueues_in_database() -> str | None:
     costs no second commit. Every other backend (Redis, another database, the immediate
     backend) is enqueued after the event's commit.
     """
+    # Installed is not configured: a shop may have the package without the app in
+    # INSTALLED_APPS (then its models cannot even be imported), and uses another backend.
+    if not apps.is_installed("django_tasks_db"):
+        return None
     try:
         from django_tasks_db import DatabaseBackend
         from django_tasks_db.models import DBTaskResult
-    except ImportError:  # the tasks-db extra is not installed
+    except ImportError:  # pragma: no cover - installed as an app, so importable
         return None
     try:
         backend = task_backends[polar_settings.task_backend]

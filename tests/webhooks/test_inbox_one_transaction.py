@@ -9,6 +9,9 @@ after the event's commit (a second commit). The real backend, on the test databa
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -214,3 +217,52 @@ def test_a_task_the_backend_refuses_is_logged_and_the_event_kept(caplog):
     assert WebhookEvent.objects.filter(webhook_id="msg_q").count() == 1
     assert task_rows() == []
     assert "could not be enqueued" in caplog.text
+
+
+SHOP_WITHOUT_THE_APP = """
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=[
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "polar_checkouts",
+    ],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    USE_TZ=True,
+    POLAR_ACCESS_TOKEN="polar_oat_x",
+    POLAR_WEBHOOK_SECRET="polar_whs_x",
+)
+django.setup()
+from django.core.management import call_command
+
+call_command("migrate", verbosity=0)
+from polar_checkouts.models import WebhookEvent
+from polar_checkouts.webhooks.inbox import receive_delivery
+from polar_checkouts.webhooks.tasks import enqueues_in_database
+
+assert enqueues_in_database() is None
+receive_delivery(
+    webhook_id="msg_without_the_app",
+    payload={"type": "checkout.created", "timestamp": "2026-11-29T06:00:00Z", "data": {}},
+    headers={},
+)
+print(WebhookEvent.objects.filter(webhook_id="msg_without_the_app").count())
+"""
+
+
+def test_a_shop_with_the_package_installed_but_not_the_app_records_deliveries():
+    """django-tasks-db installed in the environment (as the tasks-db extra does) but not in
+    INSTALLED_APPS, with the default task backend: the inbox must not import its models
+    (Django refuses a model of an app that is not installed, which answered every
+    delivery with a 500 in the example shop); the delivery is recorded."""
+    run = subprocess.run(
+        [sys.executable, "-c", SHOP_WITHOUT_THE_APP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "1"
