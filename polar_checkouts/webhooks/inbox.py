@@ -3,24 +3,39 @@ when the task backend is django-tasks-db on the same database, in the same trans
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..models import WebhookEvent, WebhookOutcome
-from .processing import new_event, record_delivery, recorded_event
+from .processing import record_delivery
 from .tasks import enqueue_after_commit, enqueue_processing, enqueues_in_database
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
+#: A redelivery of an event still pending is enqueued again only when the event was
+#: recorded longer ago than this. Polar sends an event again only after an attempt failed
+#: (no 2xx within its timeout) and a backoff of about 4 s, so a copy arriving sooner is a
+#: concurrent duplicate whose first delivery is handing its task over right now; a later
+#: one may follow an answer lost with its web process, task and all.
+REENQUEUE_PENDING_AFTER: Final = dt.timedelta(seconds=2)
+
 
 def receive_delivery(
-    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    *,
+    webhook_id: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    body: str | None = None,
 ) -> WebhookEvent:
     """Record a verified delivery and hand it to processing once the record is committed.
+
+    ``body`` is the delivery's JSON text, stored as is when given (see
+    :func:`.processing.record_delivery`).
 
     When the task backend is django-tasks-db writing to the events' database
     (:func:`.tasks.enqueues_in_database`), a new delivery's event and task row are written
@@ -31,21 +46,26 @@ def receive_delivery(
 
     Returns the event as recorded, before processing. Raises only when the delivery could
     not be recorded (a database error); a processing failure never reaches the caller.
-    A redelivery of an event not done yet is enqueued again, and makes a failed one due at
-    once (Polar only redelivers when it did not get our answer).
+    A redelivery of a failed event makes it due at once and enqueues it; one of a pending
+    event is enqueued again when the event was recorded more than
+    :data:`REENQUEUE_PENDING_AFTER` ago (Polar only redelivers when it did not get our
+    answer, and the task may have been lost with it).
     """
     alias = enqueues_in_database()
+    handed_over = False
     if alias is None:
-        event, created = record_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
+        event, created = record_delivery(
+            webhook_id=webhook_id, payload=payload, headers=headers, body=body
+        )
     else:
         try:
-            return _record_with_task(alias, webhook_id=webhook_id, payload=payload, headers=headers)
-        except IntegrityError:
-            # The unique key refused it (nothing was written): a redelivery.
-            existing = recorded_event(webhook_id)
-            if existing is None:
-                raise  # not the unique key: a real integrity problem
-            event, created = existing, False
+            with transaction.atomic(using=alias):
+                event, created = record_delivery(
+                    webhook_id=webhook_id, payload=payload, headers=headers, body=body
+                )
+                if created:
+                    enqueue_processing(event.pk, raise_database_errors=True)
+                    handed_over = True
         except DatabaseError:
             # The transaction was rolled back whole: neither the event nor its task was
             # written. Record the event alone, as for any other backend; if the database
@@ -54,36 +74,24 @@ def receive_delivery(
                 "Polar webhook %s: recording it with its task failed; recording it alone",
                 webhook_id,
             )
+            handed_over = False
             event, created = record_delivery(
-                webhook_id=webhook_id, payload=payload, headers=headers
+                webhook_id=webhook_id, payload=payload, headers=headers, body=body
             )
-    if not created and event.is_done:
+    if created:
+        if not handed_over:
+            enqueue_after_commit(event.pk)
+        return event
+    if event.is_done:
         logger.info("Polar webhook %s (%s) is a duplicate; already done", webhook_id, event.type)
         return event
-    if not created and event.outcome == WebhookOutcome.FAILED:
-        # Only a row read as failed is made due (a pending one, the usual duplicate, costs
-        # no UPDATE); the condition stays in the statement, as another process may have
-        # processed it since.
+    if event.outcome == WebhookOutcome.FAILED:
+        # Only a row read as failed is made due (a pending one costs no UPDATE); the
+        # condition stays in the statement, as another process may have processed it since.
         WebhookEvent.objects.filter(pk=event.pk, outcome=WebhookOutcome.FAILED).update(
             next_attempt_at=timezone.now()
         )
+    elif timezone.now() - event.received_at < REENQUEUE_PENDING_AFTER:
+        return event  # its first delivery's task is on its way
     enqueue_after_commit(event.pk)
-    return event
-
-
-def _record_with_task(
-    alias: str, *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
-) -> WebhookEvent:
-    """Insert a new delivery's event and its task row in one transaction on ``alias``:
-    ``BEGIN``, two ``INSERT``s, ``COMMIT``. Raises ``IntegrityError`` for a redelivery
-    (the event's ``INSERT`` comes first, so nothing else was written) and
-    ``DatabaseError`` when either row could not be written (both are rolled back).
-
-    A backend error other than the database's (an invalid task) is logged, as after
-    commit, and the event is recorded without a task for the retry command to process.
-    """
-    event = new_event(webhook_id=webhook_id, payload=payload, headers=headers)
-    with transaction.atomic(using=alias):
-        event.save(force_insert=True, using=alias)
-        enqueue_processing(event.pk, raise_database_errors=True)
     return event

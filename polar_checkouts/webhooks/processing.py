@@ -35,6 +35,7 @@ answers 202). To process a type, add its handler to :data:`HANDLERS`.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 import uuid
@@ -44,7 +45,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
 
@@ -134,27 +136,131 @@ def recorded_event(webhook_id: str) -> WebhookEvent | None:
 
 
 def record_delivery(
-    *, webhook_id: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    *,
+    webhook_id: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    body: str | None = None,
 ) -> tuple[WebhookEvent, bool]:
     """Store a verified delivery once per ``webhook-id``; ``(event, created)``.
 
-    Insert first and fall back to reading the row on ``IntegrityError``, so concurrent
-    duplicates never both insert and never crash on the unique key.
+    ``body``, when given, is the delivery's JSON text that ``payload`` was parsed from:
+    it is stored as is instead of serialising ``payload`` again.
+
+    On PostgreSQL and SQLite a new delivery is one ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` (in the webhook view's autocommit, one round trip and its commit); a
+    redelivery inserts nothing and the recorded row is read. Elsewhere the row is inserted
+    through the ORM and read on ``IntegrityError``. Either way concurrent duplicates never
+    both insert and never crash on the unique key.
     """
     event = new_event(webhook_id=webhook_id, payload=payload, headers=headers)
+    using = router.db_for_write(WebhookEvent)
+    conn = connections[using]
+    if _inserts_on_conflict(conn):
+        # At most twice: a row found by the INSERT but gone by the SELECT (deleted in
+        # between, in the admin) is inserted again.
+        for _attempt in range(2):
+            pk = _insert_unless_recorded(conn, event, body)
+            if pk is not None:
+                event.pk = pk
+                event._state.adding = False
+                event._state.db = using
+                return event, True
+            existing = _recorded_state(webhook_id, using)
+            if existing is not None:
+                return existing, False
     # In autocommit (the webhook view is not atomic) the INSERT is its own transaction:
     # one round trip to the database instead of BEGIN, INSERT and COMMIT. Inside a
     # caller's transaction a savepoint keeps a duplicate's IntegrityError from breaking it.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    guard = transaction.atomic(using=using) if conn.in_atomic_block else nullcontext()
     try:
         with guard:
-            event.save(force_insert=True)
+            event.save(force_insert=True, using=using)
     except IntegrityError:
         existing = recorded_event(webhook_id)
         if existing is None:
             raise  # not the unique key: a real integrity problem
         return existing, False
     return event, True
+
+
+def _recorded_state(webhook_id: str, using: str) -> WebhookEvent | None:
+    # What a redelivery decides on (its state and when it was recorded), without reading
+    # the payload and headers back: they load on first access.
+    return (
+        WebhookEvent.objects.using(using)
+        .only("webhook_id", "type", "outcome", "received_at", "next_attempt_at", "attempts")
+        .filter(webhook_id=webhook_id)
+        .first()
+    )
+
+
+def _inserts_on_conflict(conn: BaseDatabaseWrapper) -> bool:
+    # INSERT ... ON CONFLICT (col) DO NOTHING RETURNING: PostgreSQL, and SQLite from 3.35
+    # (the version Django's feature flag below needs).
+    return conn.vendor in ("postgresql", "sqlite") and bool(
+        conn.features.can_return_rows_from_bulk_insert
+    )
+
+
+def _insert_unless_recorded(
+    conn: BaseDatabaseWrapper, event: WebhookEvent, body: str | None
+) -> int | None:
+    """Insert ``event``'s row unless its ``webhook_id`` is recorded; its primary key, or
+    ``None`` when the unique key held another row (nothing written)."""
+    sql, fields = _insert_statement(conn)
+    params: list[Any] = []
+    for field in fields:
+        value = getattr(event, field.attname)
+        if isinstance(field, models.JSONField):
+            if field.attname == "payload" and _storable_as_is(body):
+                params.append(body)  # the verified JSON text itself
+            else:
+                params.append(json.dumps(value, cls=field.encoder))
+        else:
+            params.append(field.get_db_prep_save(value, conn))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _storable_as_is(body: str | None) -> bool:
+    # The text is the JSON that was parsed when it was read as UTF-8: not when it holds a
+    # NUL (UTF-16 and UTF-32 JSON, which the JSON reader also takes, decode to text with
+    # NULs) or starts with a byte order mark (which the reader skips and jsonb refuses).
+    return body is not None and "\x00" not in body and not body.startswith("\ufeff")
+
+
+#: The one-statement insert per database vendor, built once (see :func:`_insert_statement`).
+_INSERT_STATEMENTS: dict[str, tuple[str, tuple[models.Field[Any, Any], ...]]] = {}
+
+
+def _insert_statement(
+    conn: BaseDatabaseWrapper,
+) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """The one-statement insert of a :class:`WebhookEvent` on ``conn``'s vendor, and its
+    fields in parameter order (every concrete field but the automatic primary key)."""
+    cached = _INSERT_STATEMENTS.get(conn.vendor)
+    if cached is not None:
+        return cached
+    meta = WebhookEvent._meta
+    quote = conn.ops.quote_name
+    fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
+    json_placeholder = "%s::jsonb" if conn.vendor == "postgresql" else "%s"
+    values = ", ".join(
+        json_placeholder if isinstance(f, models.JSONField) else "%s" for f in fields
+    )
+    # Only the model's own table and column names go into the text, quoted; every value
+    # is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(str(f.column)) for f in fields)}) VALUES ({values}) "
+        f"ON CONFLICT ({quote(str(meta.get_field('webhook_id').column))}) DO NOTHING "
+        f"RETURNING {quote(str(meta.pk.column))}"
+    )
+    _INSERT_STATEMENTS[conn.vendor] = (sql, fields)
+    return sql, fields
 
 
 def _handle_checkout(event: WebhookEvent, data: Any) -> WebhookOutcome:

@@ -9,6 +9,7 @@ worker: the task runs inline, right after the delivery's transaction commits.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,9 +62,15 @@ def _close_broken_connections() -> None:
 
 
 def _configured_task() -> Any:
-    return process_webhook_event.using(
-        backend=polar_settings.task_backend, queue_name=polar_settings.task_queue
-    )
+    return _task_for(polar_settings.task_backend, polar_settings.task_queue)
+
+
+@functools.lru_cache(maxsize=16)
+def _task_for(backend: str, queue_name: str | None) -> Any:
+    # Built once per backend alias and queue (every delivery enqueues one): a Task only
+    # names its backend, and the backend validates it again at each enqueue, so a changed
+    # TASKS setting is still honoured.
+    return process_webhook_event.using(backend=backend, queue_name=queue_name)
 
 
 def enqueue_processing(

@@ -110,7 +110,9 @@ def verify_signature(
 def parse_event(body: bytes) -> dict[str, Any]:
     """The event object of a verified body: JSON with a string ``type``; else rejected."""
     try:
-        event = json.loads(body)
+        event = json.loads(body, parse_constant=_refuse_constant)
+    except _NonStandardNumber as exc:
+        raise WebhookRejected("NaN or Infinity in the JSON", 400) from exc
     except ValueError as exc:
         raise WebhookRejected("body is not JSON", 400) from exc
     if not isinstance(event, dict):
@@ -121,6 +123,15 @@ def parse_event(body: bytes) -> dict[str, Any]:
     if _may_hold_unstorable(body) and not _storable(event):
         raise WebhookRejected("NUL character or lone surrogate in the JSON", 400)
     return event
+
+
+class _NonStandardNumber(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reader takes them, standard JSON
+    (and so PostgreSQL's ``jsonb``, where the body is stored as is) does not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonStandardNumber(name)
 
 
 #: A JSON escape that can make a NUL character or a surrogate (``\u0000``, ``\uD800`` to

@@ -82,7 +82,10 @@ def webhook_view(request: HttpRequest) -> HttpResponse:
         logger.warning("Polar webhook rejected: webhook-id too long (from %s)", remote)
         return _plain(400, "Webhook rejected.")
     try:
-        receive_delivery(webhook_id=webhook_id, payload=payload, headers=headers)
+        # The verified text is stored as is (verify_signature checked it is UTF-8).
+        receive_delivery(
+            webhook_id=webhook_id, payload=payload, headers=headers, body=body.decode()
+        )
     except DatabaseError:
         # Not recorded, so not ours yet: Polar's retry is the only copy left.
         logger.exception(

@@ -115,13 +115,37 @@ def test_the_record_costs_one_statement_and_a_duplicate_no_update(client):
         assert post(client, body, signed_headers(body, webhook_id="msg_cost")).status_code == 200
     assert [q["sql"].split()[0] for q in first.captured_queries] == ["INSERT"]
 
-    # A duplicate of a pending event: the refused INSERT and one SELECT, no UPDATE; it is
-    # enqueued again.
+    # A duplicate of a pending event: an INSERT that writes nothing (or is refused) and one
+    # SELECT, no UPDATE. Right after the first delivery it is not enqueued again: the
+    # first delivery's task is the one that processes it.
     with CaptureQueriesContext(connection) as duplicate:
         assert post(client, body, signed_headers(body, webhook_id="msg_cost")).status_code == 200
     assert [q["sql"].split()[0] for q in duplicate.captured_queries] == ["INSERT", "SELECT"]
-    assert len(backend().results) == 2
+    assert len(backend().results) == 1
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.PENDING
+
+
+@override_settings(TASKS={"default": DUMMY})
+def test_a_redelivery_of_a_pending_event_is_enqueued_again_once_polar_could_have_retried(
+    client,
+):
+    body = event_body("benefit.created", {"id": "b"})
+    headers = signed_headers(body, webhook_id="msg_lost")
+    post(client, body, headers)
+    [first] = backend().results
+
+    # A concurrent copy (within REENQUEUE_PENDING_AFTER of the record): nothing more.
+    post(client, body, headers)
+    assert backend().results == [first]
+
+    # Polar's retry after a lost answer comes after its backoff: the task may have been
+    # lost with the answer (a web process killed after the commit), so it is enqueued again.
+    recorded = timezone.now() - inbox.REENQUEUE_PENDING_AFTER - dt.timedelta(seconds=1)
+    WebhookEvent.objects.update(received_at=recorded)
+    assert post(client, body, headers).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert [r.args for r in backend().results] == [[event.pk], [event.pk]]
+    assert event.outcome == WebhookOutcome.PENDING
 
 
 @override_settings(TASKS={"default": DUMMY})

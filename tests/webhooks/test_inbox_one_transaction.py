@@ -8,6 +8,7 @@ after the event's commit (a second commit). The real backend, on the test databa
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from polar_checkouts.webhooks.tasks import enqueues_in_database
@@ -153,9 +155,16 @@ def test_a_redelivery_is_recorded_once_and_enqueued_again():
     client = Client()
     body = checkout_payload()
     assert deliver(client, "checkout.updated", body, webhook_id="msg_twice").status_code == 200
-    assert deliver(client, "checkout.updated", body, webhook_id="msg_twice").status_code == 200
-
+    # A concurrent copy writes nothing: no second event, no second task.
+    with statements() as seen:
+        assert deliver(client, "checkout.updated", body, webhook_id="msg_twice").status_code == 200
     event = WebhookEvent.objects.get(webhook_id="msg_twice")
+    assert [t.args_kwargs["args"] for t in task_rows()] == [[event.pk]]
+    assert not [sql for sql in seen if sql.startswith(f'INSERT INTO "{TASK_TABLE}"')]
+
+    # Polar's retry, after its backoff, is enqueued again (after the commit).
+    WebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(seconds=10))
+    assert deliver(client, "checkout.updated", body, webhook_id="msg_twice").status_code == 200
     assert [t.args_kwargs["args"] for t in task_rows()] == [[event.pk], [event.pk]]
 
     # Both tasks run: the event is processed once, the second finds nothing to do.

@@ -8,6 +8,7 @@ import logging
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from polar_checkouts import signals
 from polar_checkouts.models import CheckoutSession, Order, WebhookEvent, WebhookOutcome
@@ -116,11 +117,16 @@ def test_duplicate_of_an_ignored_event_is_not_processed_again(client, signal_log
 
 
 def test_a_recorded_but_unprocessed_event_is_processed_on_redelivery(client):
-    # The worker died between recording and processing: the row stays "pending".
+    # The worker died between recording and processing: the row stays "pending". Polar's
+    # redelivery comes after its backoff (seconds later: a copy within
+    # REENQUEUE_PENDING_AFTER is a concurrent duplicate, tests/webhooks/test_inbox.py).
     payload = checkout_payload(status="open")
     body = event_body("checkout.created", payload)
     WebhookEvent.objects.create(
-        webhook_id="msg_pending", type="checkout.created", payload=json.loads(body)
+        webhook_id="msg_pending",
+        type="checkout.created",
+        payload=json.loads(body),
+        received_at=timezone.now() - dt.timedelta(seconds=10),
     )
     response = post(client, body, signed_headers(body, webhook_id="msg_pending"))
     assert response.status_code == 200

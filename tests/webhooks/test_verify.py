@@ -98,6 +98,9 @@ def test_one_valid_signature_among_several_is_enough(client):
         b'{"type": "checkout.updated", "data": {"customer_name": "a\\u0000b"}}',
         b'{"type": "x", "data": {"\\u0000": 1}}',
         b'{"type": "x", "data": ["\\ud800"]}',
+        # Python's JSON reader takes these; standard JSON (and jsonb) does not.
+        b'{"type": "x", "data": {"amount": NaN}}',
+        b'{"type": "x", "data": {"amount": -Infinity}}',
     ],
 )
 def test_signed_but_not_an_event_object_is_rejected_with_400(client, assert_rejected, body):
@@ -132,6 +135,27 @@ def test_escapes_that_decode_to_storable_text_are_accepted(client, escaped, stor
     assert post(client, body, headers).status_code == 200
     event = WebhookEvent.objects.get(webhook_id=headers["webhook-id"])
     assert event.payload["note"] == stored
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b""), ("utf-32-le", b"")],
+    ids=["utf-8", "utf-8 with a byte order mark", "utf-16", "utf-32"],
+)
+def test_the_recorded_payload_is_the_event_whatever_json_encoding_was_sent(
+    client, encoding, prefix
+):
+    # A UTF-8 body is stored as sent; one the JSON reader decoded otherwise (a byte order
+    # mark, UTF-16 or UTF-32) is stored as its parsed event, never as the raw text.
+    payload = checkout_payload()
+    text = json.dumps({"type": "checkout.updated", "data": payload, "note": "caf\u00e9"})
+    body = prefix + text.encode(encoding)
+    headers = signed_headers(body)
+    assert post(client, body, headers).status_code == 200
+    event = WebhookEvent.objects.get(webhook_id=headers["webhook-id"])
+    assert event.payload == json.loads(text)
+    event.refresh_from_db()
+    assert event.payload == json.loads(text)
 
 
 def test_signed_non_utf8_body_is_rejected(client, assert_rejected):

@@ -9,6 +9,7 @@ where scripts/bootstrap installs both and starts Redis) either missing is a fail
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
 from tests.polar_payloads import checkout_payload
@@ -99,9 +101,12 @@ def run_workers(count: int) -> str:
 def test_deliveries_are_processed_once_each_by_concurrent_rq_workers(queue):
     payloads = [checkout_payload(status="succeeded") for _ in range(6)]
     client = Client()
-    # Every delivery twice (Polar redelivers when our answer did not reach it): the second
-    # copy of a not-yet-processed event is enqueued again, so each event has two jobs.
+    # Every delivery twice (Polar redelivers when our answer did not reach it, after its
+    # backoff): the second copy of a not-yet-processed event is enqueued again, so each
+    # event has two jobs.
     for copy in range(2):
+        if copy:
+            WebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(seconds=10))
         for n, payload in enumerate(payloads):
             response = deliver(client, "checkout.updated", payload, webhook_id=f"msg_rq_{n}")
             assert response.status_code == 200, (copy, n)
