@@ -35,7 +35,7 @@ from .subscriptions import (
     SubscriptionQuerySet,
     SubscriptionStatus,
 )
-from .webhooks import DONE_OUTCOMES, WebhookEvent, WebhookOutcome
+from .webhooks import DONE_OUTCOMES, WebhookEvent, WebhookOutcome, WebhookWakeUp
 
 __all__ = [
     "DONE_OUTCOMES",
@@ -67,6 +67,7 @@ __all__ = [
     "UpsertResult",
     "WebhookEvent",
     "WebhookOutcome",
+    "WebhookWakeUp",
     "checkout_id_of",
     "expired_condition",
     "fields_from_payload",

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["DONE_OUTCOMES", "WebhookEvent", "WebhookOutcome"]
+__all__ = ["DONE_OUTCOMES", "WebhookEvent", "WebhookOutcome", "WebhookWakeUp"]
 
 
 class WebhookOutcome(models.TextChoices):
@@ -82,3 +82,24 @@ class WebhookEvent(models.Model):
     def data(self) -> Any:
         """The event's ``data`` object (a checkout, order, subscription…)."""
         return self.payload.get("data") if isinstance(self.payload, dict) else None
+
+
+class WebhookWakeUp(models.Model):
+    """Whether a task that will process waiting webhook events is queued and has not started:
+    one row, claimed by the delivery that enqueued that task and released by the task when it
+    starts (:mod:`polar_checkouts.webhooks.handover`). Internal: not in the admin."""
+
+    #: The one row's key.
+    ROW: Final = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ROW)
+    # When the queued task was claimed; None once it started (or before any was).
+    queued_at = models.DateTimeField(_("task queued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook processing wake-up")
+        verbose_name_plural = _("webhook processing wake-ups")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"queued at {self.queued_at}" if self.queued_at else "no task queued"

@@ -184,15 +184,36 @@ def record_delivery(
     return event, True
 
 
+#: What a redelivery decides on (its state, when it was recorded, for the log its type).
+_STATE_FIELDS: Final = ("id", "webhook_id", "type", "outcome", "received_at", "next_attempt_at")
+
+
 def _recorded_state(webhook_id: str, using: str) -> WebhookEvent | None:
-    # What a redelivery decides on (its state and when it was recorded), without reading
-    # the payload and headers back: they load on first access.
-    return (
-        WebhookEvent.objects.using(using)
-        .only("webhook_id", "type", "outcome", "received_at", "next_attempt_at", "attempts")
-        .filter(webhook_id=webhook_id)
-        .first()
-    )
+    """The recorded event's state, without its payload and headers (they load on first
+    access). In plain SQL with the fields' own converters: on every redelivery, and the
+    ORM's compilation of this query cost four times the statement (measured here)."""
+    conn = connections[using]
+    meta = WebhookEvent._meta
+    # In the model's order: from_db takes the values of a subset in that order.
+    fields = [f for f in meta.concrete_fields if f.name in _STATE_FIELDS]
+    quote = conn.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608 - the model's names
+            f"WHERE {quote(str(meta.get_field('webhook_id').column))} = %s",
+            [webhook_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for field, value in zip(fields, row, strict=True):
+        column = field.get_col(meta.db_table)
+        for convert in conn.ops.get_db_converters(column) + field.get_db_converters(conn):
+            value = convert(value, column, conn)
+        values.append(value)
+    return WebhookEvent.from_db(using, [f.attname for f in fields], values)
 
 
 def _inserts_on_conflict(conn: BaseDatabaseWrapper) -> bool:

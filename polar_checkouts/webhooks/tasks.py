@@ -24,34 +24,46 @@ from .processing import process_due_event
 
 if TYPE_CHECKING or django.VERSION < (6, 0):
     from django_tasks import task, task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
 else:  # pragma: no cover - Django 6.0+
     from django.tasks import task, task_backends
+    from django.tasks.backends.immediate import ImmediateBackend
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
 
 @task()
-def process_webhook_event(event_id: int) -> str:
+def process_webhook_event(event_id: int, drain: bool = False) -> str:
     """Process the recorded :class:`~polar_checkouts.models.WebhookEvent` ``event_id`` if it
     is still waiting; returns its outcome (``"skipped"`` when it was not waiting).
 
     Idempotent: running it twice, or next to the retry command, processes the event once.
     When processing fails and the backend can defer tasks, the retry is enqueued for the
     event's ``next_attempt_at`` (the retry command covers every other backend).
+
+    With ``drain`` (the task a delivery enqueued through :mod:`.handover`) it first releases
+    the wake-up, so that later deliveries enqueue another task, and after its event
+    processes the other events waiting, up to :data:`.handover.DRAIN_LIMIT`.
     """
+    from .handover import drain as drain_waiting
+    from .handover import release_wake_up
+
     # A worker outlives database restarts: drop a connection that broke (or aged out)
     # since the last task, as Django does around each request, so one outage does not
     # fail every later task of a long-lived worker process.
     _close_broken_connections()
     try:
+        if drain:
+            release_wake_up()
         event = process_due_event(event_id)
+        retry_at = event.next_attempt_at if event is not None else None
+        if event is not None and event.outcome == WebhookOutcome.FAILED and retry_at:
+            enqueue_processing(event.pk, run_after=retry_at)
+        if drain:
+            drain_waiting()
     finally:
         _close_broken_connections()
-    if event is None:
-        return "skipped"
-    if event.outcome == WebhookOutcome.FAILED and event.next_attempt_at is not None:
-        enqueue_processing(event.pk, run_after=event.next_attempt_at)
-    return str(event.outcome)
+    return "skipped" if event is None else str(event.outcome)
 
 
 def _close_broken_connections() -> None:
@@ -74,30 +86,42 @@ def _task_for(backend: str, queue_name: str | None) -> Any:
 
 
 def enqueue_processing(
-    event_id: int, *, run_after: datetime | None = None, raise_database_errors: bool = False
-) -> None:
-    """Hand ``event_id`` to :func:`process_webhook_event` on the configured backend and queue.
+    event_id: int,
+    *,
+    run_after: datetime | None = None,
+    drain: bool = False,
+    raise_database_errors: bool = False,
+) -> bool:
+    """Hand ``event_id`` to :func:`process_webhook_event` on the configured backend and queue;
+    whether it was enqueued.
 
     With ``run_after`` (a retry), only on a backend that can defer tasks; otherwise nothing
-    is enqueued and the retry command processes the event when it is due. A backend that
-    cannot take it (a broker down, an unknown alias or queue) is logged; the event waits
-    for ``manage.py polar_checkouts_process_webhooks``. With ``raise_database_errors`` (the
-    task row is written in the caller's transaction, see :func:`enqueues_in_database`) a
+    is enqueued and the retry command processes the event when it is due. ``drain`` is
+    passed on to the task (see :mod:`.handover`). A backend that cannot take it (a broker
+    down, an unknown alias or queue) is logged; the event waits for
+    ``manage.py polar_checkouts_process_webhooks``. With ``raise_database_errors`` (the task
+    row is written in the caller's transaction, see :func:`enqueues_in_database`) a
     :class:`~django.db.DatabaseError` is raised instead: that transaction is broken.
     """
     try:
         configured = _configured_task()
         if run_after is not None:
             if not configured.get_backend().supports_defer:
-                return
+                return False
             configured = configured.using(run_after=run_after)
-        configured.enqueue(event_id)
+        if drain:
+            configured.enqueue(event_id, drain=True)
+        else:
+            configured.enqueue(event_id)
     except DatabaseError:
         if raise_database_errors:
             raise
         _log_not_enqueued(event_id)
+        return False
     except Exception:
         _log_not_enqueued(event_id)
+        return False
+    return True
 
 
 def _log_not_enqueued(event_id: int) -> None:
@@ -114,15 +138,26 @@ def enqueue_after_commit(event_id: int) -> None:
     transaction.on_commit(lambda: enqueue_processing(event_id))
 
 
+def runs_inline() -> bool:
+    """Whether the configured backend runs tasks inline, as they are enqueued (Django's
+    immediate backend): then every event gets its own task and nothing drains (a web
+    request must not process other deliveries' events)."""
+    try:
+        backend = task_backends[polar_settings.task_backend]
+    except Exception:  # an unknown alias: enqueue_processing logs it
+        return False
+    return isinstance(backend, ImmediateBackend)
+
+
 def enqueues_in_database() -> str | None:
     """The database alias when the configured task backend is django-tasks-db writing its
     task rows to the database that holds :class:`~polar_checkouts.models.WebhookEvent`
     (both by the routers' ``db_for_write``); otherwise ``None``.
 
-    Then a delivery's event and its task can be written in one transaction: a worker
-    cannot see the task before the event, as they commit together, and the hand-over
-    costs no second commit. Every other backend (Redis, another database, the immediate
-    backend) is enqueued after the event's commit.
+    Then a hand-over's claim of the wake-up and its task row are written in one
+    transaction (:func:`.handover.hand_over`): no claim stands without its task, and the
+    hand-over costs one commit. Every other backend (Redis, another database) is enqueued
+    after the claim's commit.
     """
     # Installed is not configured: a shop may have the package without the app in
     # INSTALLED_APPS (then its models cannot even be imported), and uses another backend.

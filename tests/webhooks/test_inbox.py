@@ -18,8 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from polar_checkouts import signals
-from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
+from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome, WebhookWakeUp
 from polar_checkouts.webhooks import inbox, process_webhook_event
+from polar_checkouts.webhooks.handover import release_wake_up
 from tests.polar_payloads import BASE_TIME, checkout_payload
 from tests.settings import TASKS_PACKAGE
 from tests.webhook_helpers import connected, deliver, event_body, post, signed_headers
@@ -75,7 +76,7 @@ def test_a_delivery_is_recorded_and_its_primary_key_enqueued_after_commit(client
     callbacks[0]()
     [result] = backend().results
     assert result.args == [event.pk]  # the key, never the payload
-    assert result.kwargs == {}
+    assert result.kwargs == {"drain": True}  # then the events waiting (handover.py)
     assert result.task.func is process_webhook_event.func
     assert result.task.queue_name == "default"
     assert not CheckoutSession.objects.exists()  # the dummy backend ran nothing
@@ -109,11 +110,14 @@ def test_a_duplicate_of_a_done_event_is_not_enqueued_again(client):
 @override_settings(TASKS={"default": DUMMY})
 def test_the_record_costs_one_statement_and_a_duplicate_no_update(client):
     # The webhook view runs in autocommit: the INSERT commits by itself, with no
-    # transaction opened around it (BEGIN and COMMIT would be two more round trips).
+    # transaction opened around it (BEGIN and COMMIT would be two more round trips). Then
+    # the hand-over: the wake-up is read, and claimed for the task it enqueues.
+    WebhookWakeUp.objects.create()
     body = event_body("benefit.created", {"id": "b"})
     with CaptureQueriesContext(connection) as first:
         assert post(client, body, signed_headers(body, webhook_id="msg_cost")).status_code == 200
-    assert [q["sql"].split()[0] for q in first.captured_queries] == ["INSERT"]
+    assert [q["sql"].split()[0] for q in first.captured_queries] == ["INSERT", "SELECT", "UPDATE"]
+    assert len(backend().results) == 1
 
     # A duplicate of a pending event: an INSERT that writes nothing (or is refused) and one
     # SELECT, no UPDATE. Right after the first delivery it is not enqueued again: the
@@ -123,6 +127,14 @@ def test_the_record_costs_one_statement_and_a_duplicate_no_update(client):
     assert [q["sql"].split()[0] for q in duplicate.captured_queries] == ["INSERT", "SELECT"]
     assert len(backend().results) == 1
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.PENDING
+
+    # Another delivery while that task is queued and has not started: its INSERT and a read
+    # of the wake-up, nothing else written, nothing enqueued (the queued task drains it).
+    body = event_body("benefit.created", {"id": "c"})
+    with CaptureQueriesContext(connection) as next_one:
+        assert post(client, body, signed_headers(body, webhook_id="msg_next")).status_code == 200
+    assert [q["sql"].split()[0] for q in next_one.captured_queries] == ["INSERT", "SELECT"]
+    assert len(backend().results) == 1
 
 
 @override_settings(TASKS={"default": DUMMY})
@@ -297,6 +309,7 @@ def test_tasks_run_out_of_order_never_roll_a_checkout_back(client, signal_log):
     ]
     for i, payload in enumerate(versions):
         deliver(client, "checkout.updated", payload, webhook_id=f"msg_v{i}")
+        release_wake_up()  # as if its task had started: the next delivery enqueues its own
     queued = [result.args[0] for result in backend().results]
     assert len(queued) == 3
 
@@ -305,3 +318,29 @@ def test_tasks_run_out_of_order_never_roll_a_checkout_back(client, signal_log):
 
     assert CheckoutSession.objects.get(pk=checkout_id).status == "succeeded"
     assert len(signal_log["checkout_succeeded"]) == 1
+
+
+@pytest.mark.parametrize("outcome", [WebhookOutcome.PENDING, WebhookOutcome.FAILED])
+def test_a_redelivery_reads_back_the_recorded_state_with_its_types(outcome):
+    from polar_checkouts.webhooks.processing import record_delivery
+
+    payload = {"type": "checkout.updated", "data": checkout_payload()}
+    first, created = record_delivery(webhook_id="msg_state", payload=payload, headers={})
+    assert created
+    retry_at = timezone.now() + dt.timedelta(minutes=3)
+    WebhookEvent.objects.filter(pk=first.pk).update(outcome=outcome, next_attempt_at=retry_at)
+    stored = WebhookEvent.objects.get(pk=first.pk)
+
+    again, created = record_delivery(webhook_id="msg_state", payload=payload, headers={})
+    assert not created
+    assert (again.pk, again.webhook_id, again.type, again.outcome) == (
+        first.pk,
+        "msg_state",
+        "checkout.updated",
+        outcome,
+    )
+    # Dates come back as aware datetimes (SQLite hands back text: the fields' converters).
+    assert again.received_at == stored.received_at
+    assert again.next_attempt_at == stored.next_attempt_at
+    assert timezone.is_aware(again.received_at)
+    assert again.payload == payload  # not read with the state: loaded on first access

@@ -1,9 +1,11 @@
-"""django-tasks-db on the events' database: the event and its task row in one transaction.
+"""django-tasks-db on the events' database: a hand-over's claim and its task row in one
+transaction.
 
 When ``POLAR_TASK_BACKEND`` names a django-tasks-db backend whose task rows go to the
-database that holds ``WebhookEvent`` (both by ``router.db_for_write``), the endpoint
-writes a new delivery's event and its task in one ``BEGIN … COMMIT`` instead of enqueueing
-after the event's commit (a second commit). The real backend, on the test database.
+database that holds ``WebhookEvent`` (both by ``router.db_for_write``), a delivery that
+claims the wake-up (``polar_checkouts.webhooks.handover``) writes the claim and the task in
+one ``BEGIN … COMMIT``: no claim stands without its task. The real backend, on the test
+database.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome
+from polar_checkouts.models import CheckoutSession, WebhookEvent, WebhookOutcome, WebhookWakeUp
 from polar_checkouts.webhooks.tasks import enqueues_in_database
 from tests.polar_payloads import checkout_payload
 from tests.settings import TASKS_PACKAGE
@@ -109,45 +111,68 @@ def test_not_when_the_tasks_are_routed_to_another_database():
 
 
 @override_settings(POLAR_TASK_BACKEND="database")
-def test_a_new_delivery_writes_event_and_task_in_one_transaction():
+def test_a_new_delivery_claims_the_wake_up_and_writes_its_task_in_one_transaction():
+    WebhookWakeUp.objects.create()
     with statements() as seen:
         response = deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_1tx")
     assert response.status_code == 200
 
     writes = [sql.split("(")[0].strip() for sql in seen if not sql.startswith("SELECT")]
-    # Two INSERTs in one transaction, no savepoint, nothing else written. Django sends
-    # SQLite's BEGIN itself; psycopg sends PostgreSQL's, and COMMIT goes through the
-    # driver on both (on PostgreSQL the shared transaction is shown by xmin below).
+    # The event on its own (autocommit), then the claim and the task together, no savepoint.
+    # Django sends SQLite's BEGIN itself; psycopg sends PostgreSQL's, and COMMIT goes through
+    # the driver on both (on PostgreSQL the shared transaction is shown by xmin below).
     begin = ["BEGIN"] if connection.vendor == "sqlite" else []
-    inserts = [f'INSERT INTO "{WebhookEvent._meta.db_table}"', f'INSERT INTO "{TASK_TABLE}"']
-    assert writes == [*begin, *inserts]
+    assert writes[0] == f'INSERT INTO "{WebhookEvent._meta.db_table}"'
+    claim_and_task = writes[1:]
+    assert claim_and_task[: len(begin)] == begin
+    claim, task_insert = claim_and_task[len(begin) :]
+    assert claim.startswith(f'UPDATE "{WebhookWakeUp._meta.db_table}" SET "queued_at"')
+    assert task_insert == f'INSERT INTO "{TASK_TABLE}"'
     event = WebhookEvent.objects.get(webhook_id="msg_1tx")
     [task] = task_rows()
-    assert task.args_kwargs["args"] == [event.pk]
+    assert task.args_kwargs == {"args": [event.pk], "kwargs": {"drain": True}}
     assert event.outcome == WebhookOutcome.PENDING
+    assert WebhookWakeUp.objects.get().queued_at is not None
 
 
-def writing_transaction(table: str, webhook_id: str | None = None) -> str:
-    """PostgreSQL's id of the transaction that wrote the one row of ``table`` (the row of
-    ``webhook_id`` when given)."""
-    where, params = ("WHERE webhook_id = %s", [webhook_id]) if webhook_id else ("", [])
+def writing_transaction(table: str, where: str = "", params: list[Any] | None = None) -> str:
+    """PostgreSQL's id of the transaction that wrote the one row of ``table`` (matching
+    ``where``)."""
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT xmin::text FROM "{table}" {where}', params)
+        cursor.execute(f'SELECT xmin::text FROM "{table}" {where}', params or [])
         [(xid,)] = cursor.fetchall()
     return str(xid)
 
 
 @pytest.mark.postgres
 @override_settings(POLAR_TASK_BACKEND="database")
-def test_on_postgresql_both_rows_come_from_the_same_transaction():
+def test_on_postgresql_the_claim_and_the_task_come_from_the_same_transaction():
+    # The row as migrated (created claimed when missing, it would be written in a savepoint:
+    # a subtransaction's xmin, in the same transaction).
+    WebhookWakeUp.objects.get_or_create(pk=WebhookWakeUp.ROW)
     deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_xmin")
-    event_xid = writing_transaction(WebhookEvent._meta.db_table, "msg_xmin")
-    assert event_xid == writing_transaction(TASK_TABLE)
+    claim_xid = writing_transaction(WebhookWakeUp._meta.db_table)
+    assert claim_xid == writing_transaction(TASK_TABLE)
+    # The event committed before, on its own.
+    event_xid = writing_transaction(
+        WebhookEvent._meta.db_table, "WHERE webhook_id = %s", ["msg_xmin"]
+    )
+    assert event_xid != claim_xid
 
-    # Another backend keeps the hand-over after the event's commit: two transactions.
-    with override_settings(POLAR_TASK_BACKEND="dummy", TASKS=with_dummy()):
-        deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_after")
-    assert writing_transaction(WebhookEvent._meta.db_table, "msg_after") != event_xid
+
+@override_settings(POLAR_TASK_BACKEND="database")
+def test_deliveries_while_a_task_is_queued_write_only_their_event():
+    client = Client()
+    for n in range(3):
+        response = deliver(client, "checkout.updated", checkout_payload(), webhook_id=f"msg_{n}")
+        assert response.status_code == 200
+    [task] = task_rows()
+    assert task.args_kwargs["args"] == [WebhookEvent.objects.get(webhook_id="msg_0").pk]
+
+    # The one task, run as a worker would: it processes its event and drains the others.
+    assert task.task.func(*task.args_kwargs["args"], **task.args_kwargs["kwargs"]) == "processed"
+    assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {WebhookOutcome.PROCESSED}
+    assert WebhookWakeUp.objects.get().queued_at is None  # released when it started
 
 
 @override_settings(POLAR_TASK_BACKEND="database")
@@ -168,10 +193,8 @@ def test_a_redelivery_is_recorded_once_and_enqueued_again():
     assert [t.args_kwargs["args"] for t in task_rows()] == [[event.pk], [event.pk]]
 
     # Both tasks run: the event is processed once, the second finds nothing to do.
-    from django_tasks_db.models import DBTaskResult
-
-    for task in DBTaskResult.objects.all():
-        task.task.func(*task.args_kwargs["args"])
+    for task in task_rows():
+        task.task.func(*task.args_kwargs["args"], **task.args_kwargs["kwargs"])
     event.refresh_from_db()
     assert (event.outcome, event.attempts) == (WebhookOutcome.PROCESSED, 1)
 
@@ -188,24 +211,26 @@ def test_a_task_row_that_cannot_be_written_does_not_lose_the_event(caplog):
     ):
         response = deliver(Client(), "checkout.updated", payload, webhook_id="msg_notask")
 
-    # The shared transaction was rolled back whole; the event was then recorded alone
-    # (once: a single row, no task), and the delivery answered 200.
+    # The event committed first; the claim and the task were rolled back together (no claim
+    # stands without its task), and the delivery answered 200.
     assert response.status_code == 200
     [event] = WebhookEvent.objects.all()
     assert (event.webhook_id, event.outcome) == ("msg_notask", WebhookOutcome.PENDING)
     assert task_rows() == []
-    assert "recording it with its task failed" in caplog.text
-    assert "could not be enqueued" in caplog.text
+    assert not WebhookWakeUp.objects.filter(queued_at__isnull=False).exists()
+    assert "could not be handed over" in caplog.text
 
-    # The retry command processes it.
+    # The retry command processes it; the next delivery claims again.
     call_command("polar_checkouts_process_webhooks", verbosity=0)
     event.refresh_from_db()
     assert event.outcome == WebhookOutcome.PROCESSED
     assert CheckoutSession.objects.get(pk=payload["id"]).status == "succeeded"
+    deliver(Client(), "checkout.updated", checkout_payload(), webhook_id="msg_next")
+    assert len(task_rows()) == 1
 
 
 @override_settings(POLAR_TASK_BACKEND="database")
-def test_a_database_that_refuses_both_writes_answers_503_and_keeps_nothing():
+def test_a_database_that_refuses_the_event_answers_503_and_keeps_nothing():
     def any_insert(sql: str) -> bool:
         return sql.startswith("INSERT")
 
@@ -226,6 +251,8 @@ def test_a_task_the_backend_refuses_is_logged_and_the_event_kept(caplog):
     assert WebhookEvent.objects.filter(webhook_id="msg_q").count() == 1
     assert task_rows() == []
     assert "could not be enqueued" in caplog.text
+    # The claim was given back: the next delivery tries again.
+    assert not WebhookWakeUp.objects.filter(queued_at__isnull=False).exists()
 
 
 SHOP_WITHOUT_THE_APP = """
