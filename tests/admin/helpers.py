@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,3 +105,39 @@ def one_time_order(user=None, **kwargs):
     """A paid one-time order of a new customer (of ``user``), stored as a webhook would."""
     customer = customer_payload(external_id=str(user.pk) if user else None)
     return services.store_order(order_payload(new_id(), customer, **kwargs)).row
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def changelist_queries(client, changelist):
+    """Load the ``changelist`` page (it must answer 200): ``(queries it cost, response)``."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(changelist))
+    assert response.status_code == 200
+    return len(queries.captured_queries), response
+
+
+def assert_list_costs_the_same_for_one_and_many(
+    client,
+    django_user_model,
+    django_assert_max_num_queries,
+    changelist,
+    *,
+    members,
+    rows,
+    renewals=0,
+):
+    """The ``changelist`` page costs as many queries listing one membership as listing
+    ``members`` more (each with ``renewals`` renewals), where it lists ``rows`` rows; and
+    a third load costs no more than the first."""
+    membership(django_user_model.objects.create_user("first"))
+    one, _ = changelist_queries(client, changelist)
+    for i in range(members):
+        membership(django_user_model.objects.create_user(f"member-{i}"), renewals=renewals)
+    many, response = changelist_queries(client, changelist)
+
+    assert many == one
+    assert response.context["cl"].result_count == rows
+    with django_assert_max_num_queries(one):
+        client.get(reverse(changelist))

@@ -20,6 +20,7 @@ from tests.admin.helpers import (
     OVERVIEW,
     SYNC,
     TOTALS,
+    changelist_queries,
     listed_ids,
     messages_of,
     recent,
@@ -71,25 +72,18 @@ def test_admin_is_read_only(viewer_client):
 # -- the list --------------------------------------------------------------------------------
 
 
-def _changelist_queries(client):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse(CHANGELIST))
-    assert response.status_code == 200
-    return len(queries.captured_queries), response
-
-
 def test_changelist_uses_the_same_number_of_queries_for_0_1_and_many_rows(
     operator_client, django_user_model
 ):
     shopper = django_user_model.objects.create_user("shopper")
-    empty, _ = _changelist_queries(operator_client)
+    empty, _ = changelist_queries(operator_client, CHANGELIST)
     first = recent(user=None)
     CheckoutSession.objects.filter(pk=first.pk).update(user=shopper)
-    one, _ = _changelist_queries(operator_client)
+    one, _ = changelist_queries(operator_client, CHANGELIST)
     for i in range(40):
         checkout = recent(minutes_ago=i, status=["open", "succeeded", "failed"][i % 3])
         CheckoutSession.objects.filter(pk=checkout.pk).update(user=shopper)
-    many, response = _changelist_queries(operator_client)
+    many, response = changelist_queries(operator_client, CHANGELIST)
 
     assert empty == one == many
     assert response.context["cl"].result_count == 41

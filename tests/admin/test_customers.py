@@ -4,15 +4,14 @@ orders, subscriptions and checkout sessions on its page."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from polar_checkouts import services
 from polar_checkouts.models import CheckoutSession, Customer
 from tests.admin.helpers import (
     CUSTOMERS,
+    assert_list_costs_the_same_for_one_and_many,
     change_url_of,
     listed_ids,
     membership,
@@ -49,21 +48,14 @@ def test_the_customer_admin_is_read_only(cache_viewer_client):
 def test_the_list_costs_the_same_queries_for_one_and_many(
     cache_viewer_client, django_user_model, django_assert_max_num_queries
 ):
-    def count():
-        with CaptureQueriesContext(connection) as queries:
-            response = cache_viewer_client.get(reverse(CUSTOMERS))
-        assert response.status_code == 200
-        return len(queries.captured_queries), response
-
-    membership(django_user_model.objects.create_user("first"))
-    one, _ = count()
-    for i in range(30):
-        membership(django_user_model.objects.create_user(f"member-{i}"))
-    many, response = count()
-    assert many == one
-    assert response.context["cl"].result_count == 31
-    with django_assert_max_num_queries(one):
-        cache_viewer_client.get(reverse(CUSTOMERS))
+    assert_list_costs_the_same_for_one_and_many(
+        cache_viewer_client,
+        django_user_model,
+        django_assert_max_num_queries,
+        CUSTOMERS,
+        members=30,
+        rows=31,
+    )
 
 
 def test_list_search_and_deleted_filter(cache_viewer_client, django_user_model):

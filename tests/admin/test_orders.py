@@ -8,14 +8,13 @@ import uuid
 
 import pytest
 from django.contrib import admin
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from polar_checkouts.models import Order
 from tests.admin.helpers import (
     ORDERS,
+    assert_list_costs_the_same_for_one_and_many,
     change_url_of,
     listed_ids,
     membership,
@@ -63,23 +62,15 @@ def test_the_order_admin_is_read_only(cache_viewer_client):
 def test_the_list_costs_the_same_queries_for_one_and_many_orders(
     cache_viewer_client, django_user_model, django_assert_max_num_queries
 ):
-    def count():
-        with CaptureQueriesContext(connection) as queries:
-            response = cache_viewer_client.get(reverse(ORDERS))
-        assert response.status_code == 200
-        return len(queries.captured_queries), response
-
-    membership(django_user_model.objects.create_user("first"))
-    one, _ = count()
-    for i in range(20):
-        user = django_user_model.objects.create_user(f"member-{i}")
-        membership(user, renewals=1)
-    many, response = count()
-
-    assert many == one
-    assert response.context["cl"].result_count == 1 + 20 * 2
-    with django_assert_max_num_queries(one):
-        cache_viewer_client.get(reverse(ORDERS))
+    assert_list_costs_the_same_for_one_and_many(
+        cache_viewer_client,
+        django_user_model,
+        django_assert_max_num_queries,
+        ORDERS,
+        members=20,
+        renewals=1,
+        rows=1 + 20 * 2,
+    )
 
 
 def test_list_columns_link_the_customer_and_show_amounts(cache_viewer_client):

@@ -4,9 +4,7 @@ the detail page's links to the customer, the checkout and the orders."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from polar_checkouts import services
@@ -14,6 +12,7 @@ from polar_checkouts.admin.subscriptions import interval_text
 from polar_checkouts.models import Subscription
 from tests.admin.helpers import (
     SUBSCRIPTIONS,
+    assert_list_costs_the_same_for_one_and_many,
     change_url_of,
     listed_ids,
     membership,
@@ -56,21 +55,14 @@ def test_the_subscription_admin_is_read_only(cache_viewer_client):
 def test_the_list_costs_the_same_queries_for_one_and_many(
     cache_viewer_client, django_user_model, django_assert_max_num_queries
 ):
-    def count():
-        with CaptureQueriesContext(connection) as queries:
-            response = cache_viewer_client.get(reverse(SUBSCRIPTIONS))
-        assert response.status_code == 200
-        return len(queries.captured_queries), response
-
-    membership(django_user_model.objects.create_user("first"))
-    one, _ = count()
-    for i in range(30):
-        membership(django_user_model.objects.create_user(f"member-{i}"))
-    many, response = count()
-    assert many == one
-    assert response.context["cl"].result_count == 31
-    with django_assert_max_num_queries(one):
-        cache_viewer_client.get(reverse(SUBSCRIPTIONS))
+    assert_list_costs_the_same_for_one_and_many(
+        cache_viewer_client,
+        django_user_model,
+        django_assert_max_num_queries,
+        SUBSCRIPTIONS,
+        members=30,
+        rows=31,
+    )
 
 
 def test_list_columns(cache_viewer_client):

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from polar_checkouts.testing import FakePolar
+from polar_checkouts.client import PolarClient
+from polar_checkouts.testing import FakePolar, FakePolarAdapter
 from tests.testing.spec_checker import SpecChecker
+
+
+@pytest.fixture
+def fake():
+    """A fresh :class:`FakePolar` of its own, closed after the test."""
+    fake = FakePolar()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def fake_client(fake):
+    """A :class:`PolarClient` answered in process by ``fake`` (named so as not to hide
+    pytest-django's ``client``)."""
+    return PolarClient("t", server="fake", transport=FakePolarAdapter(fake))
 
 
 @pytest.fixture(autouse=True)

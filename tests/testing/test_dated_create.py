@@ -16,7 +16,6 @@ from polar_checkouts.testing import (
     PRODUCT_FREE_ID,
     PRODUCT_ONE_TIME_ID,
     PRODUCT_PWYW_ID,
-    FakePolar,
 )
 from polar_checkouts.testing.transport import FakePolarAdapter
 
@@ -30,11 +29,6 @@ BOOLEANS = [
     "allow_trial",
     "is_business_customer",
 ]
-
-
-@pytest.fixture
-def fake():
-    return FakePolar()
 
 
 @pytest.fixture(params=VERSIONS)

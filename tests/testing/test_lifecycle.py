@@ -30,20 +30,25 @@ BUYER = {
     "customer_billing_address": {"country": "SE"},
     "confirmation_token_id": TOKEN_SUCCEEDED,
 }
-
-
-@pytest.fixture
-def fake():
-    fake = FakePolar()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def client(fake):
-    from polar_checkouts.testing import FakePolarAdapter
-
-    return PolarClient("t", server="fake", transport=FakePolarAdapter(fake))
+#: The last events of a subscription purchase, in Polar's order.
+PURCHASE_EVENTS = [
+    "subscription.created",
+    "subscription.active",
+    "subscription.updated",
+    "customer.state_changed",
+    "order.created",
+    "order.updated",
+    "order.paid",
+]
+#: The events of a paid renewal, in Polar's order.
+RENEWAL_EVENTS = [
+    "subscription.cycled",
+    "subscription.updated",
+    "customer.state_changed",
+    "order.created",
+    "order.updated",
+    "order.paid",
+]
 
 
 def buy(client, fake, product_id, external_id="user-42", email="ada@example.com"):
@@ -61,10 +66,12 @@ def when(value):
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_order(client, fake):
-    checkout = buy(client, fake, PRODUCT_ONE_TIME_ID)
+def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_order(
+    fake_client, fake
+):
+    checkout = buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
     assert checkout["external_customer_id"] == "user-42"
-    (order,) = client.list_orders()
+    (order,) = fake_client.list_orders()
     assert order["status"] == "paid"
     assert order["paid"] is True
     assert order["billing_reason"] == "purchase"
@@ -75,10 +82,10 @@ def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_or
     assert order["net_amount"] == order["subtotal_amount"] == 1900
     assert order["total_amount"] == 1900 + order["tax_amount"]
     assert order["refundable_amount"] == 1900
-    customer = client.get_customer_by_external_id("user-42")
+    customer = fake_client.get_customer_by_external_id("user-42")
     assert customer["id"] == order["customer_id"] == checkout["customer_id"]
     assert customer["email"] == "ada@example.com"
-    assert client.list_subscriptions().total_count == 0
+    assert fake_client.list_subscriptions().total_count == 0
     assert types(fake) == [
         "checkout.created",
         "customer.created",
@@ -91,19 +98,11 @@ def test_a_one_time_purchase_makes_a_customer_with_the_external_id_and_a_paid_or
     ]
 
 
-def test_a_subscription_purchase_sends_the_subscription_events_before_the_orders(client, fake):
+def test_a_subscription_purchase_sends_the_subscription_events_before_the_orders(fake_client, fake):
     before = len(fake.events)
-    checkout = buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
-    assert types(fake, before)[-7:] == [
-        "subscription.created",
-        "subscription.active",
-        "subscription.updated",
-        "customer.state_changed",
-        "order.created",
-        "order.updated",
-        "order.paid",
-    ]
-    (subscription,) = client.list_subscriptions(external_customer_id="user-42")
+    checkout = buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
+    assert types(fake, before)[-7:] == PURCHASE_EVENTS
+    (subscription,) = fake_client.list_subscriptions(external_customer_id="user-42")
     assert subscription["status"] == "active"
     assert subscription["checkout_id"] == checkout["id"] == subscription["checkout_id"]
     assert subscription["id"] == checkout["subscription_id"]
@@ -114,47 +113,47 @@ def test_a_subscription_purchase_sends_the_subscription_events_before_the_orders
         when(subscription["current_period_end"]),
     )
     assert (end.month - start.month) % 12 == 1
-    (order,) = client.list_orders(subscription_id=subscription["id"])
+    (order,) = fake_client.list_orders(subscription_id=subscription["id"])
     assert order["billing_reason"] == "subscription_create"
     assert order["subscription"]["id"] == subscription["id"]
     assert order["items"][0]["start_timestamp"] == subscription["current_period_start"]
 
 
-def test_the_list_filters(client, fake):
-    buy(client, fake, PRODUCT_ONE_TIME_ID, external_id="a", email="a@example.com")
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID, external_id="b", email="b@example.com")
-    b = client.get_customer_by_external_id("b")
-    assert [o["customer"]["external_id"] for o in client.list_orders(external_customer_id="a")] == [
-        "a"
-    ]
-    assert [o["product_id"] for o in client.list_orders(customer_id=b["id"])] == [
+def test_the_list_filters(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID, external_id="a", email="a@example.com")
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID, external_id="b", email="b@example.com")
+    b = fake_client.get_customer_by_external_id("b")
+    assert [
+        o["customer"]["external_id"] for o in fake_client.list_orders(external_customer_id="a")
+    ] == ["a"]
+    assert [o["product_id"] for o in fake_client.list_orders(customer_id=b["id"])] == [
         PRODUCT_SUBSCRIPTION_ID
     ]
-    assert client.list_orders(product_id=PRODUCT_ONE_TIME_ID).total_count == 1
-    assert client.list_orders(product_billing_type="recurring").total_count == 1
-    assert client.list_orders(status="refunded").total_count == 0
-    assert client.list_orders(organization_id=ORGANIZATION_ID).total_count == 2
-    assert client.list_subscriptions(active=True).total_count == 1
-    assert client.list_subscriptions(external_customer_id="a").total_count == 0
-    assert client.list_subscriptions(product_id=PRODUCT_SUBSCRIPTION_ID).total_count == 1
-    assert [c["external_id"] for c in client.list_customers(active=True)] == ["b"]
-    assert [c["external_id"] for c in client.list_customers(email="A@example.com")] == ["a"]
-    assert [c["external_id"] for c in client.list_customers(query="b@exa")] == ["b"]
-    assert client.list_customers(sorting="email").items[0]["email"] == "a@example.com"
-    assert len(list(client.iter_orders())) == 2
+    assert fake_client.list_orders(product_id=PRODUCT_ONE_TIME_ID).total_count == 1
+    assert fake_client.list_orders(product_billing_type="recurring").total_count == 1
+    assert fake_client.list_orders(status="refunded").total_count == 0
+    assert fake_client.list_orders(organization_id=ORGANIZATION_ID).total_count == 2
+    assert fake_client.list_subscriptions(active=True).total_count == 1
+    assert fake_client.list_subscriptions(external_customer_id="a").total_count == 0
+    assert fake_client.list_subscriptions(product_id=PRODUCT_SUBSCRIPTION_ID).total_count == 1
+    assert [c["external_id"] for c in fake_client.list_customers(active=True)] == ["b"]
+    assert [c["external_id"] for c in fake_client.list_customers(email="A@example.com")] == ["a"]
+    assert [c["external_id"] for c in fake_client.list_customers(query="b@exa")] == ["b"]
+    assert fake_client.list_customers(sorting="email").items[0]["email"] == "a@example.com"
+    assert len(list(fake_client.iter_orders())) == 2
 
 
-def test_unknown_ids_are_404_and_malformed_ones_422(client):
+def test_unknown_ids_are_404_and_malformed_ones_422(fake_client):
     with pytest.raises(NotFoundError):
-        client.get_order("00000000-0000-4000-8000-000000000000")
+        fake_client.get_order("00000000-0000-4000-8000-000000000000")
     with pytest.raises(NotFoundError):
-        client.get_subscription("00000000-0000-4000-8000-000000000000")
+        fake_client.get_subscription("00000000-0000-4000-8000-000000000000")
     with pytest.raises(NotFoundError):
-        client.get_customer_by_external_id("nobody")
+        fake_client.get_customer_by_external_id("nobody")
     with pytest.raises(PolarValidationError):
-        client.get_customer("not-a-uuid")
+        fake_client.get_customer("not-a-uuid")
     with pytest.raises(PolarValidationError):
-        client.list_orders(status="shipped")
+        fake_client.list_orders(status="shipped")
 
 
 def states(fake, since=0):
@@ -162,20 +161,20 @@ def states(fake, since=0):
     return [e.data for e in fake.events[since:] if e.type == "customer.state_changed"]
 
 
-def test_a_known_customer_is_updated_at_confirmation_then_its_state_sent(client, fake):
-    buy(client, fake, PRODUCT_ONE_TIME_ID)
+def test_a_known_customer_is_updated_at_confirmation_then_its_state_sent(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
     (customer,) = fake.customers.values()
     created = dict(customer)
     assert created["modified_at"] is None
     before = len(fake.events)
-    checkout = client.create(
+    checkout = fake_client.create(
         {
             "products": [PRODUCT_ONE_TIME_ID],
             "external_customer_id": "user-42",
             "customer_metadata": {"plan": "pro"},
         }
     )
-    client.client_confirm(
+    fake_client.client_confirm(
         checkout["client_secret"],
         {**BUYER, "customer_name": "Someone paying", "customer_billing_address": {"country": "FR"}},
     )
@@ -194,9 +193,9 @@ def test_a_known_customer_is_updated_at_confirmation_then_its_state_sent(client,
     assert len(fake.customers) == 1
 
 
-def test_the_customer_state_lists_its_active_and_trialing_subscriptions(client, fake):
+def test_the_customer_state_lists_its_active_and_trialing_subscriptions(fake_client, fake):
     before = len(fake.events)
-    buy(client, fake, PRODUCT_ONE_TIME_ID)
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
     # A new customer: customer.created, then its state (nothing active yet).
     first = states(fake, before)[0]
     assert first["active_subscriptions"] == []
@@ -205,7 +204,7 @@ def test_the_customer_state_lists_its_active_and_trialing_subscriptions(client, 
     assert first["email"] == "ada@example.com"
 
     before = len(fake.events)
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
     # Sent after the subscription's own events (Polar: _after_subscription_created).
     (listed,) = states(fake, before)[-1]["active_subscriptions"]
@@ -227,35 +226,28 @@ def test_the_customer_state_lists_its_active_and_trialing_subscriptions(client, 
     assert states(fake, before)[-1]["active_subscriptions"] == []
 
 
-def test_renewal_at_the_period_end_cycles_and_pays_a_new_order(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_renewal_at_the_period_end_cycles_and_pays_a_new_order(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription,) = fake.subscriptions.values()
     first_end = subscription["current_period_end"]
     before = len(fake.events)
     renewed = fake.renew_subscription(subscription["id"])
-    assert types(fake, before) == [
-        "subscription.cycled",
-        "subscription.updated",
-        "customer.state_changed",
-        "order.created",
-        "order.updated",
-        "order.paid",
-    ]
+    assert types(fake, before) == RENEWAL_EVENTS
     assert renewed["current_period_start"] == first_end
     assert renewed["status"] == "active"
-    orders = client.list_orders(subscription_id=subscription["id"], sorting="created_at").items
+    orders = fake_client.list_orders(subscription_id=subscription["id"], sorting="created_at").items
     assert [o["billing_reason"] for o in orders] == ["subscription_create", "subscription_cycle"]
     assert orders[1]["status"] == "paid"
     assert orders[1]["checkout_id"] is None
     assert orders[1]["net_amount"] == SUBSCRIPTION_AMOUNT
     # Two more months at once: two renewals, in order.
     fake.advance_time(62 * DAY)
-    assert client.list_orders(subscription_id=subscription["id"]).total_count == 4
+    assert fake_client.list_orders(subscription_id=subscription["id"]).total_count == 4
     assert types(fake).count("subscription.cycled") == 3
 
 
-def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
     fake.fail_renewals(subscription_id)
     before = len(fake.events)
@@ -270,14 +262,14 @@ def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(client, f
         "customer.state_changed",
         "order.updated",
     ]
-    (pending,) = client.list_orders(status="pending")
+    (pending,) = fake_client.list_orders(status="pending")
     assert pending["paid"] is False
     assert pending["due_amount"] == pending["total_amount"]
     assert pending["next_payment_attempt_at"] is not None
-    assert client.get_subscription(subscription_id)["past_due_at"] is not None
+    assert fake_client.get_subscription(subscription_id)["past_due_at"] is not None
     # No further renewal while the payment fails.
     fake.advance_time(40 * DAY)
-    assert client.list_orders(subscription_id=subscription_id).total_count == 2
+    assert fake_client.list_orders(subscription_id=subscription_id).total_count == 2
     before = len(fake.events)
     recovered = fake.recover_subscription(subscription_id)
     assert types(fake, before)[:5] == [
@@ -288,14 +280,14 @@ def test_a_failed_renewal_goes_past_due_until_the_payment_is_recovered(client, f
         "order.paid",
     ]
     assert recovered["past_due_at"] is None
-    assert client.get_order(pending["id"])["status"] == "paid"
+    assert fake_client.get_order(pending["id"])["status"] == "paid"
     # The period that ended while it failed has renewed since.
-    assert client.get_subscription(subscription_id)["status"] == "active"
-    assert when(client.get_subscription(subscription_id)["current_period_end"]) > fake.now()
+    assert fake_client.get_subscription(subscription_id)["status"] == "active"
+    assert when(fake_client.get_subscription(subscription_id)["current_period_end"]) > fake.now()
 
 
-def test_cancel_at_period_end_keeps_it_active_then_it_ends(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_cancel_at_period_end_keeps_it_active_then_it_ends(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
     before = len(fake.events)
     canceled = fake.cancel_subscription(subscription_id, reason="too_expensive")
@@ -340,12 +332,12 @@ def test_cancel_at_period_end_keeps_it_active_then_it_ends(client, fake):
     assert ended["status"] == "canceled"
     assert ended["ended_at"] == ended["ends_at"]
     fake.advance_time(90 * DAY)
-    assert client.list_orders(subscription_id=subscription_id).total_count == 1
-    assert client.list_subscriptions(active=True).total_count == 0
+    assert fake_client.list_orders(subscription_id=subscription_id).total_count == 1
+    assert fake_client.list_subscriptions(active=True).total_count == 0
 
 
-def test_revoke_ends_it_now_and_voids_a_failed_renewal(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_revoke_ends_it_now_and_voids_a_failed_renewal(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
     fake.fail_renewals(subscription_id)
     fake.renew_subscription(subscription_id)
@@ -361,13 +353,13 @@ def test_revoke_ends_it_now_and_voids_a_failed_renewal(client, fake):
     assert revoked["status"] == "canceled"
     assert revoked["ended_at"] is not None
     assert revoked["cancel_at_period_end"] is False
-    assert client.list_orders(status="void").total_count == 1
+    assert fake_client.list_orders(status="void").total_count == 1
     with pytest.raises(ValueError):
         fake.revoke_subscription(subscription_id)
 
 
-def test_partial_then_full_refund(client, fake):
-    buy(client, fake, PRODUCT_ONE_TIME_ID)
+def test_partial_then_full_refund(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
     (order_id,) = fake.orders
     order = fake.order(order_id)
     before = len(fake.events)
@@ -376,14 +368,14 @@ def test_partial_then_full_refund(client, fake):
     assert refund["amount"] == 500
     assert refund["order_id"] == order_id
     assert refund["tax_amount"] == round(order["tax_amount"] * 500 / order["net_amount"])
-    partial = client.get_order(order_id)
+    partial = fake_client.get_order(order_id)
     assert partial["status"] == "partially_refunded"
     assert partial["refunded_amount"] == 500
     assert partial["refundable_amount"] == order["net_amount"] - 500
     with pytest.raises(ValueError, match="from 1 to"):
         fake.refund_order(order_id, order["net_amount"])
     fake.refund_order(order_id)
-    full = client.get_order(order_id)
+    full = fake_client.get_order(order_id)
     assert full["status"] == "refunded"
     assert full["refunded_amount"] == order["net_amount"]
     assert full["refunded_tax_amount"] == order["tax_amount"]
@@ -392,10 +384,10 @@ def test_partial_then_full_refund(client, fake):
         fake.refund_order(order_id)
 
 
-def test_customer_sessions_by_external_id_and_by_id(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
-    customer = client.get_customer_by_external_id("user-42")
-    session = client.create_customer_session(
+def test_customer_sessions_by_external_id_and_by_id(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
+    customer = fake_client.get_customer_by_external_id("user-42")
+    session = fake_client.create_customer_session(
         external_customer_id="user-42", return_url="https://shop.example/account/"
     )
     assert session["customer_id"] == customer["id"]
@@ -404,24 +396,24 @@ def test_customer_sessions_by_external_id_and_by_id(client, fake):
     url = urlsplit(session["customer_portal_url"])
     assert url.path == "/fake-polar-demo/portal"
     assert parse_qs(url.query)["customer_session_token"] == [session["token"]]
-    by_id = client.create_customer_session(customer_id=customer["id"])
+    by_id = fake_client.create_customer_session(customer_id=customer["id"])
     assert by_id["token"] != session["token"]
     assert by_id["return_url"] is None
     with pytest.raises(PolarValidationError) as info:
-        client.create_customer_session(external_customer_id="nobody")
+        fake_client.create_customer_session(external_customer_id="nobody")
     assert info.value.errors[0]["msg"] == "Customer does not exist."
     assert info.value.errors[0]["loc"] == ["body", "external_customer_id"]
 
 
-def test_a_known_external_id_selects_its_customer_for_the_next_checkout(client, fake):
-    buy(client, fake, PRODUCT_ONE_TIME_ID)
-    again = client.create(
+def test_a_known_external_id_selects_its_customer_for_the_next_checkout(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
+    again = fake_client.create(
         {"products": [PRODUCT_SUBSCRIPTION_ID], "external_customer_id": "user-42"}
     )
-    assert again["customer_id"] == client.get_customer_by_external_id("user-42")["id"]
+    assert again["customer_id"] == fake_client.get_customer_by_external_id("user-42")["id"]
     assert again["customer_email"] == "ada@example.com"
-    client.client_confirm(again["client_secret"], BUYER)
-    assert client.list_customers().total_count == 1
+    fake_client.client_confirm(again["client_secret"], BUYER)
+    assert fake_client.list_customers().total_count == 1
 
 
 # -- the control routes, for other processes ------------------------------------------------
@@ -432,8 +424,8 @@ def _control(fake, path, body=None):
     return answer.status, answer.json()
 
 
-def test_control_routes(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_control_routes(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
     status, body = _control(fake, f"subscriptions/{subscription_id}/cancel")
     assert status == 200
@@ -466,10 +458,10 @@ def _portal(fake, session):
     return url.path, url.query
 
 
-def test_the_portal_page_lists_and_cancels_then_uncancels(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
+def test_the_portal_page_lists_and_cancels_then_uncancels(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
     (subscription_id,) = fake.subscriptions
-    session = client.create_customer_session(
+    session = fake_client.create_customer_session(
         external_customer_id="user-42", return_url="https://shop.example/account/"
     )
     path, query = _portal(fake, session)
@@ -503,11 +495,11 @@ def test_the_portal_page_lists_and_cancels_then_uncancels(client, fake):
     assert fake.subscription(subscription_id)["cancel_at_period_end"] is False
 
 
-def test_the_portal_refuses_a_bad_token_and_someone_elses_subscription(client, fake):
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID, external_id="other", email="o@example.com")
+def test_the_portal_refuses_a_bad_token_and_someone_elses_subscription(fake_client, fake):
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID, external_id="other", email="o@example.com")
     _mine, theirs = list(fake.subscriptions)
-    session = client.create_customer_session(external_customer_id="user-42")
+    session = fake_client.create_customer_session(external_customer_id="user-42")
     path, query = _portal(fake, session)
     assert fake.handle("GET", path, "customer_session_token=polar_cst_nope").status == 401
     form = f"customer_session_token={session['token']}&subscription_id={theirs}&action=cancel"
@@ -518,15 +510,15 @@ def test_the_portal_refuses_a_bad_token_and_someone_elses_subscription(client, f
     assert fake.handle("GET", path, query).status == 401
 
 
-def test_every_event_of_the_lifecycle_decodes_with_polar_sdk(client, fake):
+def test_every_event_of_the_lifecycle_decodes_with_polar_sdk(fake_client, fake):
     import_from_311("polar", package="polar-sdk")
     from polar.v2026_10 import webhooks as sdk
 
     from polar_checkouts.testing.webhooks import sign
     from tests.testing.sdk_events import decode
 
-    buy(client, fake, PRODUCT_SUBSCRIPTION_ID)
-    buy(client, fake, PRODUCT_ONE_TIME_ID)
+    buy(fake_client, fake, PRODUCT_SUBSCRIPTION_ID)
+    buy(fake_client, fake, PRODUCT_ONE_TIME_ID)
     (subscription_id,) = fake.subscriptions
     fake.renew_subscription(subscription_id)
     fake.fail_renewals(subscription_id)

@@ -9,21 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from polar_checkouts.client import PolarClient
-from polar_checkouts.testing import PRODUCT_SUBSCRIPTION_ID, FakePolar, FakePolarAdapter
-from tests.testing.test_lifecycle import BUYER, DAY, types, when
-
-
-@pytest.fixture
-def fake():
-    fake = FakePolar()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def client(fake):
-    return PolarClient("t", server="fake", transport=FakePolarAdapter(fake))
+from polar_checkouts.testing import PRODUCT_SUBSCRIPTION_ID
+from tests.testing.test_lifecycle import BUYER, DAY, PURCHASE_EVENTS, RENEWAL_EVENTS, types, when
 
 
 @pytest.fixture
@@ -41,18 +28,6 @@ def near(value, expected):
     """``value`` (a JSON datetime) is ``expected`` give or take the test's run time (the
     fake's clock is the real one plus what the test advanced)."""
     return abs(when(value) - expected) < timedelta(seconds=30)
-
-
-#: The last events of a subscription purchase, in Polar's order (as test_lifecycle.py has them).
-PURCHASE_EVENTS = [
-    "subscription.created",
-    "subscription.active",
-    "subscription.updated",
-    "customer.state_changed",
-    "order.created",
-    "order.updated",
-    "order.paid",
-]
 
 
 def buy(client, body):
@@ -107,9 +82,9 @@ def test_the_control_route_adds_a_trial_product_and_refuses_a_bad_one(fake):
 
 
 def test_a_trial_checkout_needs_no_payment_now_and_ends_the_trial_a_week_on(
-    client, fake, trial_product
+    fake_client, fake, trial_product
 ):
-    checkout = client.create({"products": [trial_product["id"]]})
+    checkout = fake_client.create({"products": [trial_product["id"]]})
     assert checkout["allow_trial"] is True
     assert (checkout["active_trial_interval"], checkout["active_trial_interval_count"]) == (
         "day",
@@ -120,43 +95,43 @@ def test_a_trial_checkout_needs_no_payment_now_and_ends_the_trial_a_week_on(
     assert checkout["is_payment_setup_required"] is True
     # Polar works the end out again at confirmation.
     fake.advance_time(600)
-    confirmed = client.client_confirm(checkout["client_secret"], BUYER)
+    confirmed = fake_client.client_confirm(checkout["client_secret"], BUYER)
     assert near(confirmed["trial_end"], fake.now() + timedelta(days=7))
     assert confirmed["trial_end"] != checkout["trial_end"]
     assert confirmed["payment_processor_metadata"]["intent_client_secret"].startswith("seti_")
 
 
-def test_allow_trial_false_and_a_checkout_s_own_trial(client, fake, trial_product):
-    off = client.create({"products": [trial_product["id"]], "allow_trial": False})
+def test_allow_trial_false_and_a_checkout_s_own_trial(fake_client, fake, trial_product):
+    off = fake_client.create({"products": [trial_product["id"]], "allow_trial": False})
     assert off["allow_trial"] is False
     assert off["trial_end"] is None
     assert off["active_trial_interval"] is None
     assert off["is_payment_required"] is True
-    own = client.create(
+    own = fake_client.create(
         {"products": [trial_product["id"]], "trial_interval": "month", "trial_interval_count": 1}
     )
     assert own["active_trial_interval"] == "month"
     assert when(own["trial_end"]).month != fake.now().month
     # A product without a trial gets one from the checkout's own settings too (Polar:
     # the checkout's interval, or else the product's).
-    plain = client.create(
+    plain = fake_client.create(
         {"products": [PRODUCT_SUBSCRIPTION_ID], "trial_interval": "day", "trial_interval_count": 3}
     )
     assert near(plain["trial_end"], fake.now() + timedelta(days=3))
-    normal = client.create({"products": [PRODUCT_SUBSCRIPTION_ID]})
+    normal = fake_client.create({"products": [PRODUCT_SUBSCRIPTION_ID]})
     assert normal["trial_end"] is None
     assert normal["allow_trial"] is None
 
 
 def test_a_trial_starts_trialing_with_a_paid_order_of_zero_then_converts(
-    client, fake, trial_product
+    fake_client, fake, trial_product
 ):
     before = len(fake.events)
-    checkout, after = buy(client, {"products": [trial_product["id"]]})
+    checkout, after = buy(fake_client, {"products": [trial_product["id"]]})
     # The events of a purchase without a trial (tests/testing/test_lifecycle.py pins them),
     # subscription.active included: Polar counts trialing as active.
     assert types(fake, before)[-7:] == PURCHASE_EVENTS
-    (subscription,) = client.list_subscriptions(external_customer_id="user-42")
+    (subscription,) = fake_client.list_subscriptions(external_customer_id="user-42")
     assert subscription["status"] == "trialing"
     assert subscription["trial_start"] == subscription["current_period_start"]
     assert subscription["trial_end"] == subscription["current_period_end"] == after["trial_end"]
@@ -164,7 +139,7 @@ def test_a_trial_starts_trialing_with_a_paid_order_of_zero_then_converts(
     # subscription starts when the payment settles, a moment later.
     assert near(subscription["trial_end"], when(subscription["trial_start"]) + timedelta(days=7))
     assert subscription["amount"] == 1500
-    (first,) = client.list_orders(subscription_id=subscription["id"])
+    (first,) = fake_client.list_orders(subscription_id=subscription["id"])
     assert first["status"] == "paid"
     assert first["billing_reason"] == "subscription_create"
     assert first["total_amount"] == first["net_amount"] == first["subtotal_amount"] == 0
@@ -184,30 +159,25 @@ def test_a_trial_starts_trialing_with_a_paid_order_of_zero_then_converts(
     fake.advance_time(DAY)
     # The trial's end is a renewal: cycled, updated (no subscription.active: it was
     # already active in Polar's sense), then the first paid order.
-    assert types(fake, before) == [
-        "subscription.cycled",
-        "subscription.updated",
-        "customer.state_changed",
-        "order.created",
-        "order.updated",
-        "order.paid",
-    ]
+    assert types(fake, before) == RENEWAL_EVENTS
     converted = fake.subscriptions[subscription["id"]]
     assert converted["status"] == "active"
     assert converted["current_period_start"] == subscription["trial_end"]
     assert when(converted["current_period_end"]).month != when(subscription["trial_end"]).month
     # The trial's dates stay on the subscription.
     assert converted["trial_end"] == subscription["trial_end"]
-    orders = client.list_orders(subscription_id=subscription["id"], sorting="created_at").items
+    orders = fake_client.list_orders(subscription_id=subscription["id"], sorting="created_at").items
     assert [o["billing_reason"] for o in orders] == ["subscription_create", "subscription_cycle"]
     assert orders[1]["status"] == "paid"
     assert orders[1]["net_amount"] == 1500
     assert orders[1]["items"][0]["start_timestamp"] == subscription["trial_end"]
 
 
-def test_a_once_discount_is_for_the_first_paid_period_after_the_trial(client, fake, trial_product):
+def test_a_once_discount_is_for_the_first_paid_period_after_the_trial(
+    fake_client, fake, trial_product
+):
     discount = fake.add_discount(code="HALF", basis_points=5000, duration="once")
-    buy(client, {"products": [trial_product["id"]], "discount_id": discount["id"]})
+    buy(fake_client, {"products": [trial_product["id"]], "discount_id": discount["id"]})
     (subscription_id,) = fake.subscriptions
     fake.advance_time(7 * DAY)
     fake.renew_subscription(subscription_id)
@@ -219,9 +189,9 @@ def test_a_once_discount_is_for_the_first_paid_period_after_the_trial(client, fa
 
 
 def test_cancel_during_the_trial_ends_it_at_the_trial_s_end_without_a_paid_order(
-    client, fake, trial_product
+    fake_client, fake, trial_product
 ):
-    buy(client, {"products": [trial_product["id"]]})
+    buy(fake_client, {"products": [trial_product["id"]]})
     (subscription_id,) = fake.subscriptions
     canceled = fake.cancel_subscription(subscription_id)
     assert canceled["status"] == "trialing"
@@ -241,8 +211,8 @@ def test_cancel_during_the_trial_ends_it_at_the_trial_s_end_without_a_paid_order
     assert [o["total_amount"] for o in fake.orders.values()] == [0]
 
 
-def test_revoke_during_the_trial_ends_it_now(client, fake, trial_product):
-    buy(client, {"products": [trial_product["id"]]})
+def test_revoke_during_the_trial_ends_it_now(fake_client, fake, trial_product):
+    buy(fake_client, {"products": [trial_product["id"]]})
     (subscription_id,) = fake.subscriptions
     revoked = fake.revoke_subscription(subscription_id)
     assert revoked["status"] == "canceled"
@@ -251,16 +221,16 @@ def test_revoke_during_the_trial_ends_it_now(client, fake, trial_product):
     assert len(fake.orders) == 1
 
 
-def test_every_trial_event_decodes_with_polar_sdk(client, fake, trial_product):
+def test_every_trial_event_decodes_with_polar_sdk(fake_client, fake, trial_product):
     pytest.importorskip("polar")
     from polar.v2026_10 import webhooks as sdk
 
     from polar_checkouts.testing.webhooks import sign
     from tests.testing.sdk_events import decode
 
-    buy(client, {"products": [trial_product["id"]]})
+    buy(fake_client, {"products": [trial_product["id"]]})
     fake.advance_time(7 * DAY)
-    buy(client, {"products": [trial_product["id"]], "external_customer_id": "user-43"})
+    buy(fake_client, {"products": [trial_product["id"]], "external_customer_id": "user-43"})
     (_, second) = fake.subscriptions
     fake.cancel_subscription(second)
     fake.advance_time(7 * DAY)

@@ -24,11 +24,6 @@ AUTH = {"Authorization": "Bearer polar_oat_anything"}
 UNKNOWN = "8d6a4c1e-0b2f-4a3d-9e8f-7a6b5c4d3e2f"
 
 
-@pytest.fixture
-def fake():
-    return FakePolar()
-
-
 def call(fake, method, path, body=None, *, query="", auth=True, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     return fake.handle(method, path, query, AUTH if auth else {}, data)

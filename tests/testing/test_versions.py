@@ -18,7 +18,6 @@ from polar_checkouts.testing import (
     PRODUCT_PWYW_ID,
     PRODUCT_SUBSCRIPTION_ID,
     TOKEN_SUCCEEDED,
-    FakePolar,
 )
 
 AUTH = {"Authorization": "Bearer polar_oat_test"}
@@ -29,11 +28,6 @@ BUYER = {
     "customer_billing_address": {"country": "FR"},
     "confirmation_token_id": TOKEN_SUCCEEDED,
 }
-
-
-@pytest.fixture
-def fake():
-    return FakePolar()
 
 
 def call(fake, method, path, body=None, *, version=None, headers=None):

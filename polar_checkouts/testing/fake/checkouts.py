@@ -26,10 +26,10 @@ from ..validation import (
     parse_body,
     parse_fields,
     query_enum,
-    query_uuids,
     uuid_value,
 )
 from .customers import customer_for, find_by_external_id
+from .filters import by_ids, query_ids
 from .pricing import default_amount, totals
 from .serialise import checkout_json, page_of, price_json, product_json, sort_items
 from .state import CheckoutState, JsonDict, new_token
@@ -40,6 +40,13 @@ if TYPE_CHECKING:
 
 CHECKOUT_SORTS = ("created_at", "-created_at", "expires_at", "-expires_at", "status", "-status")
 STATUSES = ("open", "expired", "confirmed", "succeeded", "failed")
+#: ``GET /v1/checkouts/``'s id filters: query parameter -> the checkout's field
+#: (:mod:`.filters`).
+CHECKOUT_FILTERS = {
+    "organization_id": "product.organization_id",
+    "product_id": "product_id",
+    "customer_id": "customer_id",
+}
 #: The error name of the service's own 422s (schema errors are "RequestValidationError").
 BUSINESS_ERROR = "PolarRequestValidationError"
 
@@ -83,21 +90,12 @@ def list_checkouts(
 ) -> FakeResponse:
     """``GET /v1/checkouts/``: filters, sorting and pages as Polar applies them."""
     errors = Errors()
-    organization_ids = query_uuids(errors, params, "organization_id")
-    product_ids = query_uuids(errors, params, "product_id")
-    customer_ids = query_uuids(errors, params, "customer_id")
+    wanted = query_ids(errors, params, CHECKOUT_FILTERS)
     statuses = query_enum(errors, params, "status", STATUSES)
     listing = list_params(errors, params, CHECKOUT_SORTS, "-created_at")
     errors.raise_if_any()
     items = [fake.states[i] for i in fake.creation_order]
-    if organization_ids:
-        items = [
-            c for c in items if fake.products[c.product_id]["organization_id"] in organization_ids
-        ]
-    if product_ids:
-        items = [c for c in items if c.product_id in product_ids]
-    if customer_ids:
-        items = [c for c in items if c.customer_id in customer_ids]
+    items = by_ids(fake, items, CHECKOUT_FILTERS, wanted, getattr)
     if statuses:
         items = [c for c in items if c.status in statuses]
     if listing.query:

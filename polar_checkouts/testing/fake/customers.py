@@ -36,10 +36,10 @@ from ..validation import (
     list_params,
     parse_body,
     query_bool,
-    query_uuids,
     url_value,
     uuid_value,
 )
+from .filters import by_ids, query_ids
 from .serialise import page_of, sort_items
 from .state import CheckoutState, JsonDict, isoformat, new_token
 
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from .core import FakePolar
 
 CUSTOMER_SORTS = ("created_at", "-created_at", "email", "-email", "name", "-name")
+#: ``GET /v1/customers/``'s id filters: query parameter -> the customer's field
+#: (:mod:`.filters`).
+CUSTOMER_FILTERS = {"organization_id": "organization_id"}
 #: How long a customer session lasts (Polar: ``CUSTOMER_SESSION_TTL``, one hour).
 SESSION_TTL = timedelta(hours=1)
 #: Keys of the stored customer that are not Polar's ``Customer`` JSON.
@@ -208,14 +211,12 @@ def list_customers(
 ) -> FakeResponse:
     """``GET /v1/customers/``: organization, exact e-mail, search text, active; pages."""
     errors = Errors()
-    organization_ids = query_uuids(errors, params, "organization_id")
+    wanted = query_ids(errors, params, CUSTOMER_FILTERS)
     active = query_bool(errors, params, "active")
     listing = list_params(errors, params, CUSTOMER_SORTS, "-created_at")
     errors.raise_if_any()
     email = (params.get("email") or [""])[-1].lower()
-    items = list(fake.customers.values())
-    if organization_ids:
-        items = [c for c in items if c["organization_id"] in organization_ids]
+    items = by_ids(fake, list(fake.customers.values()), CUSTOMER_FILTERS, wanted)
     if email:
         items = [c for c in items if (c["email"] or "").lower() == email]
     if listing.query:

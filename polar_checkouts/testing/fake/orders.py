@@ -20,11 +20,11 @@ from ..validation import (
     Errors,
     list_params,
     query_enum,
-    query_uuids,
     uuid_value,
 )
 from . import subscriptions
 from .customers import customer_for, customer_json, touch
+from .filters import by_ids, query_ids
 from .pricing import totals
 from .serialise import discount_json, page_of, product_json, sort_items
 from .state import CheckoutState, JsonDict, isoformat
@@ -56,6 +56,16 @@ ORDER_SORTS = (
 )
 ORDER_STATUSES = ("draft", "pending", "paid", "refunded", "partially_refunded", "void")
 BILLING_TYPES = ("one_time", "recurring")
+#: ``GET /v1/orders/``'s id filters: query parameter -> the order's field (:mod:`.filters`).
+ORDER_FILTERS = {
+    "organization_id": "product.organization_id",
+    "product_id": "product_id",
+    "discount_id": "discount_id",
+    "customer_id": "customer_id",
+    "external_customer_id": "customer.external_id",
+    "checkout_id": "checkout_id",
+    "subscription_id": "subscription_id",
+}
 REFUND_REASONS = (
     "duplicate",
     "fraudulent",
@@ -381,26 +391,14 @@ def list_orders(
 ) -> FakeResponse:
     """``GET /v1/orders/``: Polar's filters, sorting and pages."""
     errors = Errors()
-    organization_ids = query_uuids(errors, params, "organization_id")
-    product_ids = query_uuids(errors, params, "product_id")
+    # Polar reads ``product_billing_type`` after ``product_id``: its errors come between.
+    wanted = query_ids(errors, params, ("organization_id", "product_id"))
     billing_types = query_enum(errors, params, "product_billing_type", BILLING_TYPES)
-    discount_ids = query_uuids(errors, params, "discount_id")
-    customer_ids = query_uuids(errors, params, "customer_id")
-    external_ids = params.get("external_customer_id", [])
-    checkout_ids = query_uuids(errors, params, "checkout_id")
-    subscription_ids = query_uuids(errors, params, "subscription_id")
+    wanted |= query_ids(errors, params, [name for name in ORDER_FILTERS if name not in wanted])
     statuses = query_enum(errors, params, "status", ORDER_STATUSES)
     listing = list_params(errors, params, ORDER_SORTS, "-created_at")
     errors.raise_if_any()
-    items = list(fake.orders.values())
-    if organization_ids:
-        items = [
-            o
-            for o in items
-            if fake.products[o["product_id"]]["organization_id"] in organization_ids
-        ]
-    if product_ids:
-        items = [o for o in items if o["product_id"] in product_ids]
+    items = by_ids(fake, list(fake.orders.values()), ORDER_FILTERS, wanted)
     if billing_types:
         items = [
             o
@@ -408,18 +406,6 @@ def list_orders(
             if ("recurring" if fake.products[o["product_id"]]["is_recurring"] else "one_time")
             in billing_types
         ]
-    if discount_ids:
-        items = [o for o in items if o["discount_id"] in discount_ids]
-    if customer_ids:
-        items = [o for o in items if o["customer_id"] in customer_ids]
-    if external_ids:
-        items = [
-            o for o in items if fake.customers[o["customer_id"]]["external_id"] in external_ids
-        ]
-    if checkout_ids:
-        items = [o for o in items if o["checkout_id"] in checkout_ids]
-    if subscription_ids:
-        items = [o for o in items if o["subscription_id"] in subscription_ids]
     if statuses:
         items = [o for o in items if o["status"] in statuses]
 

@@ -13,6 +13,7 @@ from ..validation import (
     query_uuids,
     uuid_value,
 )
+from .filters import by_ids, query_ids
 from .serialise import page_of, product_json, sort_items
 from .state import JsonDict
 
@@ -29,6 +30,9 @@ PRODUCT_SORTS = (
     "price_amount",
     "-price_amount",
 )
+#: ``GET /v1/products/``'s id filters: query parameter -> the product's field
+#: (:mod:`.filters`).
+PRODUCT_FILTERS = {"id": "id", "organization_id": "organization_id"}
 #: Polar's ``ProductVisibility``.
 VISIBILITIES = ("draft", "private", "public")
 
@@ -38,19 +42,14 @@ def list_products(
 ) -> FakeResponse:
     """``GET /v1/products/``: filters, sorting and pages."""
     errors = Errors()
-    ids = query_uuids(errors, params, "id")
-    organization_ids = query_uuids(errors, params, "organization_id")
+    wanted = query_ids(errors, params, PRODUCT_FILTERS)
     is_archived = query_bool(errors, params, "is_archived")
     is_recurring = query_bool(errors, params, "is_recurring")
     benefit_ids = query_uuids(errors, params, "benefit_id")
     visibilities = query_enum(errors, params, "visibility", VISIBILITIES, indexed=True)
     listing = list_params(errors, params, PRODUCT_SORTS, "created_at")
     errors.raise_if_any()
-    products = list(fake.products.values())
-    if ids:
-        products = [p for p in products if p["id"] in ids]
-    if organization_ids:
-        products = [p for p in products if p["organization_id"] in organization_ids]
+    products = by_ids(fake, list(fake.products.values()), PRODUCT_FILTERS, wanted)
     if is_archived is not None:
         products = [p for p in products if p["is_archived"] == is_archived]
     if is_recurring is not None:

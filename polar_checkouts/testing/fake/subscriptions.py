@@ -17,10 +17,10 @@ from ..validation import (
     list_params,
     query_bool,
     query_enum,
-    query_uuids,
     uuid_value,
 )
 from .customers import customer_json
+from .filters import by_ids, query_ids
 from .serialise import discount_json, page_of, price_json, product_json, sort_items
 from .state import CheckoutState, JsonDict, isoformat, next_period
 
@@ -59,6 +59,15 @@ SUBSCRIPTION_SORTS = (
     "discount",
     "-discount",
 )
+#: ``GET /v1/subscriptions/``'s id filters: query parameter -> the subscription's field
+#: (:mod:`.filters`).
+SUBSCRIPTION_FILTERS = {
+    "organization_id": "product.organization_id",
+    "product_id": "product_id",
+    "customer_id": "customer_id",
+    "external_customer_id": "customer.external_id",
+    "discount_id": "discount_id",
+}
 CANCELLATION_REASONS = (
     "customer_service",
     "low_quality",
@@ -200,34 +209,14 @@ def list_subscriptions(
 ) -> FakeResponse:
     """``GET /v1/subscriptions/``: Polar's filters, sorting and pages."""
     errors = Errors()
-    organization_ids = query_uuids(errors, params, "organization_id")
-    product_ids = query_uuids(errors, params, "product_id")
-    customer_ids = query_uuids(errors, params, "customer_id")
-    external_ids = params.get("external_customer_id", [])
-    discount_ids = query_uuids(errors, params, "discount_id")
+    wanted = query_ids(errors, params, SUBSCRIPTION_FILTERS)
     active = query_bool(errors, params, "active")
     statuses = query_enum(errors, params, "status", STATUSES)
     cancel_at_period_end = query_bool(errors, params, "cancel_at_period_end")
     reasons = query_enum(errors, params, "customer_cancellation_reason", CANCELLATION_REASONS)
     listing = list_params(errors, params, SUBSCRIPTION_SORTS, "-started_at")
     errors.raise_if_any()
-    items = list(fake.subscriptions.values())
-    if organization_ids:
-        items = [
-            s
-            for s in items
-            if fake.products[s["product_id"]]["organization_id"] in organization_ids
-        ]
-    if product_ids:
-        items = [s for s in items if s["product_id"] in product_ids]
-    if customer_ids:
-        items = [s for s in items if s["customer_id"] in customer_ids]
-    if external_ids:
-        items = [
-            s for s in items if fake.customers[s["customer_id"]]["external_id"] in external_ids
-        ]
-    if discount_ids:
-        items = [s for s in items if s["discount_id"] in discount_ids]
+    items = by_ids(fake, list(fake.subscriptions.values()), SUBSCRIPTION_FILTERS, wanted)
     if active is not None:
         items = [s for s in items if (s["status"] in ACTIVE) == active]
     if statuses:
