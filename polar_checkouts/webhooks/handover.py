@@ -10,7 +10,7 @@ when none is queued that has not started yet. Which is the case is one row,
   :data:`WAKE_UP_STALE_AFTER` ago: a task is queued and has not started; it will see this
   event (below), so nothing more is written. Otherwise the delivery claims the row (a
   conditional ``UPDATE``: one claimer wins) and enqueues
-  ``process_webhook_event(event.pk, drain=True)``.
+  ``process_webhook_event(event.pk, drain=True)`` (:func:`.tasks.hand_over`).
 * That task, when it starts, first releases the row (its own commit), then processes its
   event and the events waiting, oldest first, up to :data:`DRAIN_LIMIT`, and hands over again
   when more are waiting.
@@ -33,17 +33,14 @@ retry command gets to it first.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Final
 
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..models import WebhookEvent, WebhookWakeUp
 from .processing import due_condition, process_waiting_events
-
-logger = logging.getLogger("polar_checkouts.webhooks")
 
 #: A claim older than this is taken to have lost its task: the next delivery claims again.
 WAKE_UP_STALE_AFTER: Final = dt.timedelta(seconds=30)
@@ -97,56 +94,16 @@ def release_wake_up() -> None:
     WebhookWakeUp.objects.filter(pk=WebhookWakeUp.ROW).update(queued_at=None)
 
 
-def hand_over(event_id: int) -> None:
-    """Make sure a task will process the recorded (and committed) event ``event_id``.
-
-    Never raises: what cannot be handed over waits for ``polar_checkouts_process_webhooks``
-    (and, for a claim that stays, for the next delivery after :data:`WAKE_UP_STALE_AFTER`).
-    """
-    from .tasks import enqueue_processing, enqueues_in_database, runs_inline
-
-    try:
-        if runs_inline():
-            enqueue_processing(event_id)
-            return
-        if wake_up_pending():
-            return
-        alias = enqueues_in_database()
-        if alias is not None:
-            # django-tasks-db on this database: the claim and the task row commit together.
-            with transaction.atomic(using=alias):
-                if claim_wake_up() and not enqueue_processing(
-                    event_id, drain=True, raise_database_errors=True
-                ):
-                    release_wake_up()
-            return
-        if claim_wake_up() and not enqueue_processing(event_id, drain=True):
-            release_wake_up()
-    except DatabaseError:
-        logger.exception(
-            "Polar webhook event %s could not be handed over; "
-            "polar_checkouts_process_webhooks will process it",
-            event_id,
-        )
-
-
-def hand_over_after_commit(event_id: int) -> None:
-    """:func:`hand_over` once the current transaction commits (at once in autocommit)."""
-    transaction.on_commit(lambda: hand_over(event_id))
-
-
-def drain() -> int:
-    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT`; hand over to
-    another task when more are waiting. Returns how many were looked at."""
+def drain() -> int | None:
+    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT`. Returns the
+    oldest event still waiting when the limit was reached (for the caller to hand over to
+    another task), else ``None``."""
     run = process_waiting_events(limit=DRAIN_LIMIT)
-    seen = run.processed + run.failed + run.skipped
-    if seen >= DRAIN_LIMIT:
-        oldest = (
-            WebhookEvent.objects.filter(due_condition())
-            .order_by("received_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if oldest is not None:
-            hand_over(oldest)
-    return seen
+    if run.processed + run.failed + run.skipped < DRAIN_LIMIT:
+        return None
+    return (
+        WebhookEvent.objects.filter(due_condition())
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -10,9 +10,8 @@ from typing import Any, Final
 from django.utils import timezone
 
 from ..models import WebhookEvent, WebhookOutcome
-from .handover import hand_over_after_commit
 from .processing import record_delivery
-from .tasks import enqueue_after_commit
+from .tasks import enqueue_after_commit, hand_over_after_commit
 
 logger = logging.getLogger("polar_checkouts.webhooks")
 
@@ -32,7 +31,7 @@ def receive_delivery(
     body: str | None = None,
 ) -> WebhookEvent:
     """Record a verified delivery and hand it over to processing once the record is
-    committed (:func:`.handover.hand_over`: a task already queued that has not started
+    committed (:func:`.tasks.hand_over`: a task already queued that has not started
     will process it, or one is enqueued).
 
     ``body`` is the delivery's JSON text, stored as is when given (see

@@ -20,6 +20,8 @@ from django.db import DatabaseError, close_old_connections, connection, router, 
 
 from ..conf import polar_settings
 from ..models import WebhookEvent, WebhookOutcome
+from .handover import claim_wake_up, release_wake_up, wake_up_pending
+from .handover import drain as drain_waiting
 from .processing import process_due_event
 
 if TYPE_CHECKING or django.VERSION < (6, 0):
@@ -45,9 +47,6 @@ def process_webhook_event(event_id: int, drain: bool = False) -> str:
     the wake-up, so that later deliveries enqueue another task, and after its event
     processes the other events waiting, up to :data:`.handover.DRAIN_LIMIT`.
     """
-    from .handover import drain as drain_waiting
-    from .handover import release_wake_up
-
     # A worker outlives database restarts: drop a connection that broke (or aged out)
     # since the last task, as Django does around each request, so one outage does not
     # fail every later task of a long-lived worker process.
@@ -60,7 +59,9 @@ def process_webhook_event(event_id: int, drain: bool = False) -> str:
         if event is not None and event.outcome == WebhookOutcome.FAILED and retry_at:
             enqueue_processing(event.pk, run_after=retry_at)
         if drain:
-            drain_waiting()
+            successor = drain_waiting()
+            if successor is not None:
+                hand_over(successor)
     finally:
         _close_broken_connections()
     return "skipped" if event is None else str(event.outcome)
@@ -155,7 +156,7 @@ def enqueues_in_database() -> str | None:
     (both by the routers' ``db_for_write``); otherwise ``None``.
 
     Then a hand-over's claim of the wake-up and its task row are written in one
-    transaction (:func:`.handover.hand_over`): no claim stands without its task, and the
+    transaction (:func:`hand_over`): no claim stands without its task, and the
     hand-over costs one commit. Every other backend (Redis, another database) is enqueued
     after the claim's commit.
     """
@@ -176,3 +177,42 @@ def enqueues_in_database() -> str | None:
         return None
     alias = router.db_for_write(WebhookEvent)
     return alias if router.db_for_write(DBTaskResult) == alias else None
+
+
+def hand_over(event_id: int) -> None:
+    """Make sure a task will process the recorded (and committed) event ``event_id``: a task
+    queued that has not started will (its claim stands), or one is enqueued, claiming the
+    wake-up (:mod:`.handover`). With the immediate backend, the event's own task runs now.
+
+    Never raises: what cannot be handed over waits for ``polar_checkouts_process_webhooks``
+    (and, for a claim that stays, for the next delivery after
+    :data:`.handover.WAKE_UP_STALE_AFTER`).
+    """
+    try:
+        if runs_inline():
+            enqueue_processing(event_id)
+            return
+        if wake_up_pending():
+            return
+        alias = enqueues_in_database()
+        if alias is not None:
+            # django-tasks-db on this database: the claim and the task row commit together.
+            with transaction.atomic(using=alias):
+                if claim_wake_up() and not enqueue_processing(
+                    event_id, drain=True, raise_database_errors=True
+                ):
+                    release_wake_up()
+            return
+        if claim_wake_up() and not enqueue_processing(event_id, drain=True):
+            release_wake_up()
+    except DatabaseError:
+        logger.exception(
+            "Polar webhook event %s could not be handed over; "
+            "polar_checkouts_process_webhooks will process it",
+            event_id,
+        )
+
+
+def hand_over_after_commit(event_id: int) -> None:
+    """:func:`hand_over` once the current transaction commits (at once in autocommit)."""
+    transaction.on_commit(lambda: hand_over(event_id))
