@@ -33,6 +33,7 @@ retry command gets to it first.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Final
 
 from django.db import IntegrityError, connections, router, transaction
@@ -57,7 +58,9 @@ def wake_up_pending(*, now: dt.datetime | None = None) -> bool:
     CPU of the statement itself (0.74 against 0.17 ms, measured on PostgreSQL here).
     """
     now = now or timezone.now()
-    conn = connections[router.db_for_read(WebhookWakeUp)]
+    # The primary's answer (db_for_write): a replica's lagging copy could still show a
+    # claim its task has released, and the event would wait for the retry command.
+    conn = connections[router.db_for_write(WebhookWakeUp)]
     meta = WebhookWakeUp._meta
     field = meta.get_field("queued_at")
     quote = conn.ops.quote_name
@@ -94,11 +97,11 @@ def release_wake_up() -> None:
     WebhookWakeUp.objects.filter(pk=WebhookWakeUp.ROW).update(queued_at=None)
 
 
-def drain() -> int | None:
-    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT`. Returns the
-    oldest event still waiting when the limit was reached (for the caller to hand over to
-    another task), else ``None``."""
-    run = process_waiting_events(limit=DRAIN_LIMIT)
+def drain(on_failed: Callable[[WebhookEvent], object] | None = None) -> int | None:
+    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT` (``on_failed``
+    is called with each that failed). Returns the oldest event still waiting when the limit
+    was reached (for the caller to hand over to another task), else ``None``."""
+    run = process_waiting_events(limit=DRAIN_LIMIT, on_failed=on_failed)
     if run.processed + run.failed + run.skipped < DRAIN_LIMIT:
         return None
     return (

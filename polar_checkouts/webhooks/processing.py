@@ -463,9 +463,15 @@ class RetryRun:
     skipped: int = 0  # taken by another worker meanwhile, or no longer waiting
 
 
-def process_waiting_events(*, all_failed: bool = False, limit: int | None = None) -> RetryRun:
+def process_waiting_events(
+    *,
+    all_failed: bool = False,
+    limit: int | None = None,
+    on_failed: Callable[[WebhookEvent], object] | None = None,
+) -> RetryRun:
     """Process the events waiting now (:func:`due_condition`), oldest first, each through
-    :func:`process_due_event`: safe next to workers and to other runs of itself."""
+    :func:`process_due_event`: safe next to workers and to other runs of itself.
+    ``on_failed`` is called with each event that failed (the task schedules its retry)."""
     waiting = (
         WebhookEvent.objects.filter(due_condition(all_failed=all_failed))
         .order_by("received_at", "pk")
@@ -479,6 +485,8 @@ def process_waiting_events(*, all_failed: bool = False, limit: int | None = None
             run.skipped += 1
         elif event.outcome == WebhookOutcome.FAILED:
             run.failed += 1
+            if on_failed is not None:
+                on_failed(event)
         else:
             run.processed += 1
     return run

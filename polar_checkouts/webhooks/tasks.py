@@ -55,16 +55,22 @@ def process_webhook_event(event_id: int, drain: bool = False) -> str:
         if drain:
             release_wake_up()
         event = process_due_event(event_id)
-        retry_at = event.next_attempt_at if event is not None else None
-        if event is not None and event.outcome == WebhookOutcome.FAILED and retry_at:
-            enqueue_processing(event.pk, run_after=retry_at)
+        if event is not None:
+            _schedule_retry(event)
         if drain:
-            successor = drain_waiting()
+            successor = drain_waiting(on_failed=_schedule_retry)
             if successor is not None:
                 hand_over(successor)
     finally:
         _close_broken_connections()
     return "skipped" if event is None else str(event.outcome)
+
+
+def _schedule_retry(event: WebhookEvent) -> None:
+    # A failed event's next attempt, on a backend that can defer tasks (the retry command
+    # covers the others).
+    if event.outcome == WebhookOutcome.FAILED and event.next_attempt_at is not None:
+        enqueue_processing(event.pk, run_after=event.next_attempt_at)
 
 
 def _close_broken_connections() -> None:

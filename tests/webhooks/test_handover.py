@@ -159,3 +159,20 @@ def test_the_immediate_backend_runs_each_event_alone_and_drains_nothing(client):
     waiting.refresh_from_db()
     assert waiting.outcome == WebhookOutcome.PENDING
     assert claimed_at() is None
+
+
+@override_settings(TASKS={"default": DUMMY})
+def test_an_event_that_fails_in_a_drain_gets_its_retry_scheduled_on_the_backend(client):
+    deliver_new(client, 0)
+    # A checkout event whose data is not a checkout: its handler raises.
+    response = deliver(client, "checkout.updated", "not a checkout", webhook_id="msg_bad")
+    assert response.status_code == 200
+    [task] = results()
+    run(task)
+
+    bad = WebhookEvent.objects.get(webhook_id="msg_bad")
+    assert (bad.outcome, bad.attempts) == (WebhookOutcome.FAILED, 1)
+    assert bad.next_attempt_at is not None
+    [retry] = results()[1:]
+    assert (retry.args, retry.kwargs) == ([bad.pk], {})
+    assert retry.task.run_after == bad.next_attempt_at
