@@ -33,6 +33,7 @@ retry command gets to it first.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -48,6 +49,9 @@ WAKE_UP_STALE_AFTER: Final = dt.timedelta(seconds=30)
 #: How many waiting events one task processes after its own before handing over to another
 #: (a worker is not kept on webhooks for ever while deliveries keep coming).
 DRAIN_LIMIT: Final = 200
+#: For how long (seconds) a task starts new waiting events before handing over to another
+#: (slow receivers do not keep it past a job timeout).
+DRAIN_SECONDS: Final = 30.0
 
 
 def wake_up_pending(*, now: dt.datetime | None = None) -> bool:
@@ -98,11 +102,14 @@ def release_wake_up() -> None:
 
 
 def drain(on_failed: Callable[[WebhookEvent], object] | None = None) -> int | None:
-    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT` (``on_failed``
-    is called with each that failed). Returns the oldest event still waiting when the limit
-    was reached (for the caller to hand over to another task), else ``None``."""
-    run = process_waiting_events(limit=DRAIN_LIMIT, on_failed=on_failed)
-    if run.processed + run.failed + run.skipped < DRAIN_LIMIT:
+    """Process the events waiting now, oldest first, up to :data:`DRAIN_LIMIT` and for up to
+    :data:`DRAIN_SECONDS` (``on_failed`` is called with each that failed). Returns the
+    oldest event still waiting when it stopped there (for the caller to hand over to
+    another task), else ``None``."""
+    run = process_waiting_events(
+        limit=DRAIN_LIMIT, on_failed=on_failed, until=time.monotonic() + DRAIN_SECONDS
+    )
+    if not run.cut_short:
         return None
     return (
         WebhookEvent.objects.filter(due_condition())

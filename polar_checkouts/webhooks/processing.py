@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -461,6 +462,8 @@ class RetryRun:
     processed: int = 0
     failed: int = 0
     skipped: int = 0  # taken by another worker meanwhile, or no longer waiting
+    #: Stopped at ``limit`` or ``until`` with events of the run's list not yet looked at.
+    cut_short: bool = False
 
 
 def process_waiting_events(
@@ -468,18 +471,25 @@ def process_waiting_events(
     all_failed: bool = False,
     limit: int | None = None,
     on_failed: Callable[[WebhookEvent], object] | None = None,
+    until: float | None = None,
 ) -> RetryRun:
     """Process the events waiting now (:func:`due_condition`), oldest first, each through
     :func:`process_due_event`: safe next to workers and to other runs of itself.
-    ``on_failed`` is called with each event that failed (the task schedules its retry)."""
+
+    At most ``limit`` events; none started after ``until`` (a :func:`time.monotonic`
+    value). ``on_failed`` is called with each event that failed (the task schedules its
+    retry)."""
     waiting = (
         WebhookEvent.objects.filter(due_condition(all_failed=all_failed))
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)
     )
-    ids = list(waiting[:limit] if limit else waiting)
-    run = RetryRun()
-    for pk in ids:
+    ids = list(waiting[: limit + 1] if limit else waiting)
+    run = RetryRun(cut_short=bool(limit) and len(ids) > (limit or 0))
+    for n, pk in enumerate(ids[:limit] if limit else ids):
+        if until is not None and n and time.monotonic() >= until:
+            run.cut_short = True
+            break
         event = process_due_event(pk, all_failed=all_failed)
         if event is None:
             run.skipped += 1

@@ -176,3 +176,21 @@ def test_an_event_that_fails_in_a_drain_gets_its_retry_scheduled_on_the_backend(
     [retry] = results()[1:]
     assert (retry.args, retry.kwargs) == ([bad.pk], {})
     assert retry.task.run_after == bad.next_attempt_at
+
+
+@override_settings(TASKS={"default": DUMMY})
+def test_a_drain_out_of_time_hands_over_after_the_event_it_started(client, monkeypatch):
+    # Slow receivers: a drain starts no new event after DRAIN_SECONDS (here at once, so
+    # each task takes its own event and one waiting one) and hands the rest over.
+    monkeypatch.setattr(handover, "DRAIN_SECONDS", 0.0)
+    for n in range(4):
+        deliver_new(client, n)
+    [task] = results()
+    run(task)
+    processed = WebhookEvent.objects.filter(outcome=WebhookOutcome.PROCESSED)
+    assert set(processed.values_list("webhook_id", flat=True)) == {"msg_h0", "msg_h1"}
+    [successor] = results()[1:]
+    assert successor.args == [WebhookEvent.objects.get(webhook_id="msg_h2").pk]
+    run(successor)
+    assert processed.count() == 4
+    assert len(results()) == 2  # the last drain found nothing left: no successor
