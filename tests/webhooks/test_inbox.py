@@ -320,9 +320,16 @@ def test_tasks_run_out_of_order_never_roll_a_checkout_back(client, signal_log):
     assert len(signal_log["checkout_succeeded"]) == 1
 
 
+@pytest.mark.parametrize("one_statement", [True, False], ids=["on conflict", "orm insert"])
 @pytest.mark.parametrize("outcome", [WebhookOutcome.PENDING, WebhookOutcome.FAILED])
-def test_a_redelivery_reads_back_the_recorded_state_with_its_types(outcome):
+def test_a_redelivery_reads_back_the_recorded_state_with_its_types(
+    outcome, one_statement, monkeypatch
+):
+    from polar_checkouts.webhooks import processing
     from polar_checkouts.webhooks.processing import record_delivery
+
+    if not one_statement:  # as on a database without INSERT ... ON CONFLICT ... RETURNING
+        monkeypatch.setattr(processing, "_inserts_on_conflict", lambda conn: False)
 
     payload = {"type": "checkout.updated", "data": checkout_payload()}
     first, created = record_delivery(webhook_id="msg_state", payload=payload, headers={})
