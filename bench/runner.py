@@ -165,7 +165,7 @@ def wait_until_up(url: str, deadline: float, process: subprocess.Popen[bytes]) -
     raise RuntimeError(f"{url} did not come up in time")
 
 
-def stop(process: subprocess.Popen[bytes] | None) -> None:
+def stop(process: subprocess.Popen[Any] | None) -> None:
     """Stop a process this run started: SIGTERM, then SIGKILL after 10 s."""
     if process is None or process.poll() is not None:
         return

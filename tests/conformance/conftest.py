@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 
+from bench.runner import stop
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 SEED_ERA_SPEC = DATA / "polar-openapi-2024-12-seed-era.json"
 SPEC_2026_04 = DATA / "polar-openapi-2026-04.json"
@@ -44,12 +46,7 @@ def standalone_fake(*extra_args: str) -> Iterator[str]:
         threading.Thread(target=process.stdout.read, daemon=True).start()
         yield first.split()[-1]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 @pytest.fixture(scope="module")
